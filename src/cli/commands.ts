@@ -1,0 +1,5 @@
+import type { CommandModule } from './index.js';
+
+/** One line per command file; loaded lazily so `tlkit --help` stays fast. */
+export const commandModules: Array<() => Promise<CommandModule>> = [
+];
