@@ -1,0 +1,95 @@
+/** Graph -> ONNX ModelProto bytes, through the onnx-proto (protobufjs) message classes. */
+import onnxProto from 'onnx-proto';
+import type { Graph } from './graph.js';
+import type { AttributeValue, ElementType, GraphNode, GraphValueInfo, Initializer } from './ir.js';
+
+const { onnx } = onnxProto;
+export const OPSET = 17;
+const IR_VERSION = 8;
+
+const ELEMENT_TYPE_CODE: Record<ElementType, number> = {
+  float32: onnx.TensorProto.DataType.FLOAT,
+  int64: onnx.TensorProto.DataType.INT64,
+  bool: onnx.TensorProto.DataType.BOOL,
+};
+
+function bytesOf(data: Float32Array | BigInt64Array | Uint8Array): Uint8Array {
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function tensorProto(init: Initializer): InstanceType<typeof onnx.TensorProto> {
+  return onnx.TensorProto.create({ name: init.name, dims: [...init.shape], dataType: ELEMENT_TYPE_CODE[init.type], rawData: bytesOf(init.data) });
+}
+
+function attributeProto(name: string, value: AttributeValue): InstanceType<typeof onnx.AttributeProto> {
+  const T = onnx.AttributeProto.AttributeType;
+  if (typeof value === 'number') return onnx.AttributeProto.create({ name, type: T.INT, i: value });
+  if (typeof value === 'string') return onnx.AttributeProto.create({ name, type: T.STRING, s: new TextEncoder().encode(value) });
+  if (Array.isArray(value)) return onnx.AttributeProto.create({ name, type: T.INTS, ints: value });
+  if ('float' in value) return onnx.AttributeProto.create({ name, type: T.FLOAT, f: value.float });
+  if ('floats' in value) return onnx.AttributeProto.create({ name, type: T.FLOATS, floats: value.floats });
+  const { type, shape, values } = value.tensor;
+  const data = type === 'float32' ? new Float32Array(values) : type === 'int64' ? BigInt64Array.from(values.map(BigInt)) : Uint8Array.from(values);
+  return onnx.AttributeProto.create({ name, type: T.TENSOR, t: tensorProto({ name: '', type, shape, data }) });
+}
+
+function valueInfo(info: GraphValueInfo): InstanceType<typeof onnx.ValueInfoProto> {
+  return onnx.ValueInfoProto.create({
+    name: info.name,
+    type: {
+      tensorType: {
+        elemType: ELEMENT_TYPE_CODE[info.type],
+        shape: { dim: info.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  });
+}
+
+/**
+ * Graph outputs get their public names by renaming the producing node's output in place;
+ * an Identity would copy every updated weight once more per training step.
+ */
+function nameOutputs(graph: Graph): { nodes: GraphNode[]; outputs: GraphValueInfo[] } {
+  const rename = new Map<string, string>();
+  const extra: GraphNode[] = [];
+  const fixed = new Set<string>([...graph.inputs.map((i) => i.name), ...graph.initializers.map((i) => i.name)]);
+  const outputs: GraphValueInfo[] = [];
+  for (const { value, name, dynamicBatch } of graph.outputs) {
+    if (fixed.has(value.name) || rename.has(value.name)) {
+      extra.push({ opType: 'Identity', inputs: [value.name], outputs: [name], attributes: {} });
+    } else {
+      rename.set(value.name, name);
+    }
+    outputs.push({ name, type: value.type, shape: dynamicBatch ? ['batch', ...value.shape.slice(1)] : [...value.shape] });
+  }
+  const mapName = (n: string) => rename.get(n) ?? n;
+  const nodes = graph.nodes.map((node) => ({ ...node, inputs: node.inputs.map(mapName), outputs: node.outputs.map(mapName) }));
+  return { nodes: [...nodes, ...extra.map((node) => ({ ...node, inputs: node.inputs.map(mapName) }))], outputs };
+}
+
+export function toModelProto(graph: Graph, name = 'tlkit'): InstanceType<typeof onnx.ModelProto> {
+  const { nodes, outputs } = nameOutputs(graph);
+  return onnx.ModelProto.create({
+    irVersion: IR_VERSION,
+    producerName: 'tlkit',
+    opsetImport: [{ domain: '', version: OPSET }],
+    graph: {
+      name,
+      node: nodes.map((node, i) =>
+        onnx.NodeProto.create({
+          name: `${node.opType}_${i}`,
+          opType: node.opType,
+          input: node.inputs,
+          output: node.outputs,
+          attribute: Object.entries(node.attributes).map(([k, v]) => attributeProto(k, v)),
+        })),
+      initializer: graph.initializers.map(tensorProto),
+      input: graph.inputs.map(valueInfo),
+      output: outputs.map(valueInfo),
+    },
+  });
+}
+
+export function serializeGraph(graph: Graph, name?: string): Uint8Array {
+  return onnx.ModelProto.encode(toModelProto(graph, name)).finish();
+}

@@ -1,0 +1,101 @@
+/**
+ * 2-D convolution: forward, shape rule, padding conventions and backward, side by side.
+ * Backward formulations are the ones measured fastest in ORT on CPU (see the engine notes):
+ * dX by Conv with flipped transposed weights (stride 1) or ConvTranspose (stride > 1);
+ * dW by im2col (strided slices + Concat + one batched MatMul).
+ */
+import type { Graph } from '../graph.js';
+import type { SymbolicTensor } from '../ir.js';
+import * as p from './primitives.js';
+
+type T = SymbolicTensor;
+
+/** [top, left, bottom, right] */
+export type Pads = [number, number, number, number];
+
+/**
+ * TensorFlow/MindSpore 'same': output = ceil(in / stride); the odd pixel of padding goes to
+ * the bottom/right, which is what makes stride-2 layers differ from PyTorch's symmetric pads.
+ */
+export function samePadding(size: number, kernel: number, stride: number, dilation = 1): [number, number] {
+  const effectiveKernel = (kernel - 1) * dilation + 1;
+  const total = Math.max((Math.ceil(size / stride) - 1) * stride + effectiveKernel - size, 0);
+  const begin = Math.floor(total / 2);
+  return [begin, total - begin];
+}
+
+export function convOutputSize(size: number, kernel: number, stride: number, padBegin: number, padEnd: number): number {
+  return Math.floor((size + padBegin + padEnd - kernel) / stride) + 1;
+}
+
+export interface Conv2dOptions {
+  stride: number;
+  pads: Pads;
+}
+
+export function conv2d(g: Graph, x: T, w: T, options: Conv2dOptions): T {
+  const [n, c, h, wd] = x.shape as [number, number, number, number];
+  const [co, ci, kh, kw] = w.shape as [number, number, number, number];
+  if (x.shape.length !== 4) throw new Error(`Conv2d expects an NCHW input, got shape [${x.shape.join(', ')}]`);
+  if (c !== ci) throw new Error(`Conv2d with weight [${w.shape.join(', ')}] expects ${ci} input channels, got ${c} (input shape [${x.shape.join(', ')}])`);
+  const { stride, pads } = options;
+  const ho = convOutputSize(h, kh, stride, pads[0], pads[2]);
+  const wo = convOutputSize(wd, kw, stride, pads[1], pads[3]);
+  if (ho <= 0 || wo <= 0) throw new Error(`Conv2d: input ${h}x${wd} is too small for a ${kh}x${kw} kernel`);
+  const y = g.emit1('Conv', [x, w], [n, co, ho, wo], {
+    kernel_shape: [kh, kw], strides: [stride, stride], pads: [pads[0], pads[1], pads[2], pads[3]],
+  });
+  g.record([x, w], [y], ([dy]) => [
+    g.requiresGrad(x) ? convInputGrad(g, dy!, x, w, options) : null,
+    g.requiresGrad(w) ? convWeightGrad(g, dy!, x, w, options) : null,
+  ]);
+  return y;
+}
+
+function flippedTransposedWeight(g: Graph, w: T): T {
+  const [, , kh, kw] = w.shape as [number, number, number, number];
+  const swapped = p.transpose(g, w, [1, 0, 2, 3]);
+  if (kh === 1 && kw === 1) return swapped;
+  const rows = p.gather(g, swapped, Array.from({ length: kh }, (_, i) => kh - 1 - i), 2);
+  return p.gather(g, rows, Array.from({ length: kw }, (_, i) => kw - 1 - i), 3);
+}
+
+function convInputGrad(g: Graph, dy: T, x: T, w: T, { stride, pads }: Conv2dOptions): T {
+  const [n, ci, h, wd] = x.shape as [number, number, number, number];
+  const [, , kh, kw] = w.shape as [number, number, number, number];
+  const [, , ho, wo] = dy.shape as [number, number, number, number];
+  if (stride === 1) {
+    return g.emit1('Conv', [dy, flippedTransposedWeight(g, w)], [n, ci, h, wd], {
+      kernel_shape: [kh, kw],
+      pads: [kh - 1 - pads[0], kw - 1 - pads[1], kh - 1 - pads[2], kw - 1 - pads[3]],
+    });
+  }
+  // output_padding restores the rows a strided forward conv dropped at the bottom/right.
+  const outputPadding = [h - ((ho - 1) * stride + kh - pads[0] - pads[2]), wd - ((wo - 1) * stride + kw - pads[1] - pads[3])];
+  return g.emit1('ConvTranspose', [dy, w], [n, ci, h, wd], {
+    kernel_shape: [kh, kw], strides: [stride, stride], pads: [pads[0], pads[1], pads[2], pads[3]], output_padding: outputPadding,
+  });
+}
+
+function convWeightGrad(g: Graph, dy: T, x: T, w: T, { stride, pads }: Conv2dOptions): T {
+  const [n, ci] = x.shape as [number, number, number, number];
+  const [co, , kh, kw] = w.shape as [number, number, number, number];
+  const [, , ho, wo] = dy.shape as [number, number, number, number];
+  const positions = ho * wo;
+  const padded = p.pad2d(g, x, pads);
+  const window = (i: number, j: number) =>
+    kh === 1 && kw === 1 && stride === 1 && i === 0 && j === 0 && padded.shape[2] === ho && padded.shape[3] === wo
+      ? padded
+      : p.slice(g, padded, [2, 3], [i, j], [i + stride * (ho - 1) + 1, j + stride * (wo - 1) + 1], [stride, stride]);
+  let columns: T;
+  if (kh === 1 && kw === 1) {
+    columns = p.reshape(g, window(0, 0), [n, ci, positions]);
+  } else {
+    const parts: T[] = [];
+    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) parts.push(p.unsqueeze(g, window(i, j), 2));
+    columns = p.reshape(g, p.concat(g, parts, 2), [n, ci * kh * kw, positions]);
+  }
+  const dy3 = p.reshape(g, dy, [n, co, positions]);
+  const perSample = p.matmul(g, dy3, p.transpose(g, columns, [0, 2, 1]));
+  return p.reshape(g, p.reduceSum(g, perSample, [0], false), [co, ci, kh, kw]);
+}

@@ -1,0 +1,69 @@
+/** Batch normalization over NCHW, in training mode (batch statistics) and inference mode. */
+import type { Graph } from '../graph.js';
+import type { SymbolicTensor } from '../ir.js';
+import * as p from './primitives.js';
+
+type T = SymbolicTensor;
+const CHANNEL_AXES = [0, 2, 3];
+
+export interface BatchNormTrainingResult {
+  y: T;
+  /** Updated running statistics, MindSpore's convention: running = momentum * running + (1 - momentum) * batch. */
+  newMovingMean: T;
+  newMovingVariance: T;
+}
+
+/**
+ * Two-pass statistics (mean, then mean of squared deviations): the one-pass E[x^2] - mean^2
+ * lost a digit per layer in float32 and is not used. The backward is folded into
+ * dx = a*dy + b*x + c per channel, so no normalized copy of x is kept alive.
+ */
+export function batchNormTraining(g: Graph, x: T, gamma: T, beta: T, movingMean: T, movingVariance: T, eps: number, momentum: number): BatchNormTrainingResult {
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  const count = n * h * w;
+  const perChannel = [1, c, 1, 1];
+  const gamma4 = p.reshape(g, gamma, perChannel);
+  const beta4 = p.reshape(g, beta, perChannel);
+  const mean = p.reduceMean(g, x, CHANNEL_AXES);
+  const centered = p.sub(g, x, mean);
+  const variance = p.reduceMean(g, p.mul(g, centered, centered), CHANNEL_AXES);
+  const rstd = p.unary(g, 'Reciprocal', p.unary(g, 'Sqrt', p.add(g, variance, g.constant(eps))));
+  const scale = p.mul(g, gamma4, rstd);
+  const shift = p.sub(g, beta4, p.mul(g, mean, scale));
+  const y = p.add(g, p.mul(g, x, scale), shift);
+
+  const unbiased = count > 1 ? count / (count - 1) : 1;
+  const newMovingMean = p.add(g, p.scale(g, movingMean, momentum), p.scale(g, p.reshape(g, mean, [c]), 1 - momentum));
+  const newMovingVariance = p.add(g, p.scale(g, movingVariance, momentum), p.scale(g, p.reshape(g, variance, [c]), (1 - momentum) * unbiased));
+
+  g.record([x, gamma, beta], [y], ([dy]) => {
+    const dbeta = p.reduceSum(g, dy!, CHANNEL_AXES);
+    const sumDyX = p.reduceSum(g, p.mul(g, dy!, x), CHANNEL_AXES);
+    const dgamma = p.mul(g, rstd, p.sub(g, sumDyX, p.mul(g, mean, dbeta)));
+    let dx: T | null = null;
+    if (g.requiresGrad(x)) {
+      const k = p.scale(g, p.mul(g, p.mul(g, scale, rstd), dgamma), 1 / count);
+      const offset = p.sub(g, p.mul(g, mean, k), p.scale(g, p.mul(g, scale, dbeta), 1 / count));
+      dx = p.add(g, p.sub(g, p.mul(g, dy!, scale), p.mul(g, x, k)), offset);
+    }
+    return [dx, g.requiresGrad(gamma) ? p.reshape(g, dgamma, [c]) : null, g.requiresGrad(beta) ? p.reshape(g, dbeta, [c]) : null];
+  });
+  return { y, newMovingMean, newMovingVariance };
+}
+
+/** Inference mode: ONNX BatchNormalization, which ORT folds into the preceding Conv when weights are constant. */
+export function batchNormInference(g: Graph, x: T, gamma: T, beta: T, movingMean: T, movingVariance: T, eps: number): T {
+  const c = x.shape[1]!;
+  const y = g.emit1('BatchNormalization', [x, gamma, beta, movingMean, movingVariance], x.shape, { epsilon: { float: eps } });
+  g.record([x, gamma, beta], [y], ([dy]) => {
+    const perChannel = [1, c, 1, 1];
+    const rstd = p.reshape(g, p.unary(g, 'Reciprocal', p.unary(g, 'Sqrt', p.add(g, movingVariance, g.constant(eps)))), perChannel);
+    const dx = g.requiresGrad(x) ? p.mul(g, dy!, p.mul(g, p.reshape(g, gamma, perChannel), rstd)) : null;
+    const dgamma = g.requiresGrad(gamma)
+      ? p.reshape(g, p.reduceSum(g, p.mul(g, dy!, p.mul(g, p.sub(g, x, p.reshape(g, movingMean, perChannel)), rstd)), CHANNEL_AXES), [c])
+      : null;
+    const dbeta = g.requiresGrad(beta) ? p.reshape(g, p.reduceSum(g, dy!, CHANNEL_AXES), [c]) : null;
+    return [dx, dgamma, dbeta];
+  });
+  return y;
+}

@@ -1,0 +1,43 @@
+/** Small seeded generators: runs are reproducible from a seed, with no global state. */
+export type RandomSource = () => number;
+
+/** mulberry32: a fast 32-bit generator, uniform in [0, 1). */
+export function mulberry32(seed: number): RandomSource {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Standard normal by Box-Muller. */
+export function normal(random: RandomSource): number {
+  let u = 0;
+  while (u === 0) u = random();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
+}
+
+export function fillNormal(target: Float32Array, random: RandomSource, mean: number, std: number): Float32Array {
+  for (let i = 0; i < target.length; i++) target[i] = mean + std * normal(random);
+  return target;
+}
+
+export function fillUniform(target: Float32Array, random: RandomSource, low: number, high: number): Float32Array {
+  for (let i = 0; i < target.length; i++) target[i] = low + (high - low) * random();
+  return target;
+}
+
+/** Fisher-Yates shuffle of 0..n-1. */
+export function permutation(n: number, random: RandomSource): Int32Array {
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+  }
+  return order;
+}

@@ -1,0 +1,88 @@
+import { test } from 'node:test';
+import { gradcheck } from './helpers/gradcheck.js';
+import * as ew from '../src/graph/ops/elementwise.js';
+import * as rd from '../src/graph/ops/reduce.js';
+import { conv2d, samePadding } from '../src/graph/ops/conv.js';
+import { batchNormInference, batchNormTraining } from '../src/graph/ops/norm.js';
+import { avgPool2d, globalAvgPool, maxPool2d } from '../src/graph/ops/pool.js';
+import { dense } from '../src/graph/ops/dense.js';
+import { softmaxCrossEntropy } from '../src/graph/ops/loss.js';
+import { mulberry32 } from '../src/util/random.js';
+
+/** Distinct, well separated values so max/ReLU kinks stay farther than epsilon away. */
+function spread(n: number, seed: number, offset = 0): Float32Array {
+  const random = mulberry32(seed);
+  const values = Float32Array.from({ length: n }, (_, i) => (i - n / 2) * 0.11 + 0.037 + offset);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [values[i], values[j]] = [values[j]!, values[i]!];
+  }
+  return values;
+}
+
+test('element-wise ops with broadcasting', async () => {
+  await gradcheck((g, [a, b]) => ew.add(g, a!, b!), [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: [1, 3] }]);
+  await gradcheck((g, [a, b]) => ew.sub(g, a!, b!), [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: [2, 1] }]);
+  await gradcheck((g, [a, b]) => ew.mul(g, a!, b!), [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: [3] }]);
+  await gradcheck((g, [a, b]) => ew.div(g, a!, b!), [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: [2, 3], values: Float32Array.from([1.5, 2, -2.5, 3, 1.2, -1.7]) }]);
+  await gradcheck((g, [x]) => ew.relu(g, x!), [{ name: 'x', shape: [3, 4], values: spread(12, 1) }]);
+  await gradcheck((g, [x]) => ew.sqrt(g, x!), [{ name: 'x', shape: [5], values: Float32Array.from([0.5, 1, 2, 3, 4]) }]);
+  await gradcheck((g, [x]) => ew.square(g, x!), [{ name: 'x', shape: [5] }]);
+  await gradcheck((g, [x]) => ew.clampMin(g, x!, 0.05), [{ name: 'x', shape: [6], values: spread(6, 2) }]);
+  await gradcheck((g, [x]) => ew.smoothL1(g, x!), [{ name: 'x', shape: [8], values: Float32Array.from([-2.3, -1.4, -0.6, -0.1, 0.2, 0.7, 1.6, 2.9]) }]);
+  await gradcheck((g, [x]) => ew.scale(g, x!, -3), [{ name: 'x', shape: [4] }]);
+});
+
+test('reductions, reshapes and matmul', async () => {
+  await gradcheck((g, [x]) => rd.reduceSum(g, x!, [1]), [{ name: 'x', shape: [2, 3, 2] }]);
+  await gradcheck((g, [x]) => rd.reduceMean(g, x!, [0, 2], false), [{ name: 'x', shape: [2, 3, 2] }]);
+  await gradcheck((g, [x]) => rd.flatten(g, x!), [{ name: 'x', shape: [2, 2, 3] }]);
+  await gradcheck((g, [x]) => rd.transpose(g, x!, [2, 0, 1]), [{ name: 'x', shape: [2, 3, 4] }]);
+  await gradcheck((g, [x]) => rd.unsqueeze(g, x!, 1), [{ name: 'x', shape: [2, 3] }]);
+  await gradcheck((g, [a, b]) => rd.matmul(g, a!, b!), [{ name: 'a', shape: [2, 3, 4] }, { name: 'b', shape: [4, 2] }]);
+});
+
+test('conv2d: stride 1 and 2, symmetric, same and none padding, 1x1 and 3x3', async () => {
+  const cases: Array<{ x: number[]; w: number[]; stride: number; pads: [number, number, number, number] }> = [
+    { x: [2, 2, 5, 5], w: [3, 2, 3, 3], stride: 1, pads: [1, 1, 1, 1] },
+    { x: [1, 2, 6, 6], w: [2, 2, 3, 3], stride: 2, pads: [1, 1, 1, 1] },
+    { x: [1, 2, 6, 5], w: [2, 2, 3, 3], stride: 2, pads: [...samePadding(6, 3, 2), ...samePadding(5, 3, 2)].map((v, i, a) => [a[0], a[2], a[1], a[3]][i]!) as [number, number, number, number] },
+    { x: [2, 3, 4, 4], w: [2, 3, 1, 1], stride: 1, pads: [0, 0, 0, 0] },
+    { x: [1, 3, 5, 5], w: [2, 3, 1, 1], stride: 2, pads: [0, 0, 0, 0] },
+    { x: [1, 1, 9, 9], w: [2, 1, 7, 7], stride: 2, pads: [3, 3, 3, 3] },
+    { x: [1, 2, 5, 5], w: [2, 2, 3, 3], stride: 1, pads: [0, 0, 0, 0] },
+  ];
+  for (const c of cases) {
+    await gradcheck((g, [x, w]) => conv2d(g, x!, w!, { stride: c.stride, pads: c.pads }), [{ name: 'x', shape: c.x }, { name: 'w', shape: c.w }]);
+  }
+});
+
+test('batch norm in training and inference mode', async () => {
+  await gradcheck((g, [x, gamma, beta]) => {
+    const mean = g.constant([0, 0, 0]);
+    const variance = g.constant([1, 1, 1]);
+    return batchNormTraining(g, x!, gamma!, beta!, mean, variance, 1e-5, 0.9).y;
+  }, [{ name: 'x', shape: [2, 3, 2, 2] }, { name: 'gamma', shape: [3] }, { name: 'beta', shape: [3] }], { epsilon: 5e-3 });
+  await gradcheck((g, [x, gamma, beta]) => {
+    const mean = g.constant([0.1, -0.2, 0.3]);
+    const variance = g.constant([0.5, 1.5, 2]);
+    return batchNormInference(g, x!, gamma!, beta!, mean, variance, 1e-5);
+  }, [{ name: 'x', shape: [2, 3, 2, 2] }, { name: 'gamma', shape: [3] }, { name: 'beta', shape: [3] }]);
+});
+
+test('max, average and global pooling', async () => {
+  await gradcheck((g, [x]) => maxPool2d(g, x!, { kernel: 3, stride: 2, pads: [1, 1, 1, 1] }), [{ name: 'x', shape: [1, 2, 5, 5], values: spread(50, 3) }]);
+  await gradcheck((g, [x]) => maxPool2d(g, x!, { kernel: 3, stride: 2, pads: [0, 0, 1, 1] }), [{ name: 'x', shape: [2, 1, 6, 6], values: spread(72, 4) }]);
+  await gradcheck((g, [x]) => avgPool2d(g, x!, { kernel: 2, stride: 2, pads: [0, 0, 0, 0] }), [{ name: 'x', shape: [1, 2, 4, 5] }]);
+  await gradcheck((g, [x]) => avgPool2d(g, x!, { kernel: 3, stride: 1, pads: [1, 1, 1, 1] }), [{ name: 'x', shape: [1, 2, 4, 4] }]);
+  await gradcheck((g, [x]) => globalAvgPool(g, x!), [{ name: 'x', shape: [2, 3, 3, 3] }]);
+});
+
+test('dense and sparse softmax cross-entropy', async () => {
+  await gradcheck((g, [x, w, b]) => dense(g, x!, w!, b!), [{ name: 'x', shape: [3, 4] }, { name: 'w', shape: [2, 4] }, { name: 'b', shape: [2] }]);
+  await gradcheck((g, [logits]) => {
+    const labels = g.constantInt64([2, 0, 1, 2], [4]);
+    return softmaxCrossEntropy(g, logits!, labels);
+  }, [{ name: 'logits', shape: [4, 3] }]);
+  await gradcheck((g, [logits]) => softmaxCrossEntropy(g, logits!, g.constantInt64([1, 0], [2]), { labelSmoothing: 0.1 }), [{ name: 'logits', shape: [2, 3] }]);
+});
