@@ -2,4 +2,7 @@ import type { CommandModule } from './index.js';
 
 /** One line per command file; loaded lazily so `tlkit --help` stays fast. */
 export const commandModules: Array<() => Promise<CommandModule>> = [
+  () => import('./download.js'),
+  () => import('./inspect.js'),
+  () => import('./report.js'),
 ];

@@ -15,7 +15,7 @@ export interface DownloadOptions {
   retryDelayMs?: number;
   /** Give up on a connection that sends nothing for this long and retry. Default 60 s. */
   stallTimeoutMs?: number;
-  /** Progress bar on stderr; default: only when stderr is a terminal. */
+  /** Progress bar on stderr; default: only when stderr is a terminal. True also prints to pipes and logs. */
   progress?: boolean;
   /** Download again even if the destination already holds a (matching) file. */
   force?: boolean;
@@ -207,6 +207,8 @@ async function fetchOnce(url: string, partPath: string, options: DownloadOptions
           format: `${path.basename(new URL(url).pathname)} [{bar}] {percentage}% | {value_mb}/{total_mb} MB | {eta_formatted}`,
           hideCursor: true,
           clearOnComplete: false,
+          // Asked for explicitly: print a line every few seconds even when stderr is a pipe or a log file.
+          noTTYOutput: options.progress === true,
         },
         cliProgress.Presets.shades_classic,
       );
