@@ -28,8 +28,12 @@ export function reshape(g: Graph, x: T, shape: readonly number[]): T {
   return y;
 }
 
+/** ONNX Flatten keeps the batch dimension symbolic, so inference graphs accept any batch size. */
 export function flatten(g: Graph, x: T): T {
-  return reshape(g, x, [x.shape[0]!, -1]);
+  const features = x.shape.slice(1).reduce((a, b) => a * b, 1);
+  const y = g.emit1('Flatten', [x], [x.shape[0]!, features], { axis: 1 });
+  g.record([x], [y], ([dy]) => [p.reshape(g, dy!, x.shape)]);
+  return y;
 }
 
 export function transpose(g: Graph, x: T, perm: readonly number[]): T {

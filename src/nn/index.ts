@@ -1,0 +1,10 @@
+export { Module, namePattern, snakeCase } from './module.js';
+export { Parameter, type ParameterKind } from './parameter.js';
+export { InferenceContext, TrainingContext, type ForwardContext } from './context.js';
+export { initialize, seedInitializers, TUTORIAL_INIT, type Initializer } from './init.js';
+export { Conv2d, resolvePads, type Conv2dOptions, type PadMode } from './layers/conv2d.js';
+export { BatchNorm2d, type BatchNorm2dOptions } from './layers/batchnorm2d.js';
+export { Dense, type DenseOptions } from './layers/dense.js';
+export { ReLU, Flatten, Identity } from './layers/activation.js';
+export { MaxPool2d, AvgPool2d, GlobalAvgPool2d, type Pool2dOptions } from './layers/pool.js';
+export { Sequential } from './layers/sequential.js';

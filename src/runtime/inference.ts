@@ -1,0 +1,41 @@
+import type { Module } from '../nn/module.js';
+import { buildInferenceGraph, type Stages } from './compile.js';
+import { serializeGraph } from '../graph/onnx.js';
+import { Session, type SessionOptions } from './session.js';
+import { stagesOf } from './stages.js';
+
+/**
+ * Runs a network (or a slice of its stages) for inference: one ORT session with constant
+ * weights, created once. Weights are snapshotted at creation; rebuild after training.
+ */
+export class InferenceRunner {
+  private constructor(private readonly session: Session, readonly inputShape: readonly number[], readonly outputName: string) {}
+
+  static async create(net: Module | Stages, inputShape: readonly number[], options: SessionOptions & { until?: string } = {}): Promise<InferenceRunner> {
+    if (!Array.isArray(net)) net.parameters();
+    let stages = Array.isArray(net) ? net : stagesOf(net);
+    if (options.until) {
+      const end = stages.findIndex(([name]) => name === options.until);
+      if (end < 0) throw new Error(`no stage named ${options.until}; stages are ${stages.map(([n]) => n).join(', ')}`);
+      stages = stages.slice(0, end + 1);
+    }
+    const graph = buildInferenceGraph(stages, inputShape);
+    const session = await Session.create(serializeGraph(graph, 'inference'), options);
+    return new InferenceRunner(session, inputShape, 'output');
+  }
+
+  /** `input` holds `batch` samples of `inputShape`, row-major; returns the outputs and their shape. */
+  async run(input: Float32Array, batch: number): Promise<{ data: Float32Array; shape: number[] }> {
+    const per = this.inputShape.reduce((a, b) => a * b, 1);
+    if (input.length !== batch * per) {
+      throw new Error(`input has ${input.length} values; ${batch} samples of [${this.inputShape.join(', ')}] need ${batch * per}`);
+    }
+    const outputs = await this.session.run({ input: { data: input, shape: [batch, ...this.inputShape] } });
+    const out = outputs[this.outputName]!;
+    return { data: out.data as Float32Array, shape: [...out.dims] };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
