@@ -5,4 +5,5 @@ export const commandModules: Array<() => Promise<CommandModule>> = [
   () => import('./download.js'),
   () => import('./inspect.js'),
   () => import('./report.js'),
+  () => import('./preview.js'),
 ];

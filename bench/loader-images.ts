@@ -1,0 +1,51 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { mulberry32, Random, randomInt } from '../src/data/random.js';
+
+/**
+ * Writes `count` photo-like JPEGs (smooth colour fields, grain and shapes, about 500x375, some portrait)
+ * into `root/<class>/`, so the benchmark decodes files of realistic size and content.
+ */
+export async function writeBenchImages(root: string, count: number, classes = ['cat', 'dog'], seed = 1): Promise<number> {
+  const random = mulberry32(seed);
+  let bytes = 0;
+  for (const name of classes) await fs.mkdir(path.join(root, name), { recursive: true });
+  for (let i = 0; i < count; i++) {
+    const portrait = random.next() < 0.2;
+    const long = randomInt(random, 470, 530);
+    const short = randomInt(random, 350, 400);
+    const [width, height] = portrait ? [short, long] : [long, short];
+    const jpeg = await photoLikeJpeg(width, height, random);
+    bytes += jpeg.length;
+    await fs.writeFile(path.join(root, classes[i % classes.length]!, `img_${String(i).padStart(4, '0')}.jpg`), jpeg);
+  }
+  return bytes;
+}
+
+async function photoLikeJpeg(width: number, height: number, random: Random): Promise<Buffer> {
+  const coarse = Buffer.alloc(16 * 12 * 3);
+  for (let k = 0; k < coarse.length; k++) coarse[k] = Math.floor(random.next() * 256);
+  const field = await sharp(coarse, { raw: { width: 16, height: 12, channels: 3 } })
+    .resize(width, height, { kernel: 'cubic', fit: 'fill' })
+    .raw()
+    .toBuffer();
+  for (let k = 0; k < field.length; k++) field[k] = Math.max(0, Math.min(255, field[k]! + Math.floor((random.next() - 0.5) * 40)));
+  const shapes: string[] = [];
+  for (let s = 0; s < 12; s++) {
+    const colour = `rgb(${randomInt(random, 0, 256)},${randomInt(random, 0, 256)},${randomInt(random, 0, 256)})`;
+    const x = randomInt(random, 0, width);
+    const y = randomInt(random, 0, height);
+    const size = randomInt(random, 10, 120);
+    shapes.push(
+      random.next() < 0.5
+        ? `<circle cx="${x}" cy="${y}" r="${size / 2}" fill="${colour}" fill-opacity="0.8"/>`
+        : `<rect x="${x}" y="${y}" width="${size}" height="${size * 0.6}" fill="${colour}" transform="rotate(${randomInt(random, 0, 90)} ${x} ${y})"/>`,
+    );
+  }
+  const svg = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${shapes.join('')}</svg>`);
+  return sharp(field, { raw: { width, height, channels: 3 } })
+    .composite([{ input: svg }])
+    .jpeg({ quality: 90, mozjpeg: false })
+    .toBuffer();
+}

@@ -1,0 +1,151 @@
+import { availableParallelism } from 'node:os';
+import { Dataset, isSourceDataset, Sample, SourceDataset } from './dataset.js';
+import { mixSeed, mulberry32, shuffleInPlace } from './random.js';
+import { compose, Pipeline, TransformStep } from './transforms.js';
+
+export interface LoaderOptions {
+  batchSize: number;
+  shuffle?: boolean;
+  /** Drives shuffling and the random transforms; epoch e of seed s is the same on every run. */
+  seed?: number;
+  /** Drop the last, smaller batch (MindSpore's drop_remainder; default false). */
+  dropRemainder?: boolean;
+  /** Applied to each example's source image; without it the dataset's own `get` is used. */
+  transforms?: Pipeline | readonly TransformStep[];
+  /** Examples being decoded at once; sharp runs each on the libuv threadpool. */
+  concurrency?: number;
+  /** Batches prepared ahead of the one being consumed (default 1). */
+  prefetch?: number;
+}
+
+export interface Batch {
+  /** N x C x H x W, contiguous. */
+  images: Float32Array;
+  labels: Int32Array;
+  shape: [number, number, number, number];
+  /** Positions of the examples in the dataset. */
+  indices: Int32Array;
+}
+
+/** Default in-flight examples: one per libuv worker thread, which is where sharp decodes. */
+export function defaultConcurrency(): number {
+  const pool = Number(process.env.UV_THREADPOOL_SIZE);
+  return Number.isInteger(pool) && pool > 0 ? pool : Math.max(4, availableParallelism());
+}
+
+/**
+ * Batches a dataset like MindSpore's `dataset.shuffle().map(transforms).batch(n)`. Iterating the loader
+ * runs one epoch; each new iteration is the next epoch (new shuffle, new augmentations).
+ */
+export class DataLoader implements AsyncIterable<Batch> {
+  readonly batchSize: number;
+  readonly dropRemainder: boolean;
+  private readonly pipeline: Pipeline | undefined;
+  private readonly concurrency: number;
+  private readonly prefetch: number;
+  private nextEpoch = 0;
+
+  constructor(readonly dataset: Dataset, private readonly options: LoaderOptions) {
+    if (!Number.isInteger(options.batchSize) || options.batchSize <= 0) {
+      throw new Error(`DataLoader: batchSize must be a positive integer, got ${options.batchSize}`);
+    }
+    this.batchSize = options.batchSize;
+    this.dropRemainder = options.dropRemainder ?? false;
+    const transforms = options.transforms;
+    this.pipeline = transforms === undefined ? undefined : transforms instanceof Pipeline ? transforms : compose(transforms);
+    if (this.pipeline && !isSourceDataset(dataset)) {
+      throw new Error('DataLoader: transforms need a dataset with image sources (ImageFolder, InMemoryDataset or a view of one)');
+    }
+    this.concurrency = Math.max(1, options.concurrency ?? defaultConcurrency());
+    this.prefetch = Math.max(0, options.prefetch ?? 1);
+  }
+
+  /** Batches per epoch: MindSpore's get_dataset_size(). */
+  get steps(): number {
+    const n = this.dataset.length;
+    return this.dropRemainder ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+  }
+
+  /** The example order of an epoch. */
+  order(epoch: number): Int32Array {
+    const order = Int32Array.from({ length: this.dataset.length }, (_, i) => i);
+    if (this.options.shuffle) shuffleInPlace(order, mulberry32(mixSeed(this.options.seed ?? 0, epoch, 0x5eed)));
+    return order;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Batch> {
+    return this.epoch(this.nextEpoch++)[Symbol.asyncIterator]();
+  }
+
+  async *epoch(epoch: number): AsyncGenerator<Batch> {
+    const order = this.order(epoch);
+    const steps = this.steps;
+    const slots = new Semaphore(this.concurrency);
+    const load = (position: number): Promise<Sample> =>
+      slots.run(() => this.loadExample(order[position]!, mixSeed(this.options.seed ?? 0, epoch, position)));
+    const makeBatch = (step: number): Promise<Batch> => {
+      const start = step * this.batchSize;
+      const end = Math.min(start + this.batchSize, order.length);
+      const positions = Array.from({ length: end - start }, (_, k) => start + k);
+      const batch = Promise.all(positions.map(load)).then((samples) => assemble(samples, order.subarray(start, end)));
+      batch.catch(() => undefined); // awaited in order below; this only stops an early failure being "unhandled"
+      return batch;
+    };
+    const pending: Promise<Batch>[] = [];
+    let next = 0;
+    while (next < steps && pending.length <= this.prefetch) pending.push(makeBatch(next++));
+    while (pending.length > 0) {
+      const batch = await pending.shift()!;
+      if (next < steps) pending.push(makeBatch(next++));
+      yield batch;
+    }
+  }
+
+  private async loadExample(index: number, seed: number): Promise<Sample> {
+    const label = this.dataset.labelAt(index);
+    if (!this.pipeline) return this.dataset.get(index);
+    const source = (this.dataset as SourceDataset).sourceAt(index);
+    const output = await this.pipeline.apply(source, mulberry32(seed));
+    if (output.layout !== 'CHW') throw new Error('DataLoader: transforms must end with HWC2CHW so batches are N x C x H x W');
+    return { image: output.data, shape: output.shape, label };
+  }
+}
+
+function assemble(samples: Sample[], indices: Int32Array): Batch {
+  const [c, h, w] = samples[0]!.shape;
+  const size = c * h * w;
+  const images = new Float32Array(samples.length * size);
+  const labels = new Int32Array(samples.length);
+  samples.forEach((sample, k) => {
+    const [sc, sh, sw] = sample.shape;
+    if (sc !== c || sh !== h || sw !== w) {
+      throw new Error(
+        `DataLoader: example ${indices[k]} is ${sc}x${sh}x${sw} but example ${indices[0]} is ${c}x${h}x${w}; ` +
+          'add a resize and crop so every example has the same shape',
+      );
+    }
+    images.set(sample.image, k * size);
+    labels[k] = sample.label;
+  });
+  return { images, labels, shape: [samples.length, c, h, w], indices: Int32Array.from(indices) };
+}
+
+/** FIFO limit on concurrent tasks, so earlier batches' examples are decoded first. */
+class Semaphore {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.active++;
+    try {
+      return await task();
+    } finally {
+      const wake = this.waiting.shift();
+      if (wake) wake();
+      else this.active--;
+    }
+  }
+}

@@ -1,0 +1,235 @@
+import { centerCropBox, CropBox, randomResizedCropBox, shorterSideSize } from './crop-geometry.js';
+import type { ImageSource } from './dataset.js';
+import { mulberry32, Random } from './random.js';
+import { decodeAndResample, GeometricOp, imageDimensions } from './sharp-stages.js';
+
+/**
+ * The tutorial's transforms (MindSpore's names, torchvision's numerics). Steps are plain data;
+ * `compose` turns a list into a Pipeline that runs all geometry in sharp and the rest in one JS pass.
+ * Sizes given as a pair are [height, width], as in torchvision and MindSpore.
+ */
+export type TransformStep =
+  | { kind: 'decode' }
+  | { kind: 'random-crop-decode-resize'; height: number; width: number; scale: [number, number]; ratio: [number, number] }
+  | { kind: 'resize'; size: number | [number, number] }
+  | { kind: 'center-crop'; height: number; width: number }
+  | { kind: 'random-horizontal-flip'; probability: number }
+  | { kind: 'normalize'; mean: number[]; std: number[] }
+  | { kind: 'hwc2chw' };
+
+export const IMAGENET_MEAN_255 = [0.485 * 255, 0.456 * 255, 0.406 * 255];
+export const IMAGENET_STD_255 = [0.229 * 255, 0.224 * 255, 0.225 * 255];
+
+export function Decode(): TransformStep {
+  return { kind: 'decode' };
+}
+
+export function RandomCropDecodeResize(
+  size: number | [number, number],
+  options: { scale?: [number, number]; ratio?: [number, number] } = {},
+): TransformStep {
+  const [height, width] = pair(size, 'RandomCropDecodeResize');
+  const scale = options.scale ?? [0.08, 1.0];
+  const ratio = options.ratio ?? [3 / 4, 4 / 3];
+  if (!(scale[0] > 0 && scale[0] <= scale[1])) throw new Error(`RandomCropDecodeResize: bad scale [${scale.join(', ')}]`);
+  if (!(ratio[0] > 0 && ratio[0] <= ratio[1])) throw new Error(`RandomCropDecodeResize: bad ratio [${ratio.join(', ')}]`);
+  return { kind: 'random-crop-decode-resize', height, width, scale, ratio };
+}
+
+/** An int resizes the shorter side to it (aspect kept); a pair is the exact [height, width]. */
+export function Resize(size: number | [number, number]): TransformStep {
+  return { kind: 'resize', size: typeof size === 'number' ? pair(size, 'Resize')[0] : pair(size, 'Resize') };
+}
+
+export function CenterCrop(size: number | [number, number]): TransformStep {
+  const [height, width] = pair(size, 'CenterCrop');
+  return { kind: 'center-crop', height, width };
+}
+
+export function RandomHorizontalFlip(probability = 0.5): TransformStep {
+  if (!(probability >= 0 && probability <= 1)) throw new Error(`RandomHorizontalFlip: probability ${probability} is not in [0, 1]`);
+  return { kind: 'random-horizontal-flip', probability };
+}
+
+/** Mean and std on the 0-255 scale of the decoded pixels, as in the tutorial. */
+export function Normalize(mean: number[], std: number[]): TransformStep {
+  if (mean.length === 0 || mean.length !== std.length) throw new Error('Normalize: mean and std need the same, non-zero length');
+  if (std.some((s) => !(s > 0))) throw new Error(`Normalize: std must be positive, got [${std.join(', ')}]`);
+  return { kind: 'normalize', mean: [...mean], std: [...std] };
+}
+
+export function HWC2CHW(): TransformStep {
+  return { kind: 'hwc2chw' };
+}
+
+/** The tutorial's training transforms. */
+export function trainTransforms(size = 224): TransformStep[] {
+  return [
+    RandomCropDecodeResize(size, { scale: [0.08, 1.0], ratio: [0.75, 1.333] }),
+    RandomHorizontalFlip(0.5),
+    Normalize(IMAGENET_MEAN_255, IMAGENET_STD_255),
+    HWC2CHW(),
+  ];
+}
+
+/** The tutorial's evaluation transforms. */
+export function evalTransforms(size = 224): TransformStep[] {
+  return [Decode(), Resize(size + 32), CenterCrop(size), Normalize(IMAGENET_MEAN_255, IMAGENET_STD_255), HWC2CHW()];
+}
+
+export interface TransformOutput {
+  data: Float32Array;
+  /** [C, H, W] after HWC2CHW, [H, W, C] without it. */
+  shape: [number, number, number];
+  layout: 'CHW' | 'HWC';
+}
+
+export interface PipelineOptions {
+  /** Output channels: 3 converts everything to sRGB (PIL's convert('RGB')); 1 to luminance. */
+  channels?: 1 | 3;
+}
+
+const GEOMETRIC = new Set<TransformStep['kind']>(['random-crop-decode-resize', 'resize', 'center-crop']);
+
+export class Pipeline {
+  readonly steps: readonly TransformStep[];
+  readonly channels: 1 | 3;
+  private readonly normalize: { mean: number[]; std: number[] } | undefined;
+  private readonly layout: 'CHW' | 'HWC';
+
+  constructor(steps: readonly TransformStep[], options: PipelineOptions = {}) {
+    this.steps = [...steps];
+    this.channels = options.channels ?? 3;
+    steps.forEach((step, i) => {
+      if ((step.kind === 'decode' || step.kind === 'random-crop-decode-resize') && i !== 0) {
+        throw new Error(`transforms: ${step.kind} decodes the image, so it must be the first step (it is step ${i + 1})`);
+      }
+    });
+    const lastGeometric = Math.max(-1, ...steps.map((s, i) => (GEOMETRIC.has(s.kind) ? i : -1)));
+    const normalizers = steps.filter((s) => s.kind === 'normalize');
+    if (normalizers.length > 1) throw new Error('transforms: Normalize appears more than once');
+    steps.forEach((step, i) => {
+      if ((step.kind === 'normalize' || step.kind === 'hwc2chw') && i < lastGeometric) {
+        throw new Error(`transforms: ${step.kind} must come after every crop and resize`);
+      }
+    });
+    const normalize = normalizers[0];
+    if (normalize && normalize.kind === 'normalize') {
+      if (normalize.mean.length !== 1 && normalize.mean.length !== this.channels) {
+        throw new Error(`transforms: Normalize has ${normalize.mean.length} means for ${this.channels}-channel output`);
+      }
+      this.normalize = { mean: normalize.mean, std: normalize.std };
+    }
+    this.layout = steps.some((s) => s.kind === 'hwc2chw') ? 'CHW' : 'HWC';
+  }
+
+  /** True when the pipeline draws random numbers, so results depend on the random source. */
+  get isRandom(): boolean {
+    return this.steps.some((s) => s.kind === 'random-crop-decode-resize' || s.kind === 'random-horizontal-flip');
+  }
+
+  /**
+   * Runs the steps on one image. `random` drives the random steps in step order (crop first, then flip),
+   * so one seed reproduces one augmentation.
+   */
+  async apply(source: ImageSource, random: Random = mulberry32(0)): Promise<TransformOutput> {
+    const needsGeometry = this.steps.some((s) => GEOMETRIC.has(s.kind));
+    const start = needsGeometry ? await imageDimensions(source) : undefined;
+    const ops: GeometricOp[] = [];
+    let mirrored = false;
+    let width = start?.width ?? 0;
+    let height = start?.height ?? 0;
+    const crop = (box: CropBox): void => {
+      // Flips are deferred to the final JS pass, so a crop after a flip is taken from the mirrored side.
+      const left = mirrored ? width - box.left - box.width : box.left;
+      ops.push({ op: 'extract', left, top: box.top, width: box.width, height: box.height });
+      width = box.width;
+      height = box.height;
+    };
+    const resize = (w: number, h: number): void => {
+      ops.push({ op: 'resize', width: w, height: h });
+      width = w;
+      height = h;
+    };
+    for (const step of this.steps) {
+      switch (step.kind) {
+        case 'random-crop-decode-resize':
+          crop(randomResizedCropBox(width, height, step.scale, step.ratio, random));
+          resize(step.width, step.height);
+          break;
+        case 'resize':
+          if (typeof step.size === 'number') {
+            const target = shorterSideSize(width, height, step.size);
+            resize(target.width, target.height);
+          } else {
+            resize(step.size[1], step.size[0]);
+          }
+          break;
+        case 'center-crop':
+          crop(centerCropBox(width, height, step.width, step.height));
+          break;
+        case 'random-horizontal-flip':
+          if (random.next() < step.probability) mirrored = !mirrored;
+          break;
+        default:
+          break;
+      }
+    }
+    const pixels = await decodeAndResample(source, ops, this.channels);
+    return {
+      data: toFloat(pixels.data, pixels.width, pixels.height, pixels.channels, this.channels, mirrored, this.normalize, this.layout),
+      shape: this.layout === 'CHW' ? [this.channels, pixels.height, pixels.width] : [pixels.height, pixels.width, this.channels],
+      layout: this.layout,
+    };
+  }
+}
+
+export function compose(steps: readonly TransformStep[], options?: PipelineOptions): Pipeline {
+  return new Pipeline(steps, options);
+}
+
+/** One transform on its own, e.g. `applyTransform(Resize(256), source)`. */
+export function applyTransform(step: TransformStep, source: ImageSource, random?: Random): Promise<TransformOutput> {
+  return new Pipeline([step]).apply(source, random);
+}
+
+/**
+ * The single pass after sharp: optional mirror, channel replication, normalization and layout, from
+ * 8-bit HWC into a fresh Float32Array.
+ */
+function toFloat(
+  raw: Uint8Array,
+  width: number,
+  height: number,
+  inputChannels: number,
+  channels: number,
+  mirrored: boolean,
+  normalize: { mean: number[]; std: number[] } | undefined,
+  layout: 'CHW' | 'HWC',
+): Float32Array {
+  const plane = width * height;
+  const out = new Float32Array(plane * channels);
+  for (let c = 0; c < channels; c++) {
+    const sourceChannel = inputChannels === 1 ? 0 : c;
+    const mean = normalize ? normalize.mean[normalize.mean.length === 1 ? 0 : c]! : 0;
+    const scale = normalize ? 1 / normalize.std[normalize.std.length === 1 ? 0 : c]! : 1;
+    for (let y = 0; y < height; y++) {
+      const rowIn = y * width;
+      for (let x = 0; x < width; x++) {
+        const xIn = mirrored ? width - 1 - x : x;
+        const value = (raw[(rowIn + xIn) * inputChannels + sourceChannel]! - mean) * scale;
+        const p = rowIn + x;
+        out[layout === 'CHW' ? c * plane + p : p * channels + c] = value;
+      }
+    }
+  }
+  return out;
+}
+
+function pair(size: number | [number, number], name: string): [number, number] {
+  const [h, w] = typeof size === 'number' ? [size, size] : size;
+  if (!Number.isInteger(h) || !Number.isInteger(w) || h <= 0 || w <= 0) {
+    throw new Error(`${name}: size must be a positive integer or [height, width], got ${JSON.stringify(size)}`);
+  }
+  return [h, w];
+}
