@@ -1,0 +1,241 @@
+/**
+ * Engine benchmark: ResNet50 at 224 px, batch 8, tlkit (ONNX Runtime) against PyTorch on the same
+ * machine in one run. Each scenario runs in its own child process on each side, so the peak RSS
+ * (VmHWM) is per scenario, and the two sides run back to back, never at the same time.
+ *
+ *   npm run bench:engine -- [--only fc,full] [--warmup 2] [--iters 5] [--no-write]
+ *
+ * Writes (replaces) the "## Engine: ResNet50 ..." section of bench/RESULTS.md.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { promises as fs, readFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { resnet50 } from '../src/models/resnet.js';
+import { seedInitializers } from '../src/nn/init.js';
+import { InferenceRunner } from '../src/runtime/inference.js';
+import { TrainStep } from '../src/runtime/train-step.js';
+import { writeFileAtomic } from '../src/util/atomic.js';
+
+const SCENARIOS = {
+  inference: { title: 'inference', target: 3.5 },
+  full: { title: 'full fine-tune, BN training', target: 1.0 },
+  'bn-frozen': { title: 'fine-tune all weights, BN frozen', target: 1.5 },
+  fc: { title: 'fc only (frozen body)', target: 3.5 },
+  'layer4-fc': { title: 'layer4 + fc, BN frozen', target: 2.5 },
+} as const;
+type Scenario = keyof typeof SCENARIOS;
+
+const BATCH = 8;
+const CLASSES = 2;
+const THREADS = 2;
+const IMAGE = [3, 224, 224] as const;
+/** glibc settings that stop PyTorch's per-step page faults (see the engine notes): a fair baseline. */
+const TORCH_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '33554432', MALLOC_TRIM_THRESHOLD_: '17179869184', MALLOC_TOP_PAD_: '1073741824' };
+const TORCH_PYTHON = '/usr/bin/python3';
+
+interface Measurement {
+  scenario: Scenario;
+  ms: number[];
+  loss: number;
+  vmhwm_kb: number;
+  setup_ms?: number;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '..', '..');
+
+function peakRssKb(): number {
+  const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+  return line ? Number(line.split(/\s+/)[1]) : -1;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** One scenario on the tlkit side, inside this (child) process. */
+async function runTlkit(scenario: Scenario, warmup: number, iters: number): Promise<Measurement> {
+  seedInitializers(0);
+  // 'pad' gives torchvision's symmetric padding, so both sides compute the same shapes.
+  const net = resnet50({ numClasses: CLASSES, padMode: 'pad' });
+  const images = new Float32Array(BATCH * IMAGE[0] * IMAGE[1] * IMAGE[2]).map((_, i) => ((i * 2654435761) % 1000) / 1000);
+  const labels = Array.from({ length: BATCH }, (_, i) => i % CLASSES);
+  const session = { threads: THREADS };
+  const setupStart = performance.now();
+  let work: () => Promise<number>;
+  let release: () => Promise<void>;
+  if (scenario === 'inference') {
+    net.eval();
+    const runner = await InferenceRunner.create(net, IMAGE, session);
+    work = async () => (await runner.run(images, BATCH)).data[0]!;
+    release = () => runner.release();
+  } else {
+    if (scenario !== 'full') net.eval();
+    if (scenario === 'fc') net.freeze().unfreeze('fc');
+    if (scenario === 'layer4-fc') net.freeze().unfreeze('layer4', 'fc');
+    const step = await TrainStep.create(net, {
+      inputShape: IMAGE,
+      optimizer: { kind: 'momentum', momentum: 0.9 },
+      bnTraining: scenario === 'full',
+      session,
+    });
+    work = async () => (await step.step(images, labels, 1e-3)).loss;
+    release = () => step.release();
+  }
+  const setupMs = performance.now() - setupStart;
+  for (let i = 0; i < warmup; i++) await work();
+  const ms: number[] = [];
+  let loss = 0;
+  for (let i = 0; i < iters; i++) {
+    const start = performance.now();
+    loss = await work();
+    ms.push(performance.now() - start);
+  }
+  await release();
+  return { scenario, ms, loss, vmhwm_kb: peakRssKb(), setup_ms: setupMs };
+}
+
+function lastJsonLine(output: string, what: string): Measurement {
+  const line = output.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+  if (!line) throw new Error(`${what} printed no result:\n${output}`);
+  return JSON.parse(line) as Measurement;
+}
+
+function measureChild(command: string, args: string[], env: NodeJS.ProcessEnv, what: string): Measurement {
+  const result = spawnSync(command, args, { cwd: repoRoot, env, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (result.status !== 0) throw new Error(`${what} failed (exit ${result.status}):\n${result.stderr}`);
+  return lastJsonLine(result.stdout, what);
+}
+
+function cpuModel(): string {
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
+    return line?.split(':')[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
+  } catch {
+    return os.cpus()[0]?.model ?? 'unknown';
+  }
+}
+
+function torchVersion(): string {
+  try {
+    return execFileSync(TORCH_PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unavailable';
+  }
+}
+
+interface Row {
+  scenario: Scenario;
+  tlkitMs: number;
+  torchMs: number;
+  tlkitRssMb: number;
+  torchRssMb: number;
+  setupS: number;
+}
+
+const imagesPerSecond = (ms: number) => (BATCH * 1000) / ms;
+
+function formatTable(rows: Row[]): string {
+  const lines = [
+    '| scenario | tlkit ms | tlkit img/s | PyTorch ms | PyTorch img/s | ratio | target | met | tlkit peak RSS MB | PyTorch peak RSS MB |',
+    '|---|---:|---:|---:|---:|---:|---:|:-:|---:|---:|',
+  ];
+  for (const r of rows) {
+    const ratio = r.torchMs / r.tlkitMs;
+    const { title, target } = SCENARIOS[r.scenario];
+    lines.push(`| ${title} | ${r.tlkitMs.toFixed(0)} | ${imagesPerSecond(r.tlkitMs).toFixed(1)} | ${r.torchMs.toFixed(0)} | ${imagesPerSecond(r.torchMs).toFixed(1)} | ${ratio.toFixed(2)}x | ${target.toFixed(1)}x | ${ratio >= target ? 'yes' : 'no'} | ${r.tlkitRssMb.toFixed(0)} | ${r.torchRssMb.toFixed(0)} |`);
+  }
+  return lines.join('\n');
+}
+
+function section(rows: Row[], warmup: number, iters: number): string {
+  const date = new Date().toISOString().slice(0, 16).replace('T', ' ');
+  return [
+    `## Engine: ResNet50 224 px, batch ${BATCH}, tlkit (onnxruntime-node) vs PyTorch`,
+    '',
+    `Measured ${date} UTC on ${cpuModel()}, ${os.cpus().length} cores, Node ${process.version}, PyTorch ${torchVersion()} (Debian), ${THREADS} threads each.`,
+    `Command: \`npm run bench:engine\`. Random weights, ${CLASSES} classes, SGD momentum 0.9; median of ${iters} timed iterations after ${warmup} warm-up ones;`,
+    'ratio = PyTorch time / tlkit time (above 1: tlkit faster). Each scenario runs in its own process on each side, back to back;',
+    `peak RSS is that process's VmHWM. PyTorch runs with tuned glibc malloc (${Object.entries(TORCH_MALLOC_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}).`,
+    'Scenarios: full = every weight trained, BN on batch statistics; BN frozen = every weight trained, BN on moving statistics',
+    '(torch: model.eval() with requires_grad on all); fc only = body frozen (tlkit: an inference graph with BN folded; torch: body under',
+    'no_grad); layer4 + fc = layers up to layer3 frozen, layer4 and fc trained, BN frozen. Shared machines drift: compare ratios within a run.',
+    '',
+    formatTable(rows),
+    '',
+    `tlkit set-up (graph build + ORT session) per scenario, s: ${rows.map((r) => `${r.scenario} ${r.setupS.toFixed(1)}`).join(', ')}.`,
+    '',
+  ].join('\n');
+}
+
+/** Replaces this bench's section of RESULTS.md (from its heading to the next "## "), keeping the others. */
+async function writeSection(text: string): Promise<string> {
+  const file = path.join(repoRoot, 'bench', 'RESULTS.md');
+  let current = '';
+  try {
+    current = await fs.readFile(file, 'utf8');
+  } catch {
+    current = '# Benchmark results\n\n';
+  }
+  const lines = current.split('\n');
+  const start = lines.findIndex((l) => l.startsWith('## Engine: ResNet50'));
+  let next: string;
+  if (start < 0) {
+    next = `${current.replace(/\n*$/, '\n\n')}${text}`;
+  } else {
+    let end = lines.findIndex((l, i) => i > start && l.startsWith('## '));
+    if (end < 0) end = lines.length;
+    next = [...lines.slice(0, start), ...text.split('\n'), ...lines.slice(end)].join('\n').replace(/\n*$/, '\n');
+  }
+  await writeFileAtomic(file, new TextEncoder().encode(next));
+  return file;
+}
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const warmup = Number(option(args, '--warmup') ?? 2);
+  const iters = Number(option(args, '--iters') ?? 5);
+  if (!(iters >= 1) || !(warmup >= 0)) throw new Error('--iters must be >= 1 and --warmup >= 0');
+  const child = option(args, '--child');
+  if (child) {
+    if (!(child in SCENARIOS)) throw new Error(`unknown scenario ${child}`);
+    console.log(JSON.stringify(await runTlkit(child as Scenario, warmup, iters)));
+    return;
+  }
+  const only = option(args, '--only')?.split(',') ?? Object.keys(SCENARIOS);
+  for (const s of only) if (!(s in SCENARIOS)) throw new Error(`unknown scenario ${s}; known: ${Object.keys(SCENARIOS).join(', ')}`);
+  const rows: Row[] = [];
+  for (const scenario of only as Scenario[]) {
+    const common = ['--warmup', String(warmup), '--iters', String(iters)];
+    const ours = measureChild(process.execPath, [fileURLToPath(import.meta.url), '--child', scenario, ...common], { ...process.env }, `tlkit ${scenario}`);
+    const theirs = measureChild(TORCH_PYTHON, [path.join(repoRoot, 'bench', 'engine_torch.py'), scenario, '--batch', String(BATCH), '--classes', String(CLASSES), ...common], { ...process.env, ...TORCH_MALLOC_ENV }, `PyTorch ${scenario}`);
+    const row: Row = {
+      scenario,
+      tlkitMs: median(ours.ms),
+      torchMs: median(theirs.ms),
+      tlkitRssMb: ours.vmhwm_kb / 1024,
+      torchRssMb: theirs.vmhwm_kb / 1024,
+      setupS: (ours.setup_ms ?? 0) / 1000,
+    };
+    rows.push(row);
+    console.error(`${scenario}: tlkit ${ours.ms.map((m) => m.toFixed(0)).join(' ')} ms (loss ${ours.loss.toFixed(4)}); PyTorch ${theirs.ms.map((m) => m.toFixed(0)).join(' ')} ms (loss ${theirs.loss.toFixed(4)})`);
+  }
+  console.log(formatTable(rows));
+  // A partial run (--only) would drop the other rows of the section, so only a full run writes it.
+  const complete = only.length === Object.keys(SCENARIOS).length;
+  if (complete && !args.includes('--no-write')) console.log(`wrote ${await writeSection(section(rows, warmup, iters))}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+});

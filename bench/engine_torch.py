@@ -1,0 +1,106 @@
+"""PyTorch reference for bench/engine.ts: ResNet50 at 224 px, one scenario per process.
+
+Usage: /usr/bin/python3 bench/engine_torch.py <scenario> [--batch 8] [--warmup 2] [--iters 5]
+Scenarios: inference, full, bn-frozen, fc, layer4-fc (see bench/engine.ts for what each trains).
+Prints one JSON line: {"scenario", "ms": [per timed iteration], "loss", "vmhwm_kb"}.
+Run it with the tuned malloc settings (engine.ts sets them): default glibc malloc loses most of
+a training step to page faults on these machines.
+"""
+import argparse
+import json
+import time
+
+import torch
+import torch.nn.functional as F
+import torchvision
+
+
+def peak_rss_kb() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return -1
+
+
+def make_step(scenario: str, model: torch.nn.Module):
+    """Returns a callable doing one timed unit of work (an inference batch or an optimizer step)."""
+    if scenario == "inference":
+        model.eval()
+
+        def infer(x, _labels):
+            with torch.no_grad():
+                return float(model(x)[0, 0])
+        return infer
+
+    if scenario == "full":
+        model.train()
+        trainable = list(model.parameters())
+        frozen_body = None
+    elif scenario == "bn-frozen":
+        model.eval()
+        trainable = list(model.parameters())
+        frozen_body = None
+    elif scenario == "fc":
+        model.eval()
+        trainable = list(model.fc.parameters())
+        frozen_body = torch.nn.Sequential(*list(model.children())[:-1])  # up to avgpool
+    elif scenario == "layer4-fc":
+        model.eval()
+        trainable = list(model.layer4.parameters()) + list(model.fc.parameters())
+        frozen_body = torch.nn.Sequential(model.conv1, model.bn1, model.relu, model.maxpool, model.layer1, model.layer2, model.layer3)
+    else:
+        raise SystemExit(f"unknown scenario {scenario}")
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for p in trainable:
+        p.requires_grad_(True)
+    optimizer = torch.optim.SGD(trainable, lr=1e-3, momentum=0.9)
+
+    def train(x, labels):
+        optimizer.zero_grad(set_to_none=True)
+        if scenario == "fc":
+            with torch.no_grad():
+                features = torch.flatten(frozen_body(x), 1)
+            logits = model.fc(features)
+        elif scenario == "layer4-fc":
+            with torch.no_grad():
+                features = frozen_body(x)
+            logits = model.fc(torch.flatten(model.avgpool(model.layer4(features)), 1))
+        else:
+            logits = model(x)
+        loss = F.cross_entropy(logits, labels)
+        loss.backward()
+        optimizer.step()
+        return float(loss)
+    return train
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("scenario")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--iters", type=int, default=5)
+    parser.add_argument("--classes", type=int, default=2)
+    args = parser.parse_args()
+
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    model = torchvision.models.resnet50(num_classes=args.classes)
+    x = torch.rand(args.batch, 3, 224, 224)
+    labels = torch.arange(args.batch) % args.classes
+    step = make_step(args.scenario, model)
+    for _ in range(args.warmup):
+        step(x, labels)
+    times = []
+    loss = 0.0
+    for _ in range(args.iters):
+        start = time.perf_counter()
+        loss = step(x, labels)
+        times.append((time.perf_counter() - start) * 1000)
+    print(json.dumps({"scenario": args.scenario, "ms": times, "loss": loss, "vmhwm_kb": peak_rss_kb()}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
