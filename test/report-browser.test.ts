@@ -5,6 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
+import { startDashboard } from '../src/report/dashboard.js';
+import { readRunRecord, writeRunRecord } from '../src/report/run-record.js';
 import { writeSyntheticRun } from '../src/report/synthetic-run.js';
 import { writeReport } from '../src/report/write-report.js';
 
@@ -16,20 +18,7 @@ test('the report renders in chromium: every chart and image visible, no errors, 
   await writeSyntheticRun(runDir);
   const reportPath = await writeReport(runDir);
 
-  // playwright gives every launch a fresh temporary profile, so no --user-data-dir is needed.
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const consoleErrors: string[] = [];
@@ -82,3 +71,50 @@ test('the report renders in chromium: every chart and image visible, no errors, 
     await browser.close();
   }
 });
+
+test('the live dashboard page reloads itself when the run gets a new epoch', { skip, timeout: 120_000 }, async () => {
+  const runDir = await fs.mkdtemp(path.join(os.tmpdir(), 'tlkit-dashboard-browser-'));
+  await writeSyntheticRun(runDir, { epochs: 2, evaluationSize: 30, storedImages: 10 });
+  const dashboard = await startDashboard(runDir);
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    const consoleErrors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
+    await page.goto(dashboard.url, { waitUntil: 'load' });
+    assert.match(await page.locator('header .meta').innerText(), /2 epochs/);
+    assert.equal(await page.locator('.badge.live').count(), 1);
+    // Wait until the page's EventSource is connected before changing the run.
+    await page.waitForSelector('html[data-live=connected]', { state: 'attached' });
+
+    const reloaded = page.waitForEvent('load');
+    const record = await readRunRecord(runDir);
+    record.history.push({ ...record.history[1]!, epoch: 3 });
+    await writeRunRecord(runDir, record);
+    await reloaded;
+    assert.match(await page.locator('header .meta').innerText(), /3 epochs/);
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await browser.close();
+    await dashboard.close();
+  }
+});
+
+function launchChromium() {
+  // playwright gives every launch a fresh temporary profile, so no --user-data-dir is needed.
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}

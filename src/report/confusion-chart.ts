@@ -20,7 +20,7 @@ export function renderConfusionMatrixSvg(matrix: readonly (readonly number[])[],
   const bottom = top + gridSize;
   const labelDrop = longestName * Math.SQRT1_2 + 16;
   const width = Math.ceil(left + gridSize + Math.max(24, labelDrop * 0.75));
-  const height = Math.ceil(bottom + labelDrop + 34);
+  const height = Math.ceil(bottom + labelDrop + 8);
   const parts: string[] = [`<rect width="100%" height="100%" fill="#ffffff"/>`];
 
   for (let r = 0; r < n; r++) {

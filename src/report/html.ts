@@ -20,6 +20,16 @@ export interface ReportContent {
   liveUpdates?: boolean;
 }
 
+/**
+ * Reloads the page when the dashboard's event stream says the run changed; marks the document
+ * `data-live="connected"` once the stream is open, so the badge (and tests) can tell.
+ */
+export const LIVE_SCRIPT =
+  `<script>const source = new EventSource('events');` +
+  `source.addEventListener('open', () => { document.documentElement.dataset.live = 'connected'; });` +
+  `source.addEventListener('error', () => { document.documentElement.dataset.live = 'disconnected'; });` +
+  `source.addEventListener('update', () => location.reload());</script>`;
+
 /** Section ids, in page order; tests and links rely on them. */
 export const REPORT_SECTIONS = ['summary', 'configuration', 'comparison', 'curves', 'confusion', 'per-class', 'preview', 'predictions', 'mistakes'] as const;
 
@@ -42,7 +52,7 @@ export function buildReportHtml(content: ReportContent): string {
     imageSection('mistakes', 'Most confidently wrong', 'The wrong predictions the model was surest about: true class / predicted class (probability of the prediction).', content.mistakesPng, content.imageNotes?.mistakes),
   ];
   const live = content.liveUpdates
-    ? `<script>new EventSource('events').addEventListener('update', () => location.reload());</script>`
+    ? LIVE_SCRIPT
     : '';
   const liveBadge = content.liveUpdates ? ' <span class="badge live">live</span>' : '';
   return `<!doctype html>

@@ -23,3 +23,5 @@ export {
 export type { RunRecord, EpochRecord, ComparisonRow, EvaluationRecord, RunImages } from './run-record.js';
 export { writeReport, renderReportHtml, DEFAULT_REPORT_FILE } from './write-report.js';
 export { writeSyntheticRun } from './synthetic-run.js';
+export { startDashboard } from './dashboard.js';
+export type { Dashboard, DashboardOptions } from './dashboard.js';

@@ -50,7 +50,8 @@ tr.baseline .bar span { background: #8b93a3; }
 .badge.best { background: var(--blue); color: #fff; }
 .badge.baseline { background: #e3e6ec; color: var(--text); }
 .badge.below { background: var(--red); color: #fff; }
-.badge.live { background: var(--green); color: #fff; text-transform: none; letter-spacing: 0; }
+.badge.live { background: #8b93a3; color: #fff; text-transform: none; letter-spacing: 0; }
+html[data-live=connected] .badge.live { background: var(--green); }
 figure { margin: 0; }
 figure.chart svg { display: block; max-width: 100%; height: auto; }
 figure.chart.wide svg { width: 100%; }
