@@ -9,7 +9,7 @@ export { ImageFolder, IMAGE_EXTENSIONS } from './image-folder.js';
 export type { ImageFolderOptions, ImageFolderSample, ImageFolderWarning } from './image-folder.js';
 export { splitByClass, fewShotSplit, trainValSplit, indicesByClass } from './splits.js';
 export {
-  Decode, RandomCropDecodeResize, Resize, CenterCrop, RandomHorizontalFlip, Normalize, HWC2CHW,
+  Decode, RandomCropDecodeResize, Resize, CenterCrop, Crop, RandomHorizontalFlip, Normalize, HWC2CHW,
   trainTransforms, evalTransforms, compose, applyTransform, Pipeline, IMAGENET_MEAN_255, IMAGENET_STD_255,
 } from './transforms.js';
 export type { TransformStep, TransformOutput, PipelineOptions } from './transforms.js';

@@ -13,6 +13,7 @@ export type TransformStep =
   | { kind: 'random-crop-decode-resize'; height: number; width: number; scale: [number, number]; ratio: [number, number] }
   | { kind: 'resize'; size: number | [number, number] }
   | { kind: 'center-crop'; height: number; width: number }
+  | { kind: 'crop'; top: number; left: number; height: number; width: number }
   | { kind: 'random-horizontal-flip'; probability: number }
   | { kind: 'normalize'; mean: number[]; std: number[] }
   | { kind: 'hwc2chw' };
@@ -44,6 +45,16 @@ export function Resize(size: number | [number, number]): TransformStep {
 export function CenterCrop(size: number | [number, number]): TransformStep {
   const [height, width] = pair(size, 'CenterCrop');
   return { kind: 'center-crop', height, width };
+}
+
+/** A fixed crop at [top, left] (MindSpore's Crop(coordinates, size)). */
+export function Crop(coordinates: [number, number], size: number | [number, number]): TransformStep {
+  const [height, width] = pair(size, 'Crop');
+  const [top, left] = coordinates;
+  if (!Number.isInteger(top) || !Number.isInteger(left) || top < 0 || left < 0) {
+    throw new Error(`Crop: coordinates must be non-negative integers [top, left], got ${JSON.stringify(coordinates)}`);
+  }
+  return { kind: 'crop', top, left, height, width };
 }
 
 export function RandomHorizontalFlip(probability = 0.5): TransformStep {
@@ -89,7 +100,7 @@ export interface PipelineOptions {
   channels?: 1 | 3;
 }
 
-const GEOMETRIC = new Set<TransformStep['kind']>(['random-crop-decode-resize', 'resize', 'center-crop']);
+const GEOMETRIC = new Set<TransformStep['kind']>(['random-crop-decode-resize', 'resize', 'center-crop', 'crop']);
 
 export class Pipeline {
   readonly steps: readonly TransformStep[];
@@ -167,6 +178,12 @@ export class Pipeline {
           break;
         case 'center-crop':
           crop(centerCropBox(width, height, step.width, step.height));
+          break;
+        case 'crop':
+          if (step.top + step.height > height || step.left + step.width > width) {
+            throw new Error(`Crop ${step.width}x${step.height} at [${step.top}, ${step.left}] does not fit the ${width}x${height} image`);
+          }
+          crop(step);
           break;
         case 'random-horizontal-flip':
           if (random.next() < step.probability) mirrored = !mirrored;
