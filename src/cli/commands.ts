@@ -6,4 +6,5 @@ export const commandModules: Array<() => Promise<CommandModule>> = [
   () => import('./inspect.js'),
   () => import('./report.js'),
   () => import('./preview.js'),
+  () => import('./predict.js'),
 ];
