@@ -56,6 +56,8 @@ export interface TrainingGraphOptions {
    * inputs (a teacher's embeddings). Returned tensor must be a scalar.
    */
   extraLoss?: (g: Graph, features: SymbolicTensor) => SymbolicTensor;
+  /** Also output each trainable weight's gradient as `grad:<name>` (for parity checks against other frameworks). */
+  outputGradients?: boolean;
 }
 
 export interface TrainingGraph {
@@ -91,6 +93,7 @@ export function buildTrainingGraph(stages: Stages, options: TrainingGraphOptions
   ctx.trainable.forEach(({ parameter, value }, i) => {
     const update = emitUpdate(g, options.optimizer, parameter.name, value, grads[i]!, scalars, options.lrScale?.(parameter) ?? 1);
     g.output(update.updated, `${parameter.name}__new`);
+    if (options.outputGradients) g.output(grads[i]!, `grad:${parameter.name}`);
     for (const s of update.state) {
       optimizerState.push({ name: s.value.name, parameter });
       g.output(s.updated, `${s.value.name}__new`);
