@@ -1,0 +1,255 @@
+#!/usr/bin/python3
+"""Writes PyTorch reference values for tlkit's numerical parity tests (fixtures/parity/).
+
+No weights are committed: every parameter, BN buffer and input is generated from an integer
+hash that TypeScript reproduces bit for bit (test/helpers/parity.ts), so the fixtures hold only
+the per-tensor constants of the formula and the values PyTorch computed from them:
+
+  u(i, seed) = ((hash32(i, seed) >> 8) - 2**23) / 2**23      exact in float32, in [-1, 1)
+  value[i]   = float32(offset + scale * u(i, seed))           computed in float64, rounded once
+
+No transcendental function is involved, so Python and V8 cannot disagree by an ulp.
+The reference runs in float64 (from the float32-exact values), so the tests measure tlkit's
+float32 error against the exact result; torch's own float32 deviation is recorded beside it.
+
+Run with Debian's /usr/bin/python3 (python3-torch, python3-torchvision):
+
+  /usr/bin/python3 tools/make-reference.py [OUT_DIR]      (default fixtures/parity)
+"""
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torchvision
+
+MASK = 0xFFFFFFFF
+SAMPLES_PER_TENSOR = 8
+NUM_CLASSES = 5
+IMAGE_SHAPE = (2, 3, 64, 64)
+LABELS = [3, 1]
+LEARNING_RATE = 0.1
+MOMENTUM = 0.9
+INPUT_SEED = 1_000_003
+
+
+def hash32(index, seed):
+    """lowbias32 of (index * golden + seed * 0x85EBCA77), all mod 2**32; index is a uint64 array."""
+    x = (index * 0x9E3779B1 + (seed * 0x85EBCA77 & MASK)) & MASK
+    x ^= x >> 16
+    x = (x * 0x7FEB352D) & MASK
+    x ^= x >> 15
+    x = (x * 0x846CA68B) & MASK
+    x ^= x >> 16
+    return x
+
+
+def uniform(count, seed):
+    x = hash32(np.arange(count, dtype=np.uint64), seed)
+    return ((x >> 8).astype(np.float64) - 2 ** 23) / 2 ** 23
+
+
+def formula_tensor(shape, seed, offset, scale):
+    count = int(np.prod(shape)) if len(shape) else 1
+    return (offset + scale * uniform(count, seed)).astype(np.float32).reshape(shape)
+
+
+def sample_indices(count, seed):
+    """Deterministic entries to record; always includes the first and the last."""
+    picks = hash32(np.arange(SAMPLES_PER_TENSOR, dtype=np.uint64), seed ^ 0x5A5A5A5A) % count
+    picks = [int(i) for i in picks]
+    picks[0], picks[-1] = 0, count - 1
+    return picks
+
+
+def is_residual_tail_bn(name, model_name):
+    """The last BN of each block: a small gamma keeps the residual sum from doubling per block."""
+    tail = 'bn2' if model_name == 'resnet18' else 'bn3'
+    return f'.{tail}.' in name
+
+
+def constants_for(name, shape, index, model_name):
+    """Per-tensor (seed, offset, scale): fan-in scaled convs, gamma near 1, positive running_var."""
+    seed = 7919 * (index + 1)
+    leaf = name.rsplit('.', 1)[-1]
+    is_bn = len(shape) == 1 and not name.startswith('fc.')
+    if name.startswith('fc.'):
+        return seed, 0.0, (1.0 / math.sqrt(shape[1])) if leaf == 'weight' else 0.1
+    if not is_bn:
+        fan_in = shape[1] * shape[2] * shape[3]
+        return seed, 0.0, math.sqrt(6.0 / fan_in)
+    if leaf == 'weight':
+        return seed, (0.25 if is_residual_tail_bn(name, model_name) else 1.0), 0.125
+    if leaf == 'bias':
+        return seed, 0.0, 0.125
+    if leaf == 'running_mean':
+        return seed, 0.0, 0.25
+    if leaf == 'running_var':
+        return seed, 1.5, 0.5
+    raise ValueError(f'no formula for {name}')
+
+
+def build_model(model_name, dtype):
+    model = getattr(torchvision.models, model_name)(num_classes=NUM_CLASSES)
+    tensors = {}
+    for index, name in enumerate(sorted(k for k in model.state_dict() if not k.endswith('num_batches_tracked'))):
+        shape = tuple(model.state_dict()[name].shape)
+        seed, offset, scale = constants_for(name, shape, index, model_name)
+        tensors[name] = {'shape': list(shape), 'seed': seed, 'offset': offset, 'scale': scale,
+                         'value': formula_tensor(shape, seed, offset, scale)}
+    state = {name: torch.from_numpy(t['value'].astype(np.float64 if dtype == torch.float64 else np.float32))
+             for name, t in tensors.items()}
+    for name, buffer in model.state_dict().items():
+        if name.endswith('num_batches_tracked'):
+            state[name] = buffer
+    model.load_state_dict(state)
+    return model.to(dtype), tensors
+
+
+def image(dtype):
+    return torch.from_numpy(formula_tensor(IMAGE_SHAPE, INPUT_SEED, 0.0, 1.0)).to(dtype)
+
+
+def run(model_name, dtype):
+    """Logits in eval mode, then one SGD-momentum step in training mode from the same weights."""
+    model, tensors = build_model(model_name, dtype)
+    x = image(dtype)
+    model.eval()
+    with torch.no_grad():
+        eval_logits = model(x).clone()
+    model.train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE, momentum=MOMENTUM)
+    optimizer.zero_grad()
+    logits = model(x)
+    loss = F.cross_entropy(logits, torch.tensor(LABELS))
+    loss.backward()
+    grads = {name: p.grad.detach().clone() for name, p in model.named_parameters()}
+    optimizer.step()
+    after = {name: t.detach().clone() for name, t in model.state_dict().items()}
+    return tensors, {'eval_logits': eval_logits, 'train_logits': logits.detach(), 'loss': loss.detach(),
+                     'grads': grads, 'after': after}
+
+
+def as_list(t):
+    return [float(v) for v in t.reshape(-1).tolist()]
+
+
+def max_relative(a, b):
+    return float((a.double() - b.double()).abs().max() / b.double().abs().max().clamp_min(1e-30))
+
+
+def resnet_reference(model_name):
+    tensors, exact = run(model_name, torch.float64)
+    _, single = run(model_name, torch.float32)
+    entries = []
+    for name, spec in tensors.items():
+        count = int(np.prod(spec['shape']))
+        indices = sample_indices(count, spec['seed'])
+        entry = {'name': name, 'shape': spec['shape'], 'seed': spec['seed'], 'offset': spec['offset'],
+                 'scale': spec['scale'], 'indices': indices}
+        updated = exact['after'][name].reshape(-1)
+        entry['updatedSample'] = [float(updated[i]) for i in indices]
+        if name in exact['grads']:
+            grad = exact['grads'][name].reshape(-1)
+            entry['gradNorm'] = float(grad.norm())
+            entry['gradRms'] = float(grad.norm() / math.sqrt(count))
+            entry['gradSample'] = [float(grad[i]) for i in indices]
+        entries.append(entry)
+    grad_deviation = max(float((single['grads'][n].double() - exact['grads'][n]).norm() / exact['grads'][n].norm().clamp_min(1e-30))
+                         for n in exact['grads'])
+    return {
+        'model': model_name,
+        'torchvision': torchvision.__version__,
+        'torch': torch.__version__,
+        'numClasses': NUM_CLASSES,
+        'hash': 'lowbias32((i * 0x9E3779B1 + seed * 0x85EBCA77) mod 2^32); u = ((h >>> 8) - 2^23) / 2^23; v = f32(offset + scale * u)',
+        'input': {'shape': list(IMAGE_SHAPE), 'seed': INPUT_SEED, 'offset': 0.0, 'scale': 1.0},
+        'labels': LABELS,
+        'optimizer': {'kind': 'momentum', 'learningRate': LEARNING_RATE, 'momentum': MOMENTUM},
+        'bnMomentumTorch': 0.1,
+        'evalLogits': as_list(exact['eval_logits']),
+        'trainLogits': as_list(exact['train_logits']),
+        'loss': float(exact['loss']),
+        'tensors': entries,
+        'torchFloat32Deviation': {
+            'evalLogitsMaxRelative': max_relative(single['eval_logits'], exact['eval_logits']),
+            'lossRelative': abs(float(single['loss']) - float(exact['loss'])) / abs(float(exact['loss'])),
+            'gradientMaxRelativeNorm': grad_deviation,
+        },
+    }
+
+
+def tf_same_pads(size, kernel, stride):
+    total = max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+SAME_SIZES = [(8, 8), (9, 9), (5, 10), (10, 5)]
+SAME_KERNELS = [1, 3, 7]
+SAME_STRIDES = [1, 2]
+SAME_CHANNELS_IN, SAME_CHANNELS_OUT, SAME_BATCH = 2, 3, 1
+
+
+def same_padding_reference():
+    """'same' conv and max pool as TensorFlow defines them, built from F.pad + padding-0 ops."""
+    cases = []
+    seed = 101
+    for height, width in SAME_SIZES:
+        for kernel in SAME_KERNELS:
+            for stride in SAME_STRIDES:
+                top, bottom = tf_same_pads(height, kernel, stride)
+                left, right = tf_same_pads(width, kernel, stride)
+                in_shape = [SAME_BATCH, SAME_CHANNELS_IN, height, width]
+                w_shape = [SAME_CHANNELS_OUT, SAME_CHANNELS_IN, kernel, kernel]
+                x_spec = {'seed': seed, 'offset': 0.0, 'scale': 1.0}
+                w_spec = {'seed': seed + 1, 'offset': 0.0, 'scale': 1.0 / math.sqrt(SAME_CHANNELS_IN * kernel * kernel)}
+                x = torch.from_numpy(formula_tensor(in_shape, **x_spec)).double().requires_grad_()
+                w = torch.from_numpy(formula_tensor(w_shape, **w_spec)).double().requires_grad_()
+                conv = F.conv2d(F.pad(x, (left, right, top, bottom)), w, stride=stride)
+                assert conv.shape[2:] == (math.ceil(height / stride), math.ceil(width / stride))
+                # Upstream gradient R for L = sum(y * R), so every output element weighs differently.
+                r_spec = {'seed': seed + 2, 'offset': 0.0, 'scale': 1.0}
+                r_conv = torch.from_numpy(formula_tensor(list(conv.shape), **r_spec)).double()
+                dx_conv, dw_conv = torch.autograd.grad((conv * r_conv).sum(), [x, w])
+                pool = F.max_pool2d(F.pad(x, (left, right, top, bottom), value=-math.inf), kernel, stride)
+                r_pool = torch.from_numpy(formula_tensor(list(pool.shape), **r_spec)).double()
+                (dx_pool,) = torch.autograd.grad((pool * r_pool).sum(), [x])
+                cases.append({
+                    'height': height, 'width': width, 'kernel': kernel, 'stride': stride,
+                    'pads': {'top': top, 'bottom': bottom, 'left': left, 'right': right},
+                    'inputShape': in_shape, 'weightShape': w_shape, 'input': x_spec, 'weight': w_spec, 'upstream': r_spec,
+                    'conv': {'shape': list(conv.shape), 'output': as_list(conv.detach()),
+                             'inputGrad': as_list(dx_conv), 'weightGrad': as_list(dw_conv)},
+                    'maxPool': {'shape': list(pool.shape), 'output': as_list(pool.detach()), 'inputGrad': as_list(dx_pool)},
+                })
+                seed += 10
+    return {'torch': torch.__version__, 'rule': 'pad_total = max((ceil(n/s)-1)*s + k - n, 0); begin = floor(total/2); end = total - begin',
+            'cases': cases}
+
+
+def write_json(path, value):
+    temporary = f'{path}.tmp-{os.getpid()}'
+    with open(temporary, 'w') as f:
+        json.dump(value, f, separators=(',', ':'))
+        f.write('\n')
+    os.replace(temporary, path)
+
+
+def main():
+    out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), '..', 'fixtures', 'parity')
+    os.makedirs(out_dir, exist_ok=True)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    write_json(os.path.join(out_dir, 'same_padding.json'), same_padding_reference())
+    for model_name in ['resnet18', 'resnet50']:
+        reference = resnet_reference(model_name)
+        write_json(os.path.join(out_dir, f'{model_name}.json'), reference)
+        logits = np.array(reference['evalLogits'])
+        print(model_name, 'loss', reference['loss'], 'max|logit|', float(np.abs(logits).max()),
+              'torch float32 deviation', reference['torchFloat32Deviation'])
+
+
+if __name__ == '__main__':
+    main()
