@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { closeSync, createReadStream, fsyncSync, openSync, promises as fs, writeSync } from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
 import * as path from 'node:path';
 import cliProgress from 'cli-progress';
 import { applyMirror, cachePathForUrl } from './cache.js';
@@ -141,103 +143,149 @@ function asDownloadError(error: unknown, url: string): DownloadError {
 /** One request: resumes from the .part file's length when there is one. */
 async function fetchOnce(url: string, partPath: string, options: DownloadOptions): Promise<void> {
   const offset = await fileSize(partPath);
-  const stall = new AbortController();
-  const onUserAbort = (): void => stall.abort(options.signal?.reason);
-  options.signal?.addEventListener('abort', onUserAbort, { once: true });
+  const headers: Record<string, string> = { 'accept-encoding': 'identity', 'user-agent': 'tlkit' };
+  if (offset > 0) headers.range = `bytes=${offset}-`;
   const stallTimeoutMs = options.stallTimeoutMs ?? 60_000;
-  let stallTimer: NodeJS.Timeout | undefined;
-  const armStallTimer = (): void => {
-    clearTimeout(stallTimer);
-    stallTimer = setTimeout(
-      () => stall.abort(new DownloadError(`GET ${url} stalled: no data for ${stallTimeoutMs} ms`, url, undefined, true)),
-      stallTimeoutMs,
-    );
-  };
-  let bar: cliProgress.SingleBar | undefined;
-  try {
-    armStallTimer();
-    const headers: Record<string, string> = { 'accept-encoding': 'identity' };
-    if (offset > 0) headers.range = `bytes=${offset}-`;
-    let response: Response;
-    try {
-      response = await fetch(url, { headers, signal: stall.signal, redirect: 'follow' });
-    } catch (error) {
-      throw stall.signal.reason instanceof DownloadError ? stall.signal.reason : error;
-    }
+  const response = await openResponse(url, headers, stallTimeoutMs, options.signal);
 
-    let start: number;
-    let total: number | null;
-    if (response.status === 206) {
-      const range = parseContentRange(response.headers.get('content-range'));
-      if (range === null || range.start !== offset) {
-        // A range we did not ask for: drop the partial file and start over on the next attempt.
-        await response.body?.cancel();
-        await fs.rm(partPath, { force: true });
-        throw new DownloadError(`GET ${url} answered an unexpected range (${response.headers.get('content-range')})`, url, 206, true);
-      }
-      start = offset;
-      total = range.total;
-    } else if (response.status === 200) {
-      // The server ignored (or never got) the Range header: the body is the whole file.
-      start = 0;
-      const length = response.headers.get('content-length');
-      total = length === null ? null : Number(length);
-    } else if (response.status === 416 && offset > 0) {
-      await response.body?.cancel();
-      const range = parseContentRange(response.headers.get('content-range'));
-      if (range?.total === offset) return; // the .part already held the whole file
+  // From here to attaching the 'data' listener nothing may await: bytes that arrived with the headers
+  // would be dropped if the connection closed in between, and resuming relies on every received byte.
+  const status = response.statusCode ?? 0;
+  let start: number;
+  let total: number | null;
+  if (status === 206) {
+    const range = parseContentRange(response.headers['content-range']);
+    if (range === null || range.start !== offset) {
+      response.destroy();
+      // A range we did not ask for: drop the partial file and start over on the next attempt.
       await fs.rm(partPath, { force: true });
-      throw new DownloadError(`GET ${url}: partial file did not fit the server's file (HTTP 416); starting over`, url, 416, true);
-    } else {
-      await response.body?.cancel();
-      const retryable = response.status >= 500 || RETRYABLE_STATUSES.has(response.status);
-      throw new DownloadError(
-        `GET ${url} failed: HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`,
-        url,
-        response.status,
-        retryable,
-      );
+      throw new DownloadError(`GET ${url} answered an unexpected range (${response.headers['content-range']})`, url, 206, true);
     }
-    if (response.body === null) throw new DownloadError(`GET ${url} returned no body`, url, response.status, true);
+    start = offset;
+    total = range.total;
+  } else if (status === 200) {
+    // The server ignored the Range header: the body is the whole file.
+    start = 0;
+    const length = response.headers['content-length'];
+    total = length === undefined ? null : Number(length);
+  } else if (status === 416 && offset > 0) {
+    response.destroy();
+    const range = parseContentRange(response.headers['content-range']);
+    if (range?.total === offset) return; // the .part already held the whole file
+    await fs.rm(partPath, { force: true });
+    throw new DownloadError(`GET ${url}: partial file did not fit the server's file (HTTP 416); starting over`, url, 416, true);
+  } else {
+    response.destroy();
+    const retryable = status >= 500 || RETRYABLE_STATUSES.has(status);
+    const reason = response.statusMessage ? ` ${response.statusMessage}` : '';
+    throw new DownloadError(`GET ${url} failed: HTTP ${status}${reason}`, url, status, retryable);
+  }
 
-    if (options.progress ?? Boolean(process.stderr.isTTY)) {
-      bar = new cliProgress.SingleBar(
-        {
-          stream: process.stderr,
-          format: `${path.basename(new URL(url).pathname)} [{bar}] {percentage}% | {value_mb}/{total_mb} MB | {eta_formatted}`,
-          hideCursor: true,
-          clearOnComplete: false,
-          // Asked for explicitly: print a line every few seconds even when stderr is a pipe or a log file.
-          noTTYOutput: options.progress === true,
-        },
-        cliProgress.Presets.shades_classic,
-      );
-      bar.start(total ?? 0, start, megabytes(start, total));
-    }
-
-    const handle = await fs.open(partPath, start === 0 ? 'w' : 'a');
-    let written = start;
-    try {
-      for await (const chunk of response.body) {
+  const bar = startProgressBar(url, start, total, options.progress);
+  const fd = openSync(partPath, start === 0 ? 'w' : 'a');
+  let written = start;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let stallTimer: NodeJS.Timeout | undefined;
+      const armStallTimer = (): void => {
+        clearTimeout(stallTimer);
+        stallTimer = setTimeout(() => {
+          response.destroy(new DownloadError(`GET ${url} stalled: no data for ${stallTimeoutMs} ms`, url, undefined, true));
+        }, stallTimeoutMs);
+      };
+      armStallTimer();
+      response.on('data', (chunk: Buffer) => {
         armStallTimer();
-        await handle.write(chunk);
+        try {
+          // Synchronous on purpose: each byte is on disk before the next event, so a cut loses nothing.
+          writeSync(fd, chunk);
+        } catch (error) {
+          response.destroy(error instanceof Error ? error : new Error(String(error)));
+          return;
+        }
         written += chunk.byteLength;
         bar?.update(written, megabytes(written, total));
-      }
-      await handle.sync();
-    } catch (error) {
-      throw stall.signal.reason instanceof DownloadError ? stall.signal.reason : error;
-    } finally {
-      await handle.close();
-    }
-    if (total !== null && written !== total) {
-      throw new DownloadError(`GET ${url}: connection closed after ${written} of ${total} bytes`, url, undefined, true);
-    }
+      });
+      let failure: unknown;
+      response.on('error', (error) => {
+        failure = error;
+      });
+      response.on('close', () => {
+        clearTimeout(stallTimer);
+        if (failure instanceof DownloadError || options.signal?.aborted) reject(failure ?? options.signal?.reason);
+        else if (!response.complete) {
+          const detail = failure instanceof Error ? ` (${failure.message})` : '';
+          reject(new DownloadError(`GET ${url}: connection closed after ${written}${total === null ? '' : ` of ${total}`} bytes${detail}`, url, undefined, true));
+        } else resolve();
+      });
+    });
+    fsyncSync(fd);
   } finally {
-    clearTimeout(stallTimer);
-    options.signal?.removeEventListener('abort', onUserAbort);
+    closeSync(fd);
     bar?.stop();
   }
+  if (total !== null && written !== total) {
+    throw new DownloadError(`GET ${url}: received ${written} bytes, expected ${total}`, url, undefined, true);
+  }
+}
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 10;
+
+/** GET with redirects followed (Hugging Face answers `resolve/` URLs with a redirect to its CDN). */
+async function openResponse(
+  url: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<http.IncomingMessage> {
+  let current = new URL(url);
+  for (let redirects = 0; ; redirects++) {
+    const response = await requestOnce(current, headers, timeoutMs, signal);
+    const location = response.headers.location;
+    if (!REDIRECT_STATUSES.has(response.statusCode ?? 0) || location === undefined) return response;
+    response.destroy();
+    if (redirects >= MAX_REDIRECTS) throw new DownloadError(`GET ${url}: more than ${MAX_REDIRECTS} redirects`, url, response.statusCode, false);
+    const next = new URL(location, current);
+    if (current.protocol === 'https:' && next.protocol !== 'https:') {
+      throw new DownloadError(`GET ${url}: refusing a redirect from https to ${next.protocol} (${next.href})`, url, response.statusCode, false);
+    }
+    current = next;
+  }
+}
+
+function requestOnce(
+  url: URL,
+  headers: Record<string, string>,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<http.IncomingMessage> {
+  const client = url.protocol === 'https:' ? https : url.protocol === 'http:' ? http : null;
+  if (client === null) return Promise.reject(new DownloadError(`cannot download ${url.href}: only http and https are supported`, url.href, undefined, false));
+  return new Promise((resolve, reject) => {
+    const request = client.get(url, { headers, signal }, resolve);
+    request.setTimeout(timeoutMs, () => {
+      request.destroy(new DownloadError(`GET ${url.href}: no answer within ${timeoutMs} ms`, url.href, undefined, true));
+    });
+    request.on('error', reject);
+  });
+}
+
+function startProgressBar(url: string, start: number, total: number | null, progress: boolean | undefined): cliProgress.SingleBar | undefined {
+  if (!(progress ?? Boolean(process.stderr.isTTY))) return undefined;
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: `${path.basename(new URL(url).pathname)} [{bar}] {percentage}% | {value_mb}/{total_mb} MB | {eta_formatted}`,
+      hideCursor: true,
+      clearOnComplete: false,
+      // Asked for explicitly: print a line every few seconds even when stderr is a pipe or a log file.
+      noTTYOutput: progress === true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total ?? 0, start, megabytes(start, total));
+  return bar;
 }
 
 function megabytes(value: number, total: number | null): { value_mb: string; total_mb: string } {
@@ -245,8 +293,8 @@ function megabytes(value: number, total: number | null): { value_mb: string; tot
 }
 
 // 'bytes 100-199/1000' -> start 100, total 1000; 'bytes <star>/1000' (sent with 416) -> start NaN, total 1000.
-function parseContentRange(header: string | null): { start: number; total: number | null } | null {
-  if (header === null) return null;
+function parseContentRange(header: string | undefined): { start: number; total: number | null } | null {
+  if (header === undefined) return null;
   const match = /^bytes\s+(?:(\d+)-(\d+)|\*)\/(\d+|\*)$/i.exec(header.trim());
   if (!match) return null;
   return {
