@@ -2,13 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { HostTensor } from '../src/tensor.js';
 import { encodeCheckpoint, parseCheckpoint, readCheckpoint, saveCheckpoint, writeCheckpoint, type CheckpointEntry } from '../src/io/ckpt.js';
 import { decodeCheckpointMessage, encodeCheckpointValue } from '../src/io/ckpt-proto.js';
 import { tensorBytes } from '../src/io/dtype.js';
+import { readWeights } from '../src/io/weights.js';
 
 const REAL = path.resolve('fixtures/real/mindspore-ckpt/mindarmour__checkpoint_lenet-10_1875.ckpt');
 const PYTHON = '/usr/bin/python3';
@@ -96,9 +97,12 @@ test('crc_num trailer: written on request, verified on read, damage detected', (
   assert.throws(() => parseCheckpoint(damaged, 'damaged.ckpt'), /damaged\.ckpt: CRC32 check failed .*damaged/);
 });
 
-test('encrypted files, random bytes, truncation and lying dims give clear errors naming the file', () => {
+test('encrypted files, random bytes, truncation and lying dims give clear errors naming the file', async () => {
   const encrypted = Buffer.concat([Buffer.from([0xd8, 0x5e, 0x3a, 0x7f]), Buffer.alloc(64, 0x5a)]);
   assert.throws(() => parseCheckpoint(encrypted, 'enc.ckpt'), /enc\.ckpt: this MindSpore checkpoint is encrypted.*dec_key/);
+  const dir = scratch();
+  writeFileSync(path.join(dir, 'weights.bin'), encrypted);
+  await assert.rejects(readWeights(path.join(dir, 'weights.bin')), /weights\.bin: this MindSpore checkpoint is encrypted/);
   const random = Buffer.from(Array.from({ length: 256 }, (_, i) => (i * 73 + 41) % 256));
   assert.throws(() => parseCheckpoint(random, 'random.ckpt'), /random\.ckpt: not a readable MindSpore checkpoint.*encrypted/);
   const real = readFileSync(REAL);

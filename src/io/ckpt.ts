@@ -50,6 +50,11 @@ export interface WriteCheckpointOptions {
   sliceBytes?: number;
 }
 
+/** True when the bytes start like a block MindSpore encrypted (save_checkpoint with enc_key). */
+export function looksEncryptedCheckpoint(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && ENCRYPTION_MAGIC.has(new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true));
+}
+
 function notACheckpoint(source: string, detail: string): Error {
   return new Error(
     `${source}: not a readable MindSpore checkpoint (${detail}). ` +
@@ -134,14 +139,12 @@ function assembleTensor(tag: string, parts: TensorProtoData[]): HostTensor {
 /** Parses checkpoint bytes; `source` names the file in error messages. */
 export function parseCheckpoint(bytes: Uint8Array, source = 'checkpoint'): CheckpointContents {
   if (bytes.length === 0) throw new Error(`${source}: empty file, not a MindSpore checkpoint`);
-  if (bytes.length >= 4) {
+  if (looksEncryptedCheckpoint(bytes)) {
     const magic = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true);
-    if (ENCRYPTION_MAGIC.has(magic)) {
-      throw new Error(
-        `${source}: this MindSpore checkpoint is encrypted (AES/SM4 block magic 0x${magic.toString(16)}); ` +
-        'decrypt it with MindSpore (load_checkpoint(..., dec_key=..., dec_mode=...) then save_checkpoint) first',
-      );
-    }
+    throw new Error(
+      `${source}: this MindSpore checkpoint is encrypted (AES/SM4 block magic 0x${magic.toString(16)}); ` +
+      'decrypt it with MindSpore (load_checkpoint(..., dec_key=..., dec_mode=...) then save_checkpoint) first',
+    );
   }
   const { body, crc } = readCrcTrailer(bytes, source);
   let values: CheckpointValueData[];

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { HostTensor } from '../tensor.js';
-import { parseCheckpoint } from './ckpt.js';
+import { looksEncryptedCheckpoint, parseCheckpoint } from './ckpt.js';
 import { parseNpy } from './npy.js';
 import { parseOnnxInitializers, parseOnnxTensor } from './onnx-inspect.js';
 import { refusePickle } from './pickle-guard.js';
@@ -69,7 +69,7 @@ export async function readWeightFile(file: string): Promise<WeightFile> {
       }
     default:
       // Encrypted checkpoints and damaged files land here; the checkpoint parser explains both.
-      if (bytes.length > 0 && path.extname(file).toLowerCase() === '.ckpt') parseCheckpoint(bytes, file);
+      if (looksEncryptedCheckpoint(bytes) || (bytes.length > 0 && path.extname(file).toLowerCase() === '.ckpt')) parseCheckpoint(bytes, file);
       throw new Error(
         `${file}: unrecognised weight file (expected a MindSpore .ckpt, .safetensors, model.safetensors.index.json, .npy or .onnx)`,
       );
