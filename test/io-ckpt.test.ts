@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { HostTensor } from '../src/tensor.js';
 import { encodeCheckpoint, parseCheckpoint, readCheckpoint, saveCheckpoint, writeCheckpoint, type CheckpointEntry } from '../src/io/ckpt.js';
-import { decodeCheckpointMessage, encodeCheckpointValue } from '../src/io/ckpt-proto.js';
+import { CheckpointMessage, decodeCheckpointMessage, encodeCheckpointValue } from '../src/io/ckpt-proto.js';
 import { tensorBytes } from '../src/io/dtype.js';
 import { readWeights } from '../src/io/weights.js';
 
@@ -114,6 +114,23 @@ test('encrypted files, random bytes, truncation and lying dims give clear errors
   assert.throws(() => parseCheckpoint(oddType, 'odd.ckpt'), /odd\.ckpt: tensor 'z': unsupported tensor_type 'Complex64'/);
   assert.throws(() => encodeCheckpoint([['fp8', { dtype: 'float8_e5m2', shape: [1], data: new Uint8Array(1) }]]), /cannot hold float8_e5m2/);
   assert.throws(() => encodeCheckpoint([['bad', { dtype: 'float32', shape: [3], data: new Float32Array(2) }]]), /needs 3 elements, data has 2/);
+});
+
+test('map tensors (the maptensor branch of the schema) and random-op state are skipped and reported, not misread', () => {
+  const mapEntry = CheckpointMessage.encode(CheckpointMessage.fromObject({
+    value: [{ tag: 'embedding', maptensor: { tensor: [{ dims: [2], tensor_type: 'int32', tensor_content: new Uint8Array(8) }] } }],
+  })).finish();
+  const bytes = Buffer.concat([
+    encodeCheckpointValue('w', [2], 'Float32', new Uint8Array(new Float32Array([1, 2]).buffer)),
+    mapEntry,
+    encodeCheckpointValue('random_op', [0], 'random_op', new Uint8Array([1, 2, 3])),
+  ]);
+  const contents = parseCheckpoint(bytes);
+  assert.deepEqual([...contents.tensors.keys()], ['w']);
+  assert.deepEqual(contents.skipped, [
+    { name: 'embedding', reason: 'MindSpore map tensor (embedding hash table)' },
+    { name: 'random_op', reason: 'random operator state' },
+  ]);
 });
 
 test('optimizer entries of a real training checkpoint read like weights', async () => {

@@ -54,10 +54,12 @@ class FakeNet {
   }
 }
 
-function filled(shapes: Map<string, number[]>, seed = 1): Map<string, HostTensor> {
-  let k = seed;
+function filled(shapes: Map<string, number[]>): Map<string, HostTensor> {
+  let counter = 0;
   return new Map([...shapes].map(([name, shape]) => {
-    const data = Float32Array.from({ length: numel(shape) }, () => (k = (k * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const data = new Float32Array(numel(shape));
+    // Distinct values per tensor, so a tensor copied into the wrong parameter is noticed.
+    for (let i = 0; i < data.length; i++) data[i] = ((counter++ % 9973) - 4986) / 1024;
     return [name, { dtype: 'float32', shape, data }];
   }));
 }
