@@ -53,6 +53,8 @@ export interface ReferenceTensor extends FormulaSpec {
 
 export interface ResNetReference {
   model: 'resnet18' | 'resnet50';
+  /** 'pad' is PyTorch's padding; 'same' was emulated in torch with explicit F.pad (TensorFlow's rule). */
+  padMode: 'pad' | 'same';
   numClasses: number;
   input: FormulaSpec & { shape: number[] };
   labels: number[];
