@@ -64,6 +64,17 @@ test('repeated cuts keep resuming because each attempt makes progress', async ()
   assert.ok(server.requestsFor('/flaky.bin').length >= 6);
 });
 
+test('a server that stops sending mid-file is given up on and the download resumes', async () => {
+  server.setRoute('/stalled.bin', { body: FILE, cutAfterBytes: 200_000, cutFirst: 1, hangAtCut: true });
+  const dest = path.join(await freshDir('stalled'), 'stalled.bin');
+  await download(`${server.origin}/stalled.bin`, { dest, sha256: FILE_SHA, stallTimeoutMs: 300, ...FAST });
+  assert.deepEqual(await fs.readFile(dest), FILE);
+  const log = server.requestsFor('/stalled.bin');
+  assert.equal(log.length, 2);
+  const resumedAt = Number(/^bytes=(\d+)-$/.exec(log[1]?.range ?? '')?.[1]);
+  assert.ok(resumedAt > 0 && resumedAt <= 200_000, `resumed at ${resumedAt}`);
+});
+
 test('a server that ignores Range sends 200 and the download starts over', async () => {
   server.setRoute('/norange.bin', { body: FILE, cutAfterBytes: 250_000, cutFirst: 1, ignoreRange: true });
   const dest = path.join(await freshDir('norange'), 'norange.bin');

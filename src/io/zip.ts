@@ -186,6 +186,7 @@ async function writeEntries(
   let total = 0;
   let files = 0;
   let directories = 0;
+  const createdFolders = new Set<string>();
   for (const { entry, name, relative, isDirectory } of plan) {
     const destination = path.resolve(staging, relative);
     // Some archivers store './' for the root itself: nothing to create.
@@ -199,7 +200,11 @@ async function writeEntries(
         directories += 1;
         continue;
       }
-      await fs.mkdir(path.dirname(destination), { recursive: true });
+      const folder = path.dirname(destination);
+      if (!createdFolders.has(folder)) {
+        await fs.mkdir(folder, { recursive: true });
+        createdFolders.add(folder);
+      }
       const source = await zipfile.openReadStreamPromise(entry);
       const counter = new CountingCrc32(entry.uncompressedSize, budget - total);
       await pipeline(source, counter, createWriteStream(destination, { flags: 'wx', mode: 0o644 }));

@@ -15,6 +15,8 @@ export interface Route {
   cutAfterBytes?: number;
   /** ... for the first N responses only (default: every response). */
   cutFirst?: number;
+  /** Instead of destroying the socket at the cut, stop sending and keep it open (a stalled server). */
+  hangAtCut?: boolean;
 }
 
 export interface LoggedRequest {
@@ -120,6 +122,6 @@ function sendBody(response: http.ServerResponse, body: Uint8Array, route: Route,
   }
   // Flush the first bytes, then drop the connection as a failing network would.
   response.write(body.subarray(0, route.cutAfterBytes), () => {
-    response.socket?.destroy();
+    if (!route.hangAtCut) response.socket?.destroy();
   });
 }
