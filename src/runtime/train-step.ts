@@ -79,6 +79,21 @@ export class TrainStep {
     return this.stepCount;
   }
 
+  /** Number of trailing stages in the training graph (the rest is the frozen prefix). */
+  get suffixStageCount(): number {
+    return this.suffix.length;
+  }
+
+  /** Counts a step already taken before a resume (Adam's bias correction depends on it). */
+  advanceStepCounter(): void {
+    this.stepCount += 1;
+  }
+
+  /** Current weights, statistics and optimizer state by name, in graph order. */
+  currentTensors(): Array<[string, Float32Array]> {
+    return [...this.state].map(([name, tensor]) => [name, tensor.data as Float32Array]);
+  }
+
   private session(batch: number): Promise<Session> {
     let session = this.sessions.get(batch);
     if (!session) {
