@@ -48,6 +48,12 @@ export class DownloadError extends Error {
 const RETRYABLE_STATUSES = new Set([408, 425, 429]);
 const MAX_BACKOFF_MS = 30_000;
 
+/**
+ * Fetches `url` to `dest` through `<dest>.part`: a cut connection resumes with a Range request, failures that
+ * made no progress are retried with backoff, and the file is renamed into place only after its length (and its
+ * SHA-256, when one is given) checked out. A file already at `dest` with the right hash is returned as it is.
+ * After a failure the .part is kept so the next call resumes it; after a hash mismatch it is deleted.
+ */
 export async function download(url: string, options: DownloadOptions = {}): Promise<DownloadResult> {
   const dest = path.resolve(options.dest ?? cachePathForUrl(url));
   const expected = normaliseSha256(options.sha256, url);
