@@ -162,6 +162,10 @@ test('horizontal flip mirrors, including crops taken after it', async () => {
   // Flip then crop the left 2 columns of 4 (offset 1 rounds to... 4-2=2, /2=1): mirrored columns 2,1.
   const cropAfterFlip = await compose([RandomHorizontalFlip(1), CenterCrop([1, 2]), HWC2CHW()], { channels: 1 }).apply(source);
   assert.deepEqual(Array.from(cropAfterFlip.data), [60, 50]); // row 1 mirrored is 70 60 50 40; centre pair 60 50
+  // RGB to CHW takes a separate fast path.
+  const rgb = { kind: 'pixels' as const, data: Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]), width: 3, height: 1, channels: 3 as const };
+  const rgbFlipped = await compose([RandomHorizontalFlip(1), Normalize([1, 2, 3], [1, 1, 2]), HWC2CHW()]).apply(rgb);
+  assert.deepEqual(Array.from(rgbFlipped.data), [6, 3, 0, 6, 3, 0, 3, 1.5, 0]);
 });
 
 test('Normalize and HWC2CHW layout, and Normalize placement rules', async () => {

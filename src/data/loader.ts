@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { Dataset, isSourceDataset, Sample, SourceDataset } from './dataset.js';
 import { mixSeed, mulberry32, shuffleInPlace } from './random.js';
 import { compose, Pipeline, TransformStep } from './transforms.js';
@@ -27,10 +26,14 @@ export interface Batch {
   indices: Int32Array;
 }
 
-/** Default in-flight examples: one per libuv worker thread, which is where sharp decodes. */
+/**
+ * Default in-flight examples: one per libuv worker thread, which is where sharp decodes (each image on
+ * one libvips thread: sharp.concurrency() is 1 on glibc Linux). More only queue; fewer leave threads idle.
+ * libuv reads UV_THREADPOOL_SIZE (default 4) once, before its first task, so it must be set at start-up.
+ */
 export function defaultConcurrency(): number {
   const pool = Number(process.env.UV_THREADPOOL_SIZE);
-  return Number.isInteger(pool) && pool > 0 ? pool : Math.max(4, availableParallelism());
+  return Number.isInteger(pool) && pool > 0 ? pool : 4;
 }
 
 /**

@@ -53,15 +53,21 @@ export async function imageDimensions(source: ImageSource): Promise<ImageInfo> {
 /**
  * Decodes `source`, applies the crops and resizes with as few sharp calls as possible (one for the
  * tutorial's pipelines) and returns 8-bit pixels in `channels` channels (sRGB or luminance).
+ * `info` (from imageDimensions) saves a second header read.
  */
-export async function decodeAndResample(source: ImageSource, ops: readonly GeometricOp[], channels: 1 | 3): Promise<RawPixels> {
+export async function decodeAndResample(
+  source: ImageSource,
+  ops: readonly GeometricOp[],
+  channels: 1 | 3,
+  info?: ImageInfo,
+): Promise<RawPixels> {
   if (ops.length === 0 && source.kind === 'pixels' && (source.channels === channels || source.channels === 1)) {
     return { data: source.data, width: source.width, height: source.height, channels: source.channels };
   }
   try {
     let input: Sharp = openSource(source);
     const stages = planStages(ops);
-    if (stages.length > 0 && (await imageDimensions(source)).hasAlpha) {
+    if (stages.length > 0 && (info ?? (await imageDimensions(source))).hasAlpha) {
       // PIL's convert('RGB') drops alpha before any resampling; sharp would resample premultiplied colours.
       input = fromRaw(await toRaw(input, channels));
     }

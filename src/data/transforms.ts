@@ -192,7 +192,7 @@ export class Pipeline {
           break;
       }
     }
-    const pixels = await decodeAndResample(source, ops, this.channels);
+    const pixels = await decodeAndResample(source, ops, this.channels, start);
     return {
       data: toFloat(pixels.data, pixels.width, pixels.height, pixels.channels, this.channels, mirrored, this.normalize, this.layout),
       shape: this.layout === 'CHW' ? [this.channels, pixels.height, pixels.width] : [pixels.height, pixels.width, this.channels],
@@ -226,6 +226,10 @@ function toFloat(
 ): Float32Array {
   const plane = width * height;
   const out = new Float32Array(plane * channels);
+  if (inputChannels === 3 && channels === 3 && layout === 'CHW') {
+    rgbToPlanes(raw, width, height, mirrored, normalize, out);
+    return out;
+  }
   for (let c = 0; c < channels; c++) {
     const sourceChannel = inputChannels === 1 ? 0 : c;
     const mean = normalize ? normalize.mean[normalize.mean.length === 1 ? 0 : c]! : 0;
@@ -241,6 +245,31 @@ function toFloat(
     }
   }
   return out;
+}
+
+/** The common case (RGB to normalized CHW) without per-pixel branches: it runs once per training image. */
+function rgbToPlanes(
+  raw: Uint8Array,
+  width: number,
+  height: number,
+  mirrored: boolean,
+  normalize: { mean: number[]; std: number[] } | undefined,
+  out: Float32Array,
+): void {
+  const plane = width * height;
+  const at = (list: number[] | undefined, c: number, fallback: number): number => (list ? list[list.length === 1 ? 0 : c]! : fallback);
+  const m0 = at(normalize?.mean, 0, 0), m1 = at(normalize?.mean, 1, 0), m2 = at(normalize?.mean, 2, 0);
+  const s0 = 1 / at(normalize?.std, 0, 1), s1 = 1 / at(normalize?.std, 1, 1), s2 = 1 / at(normalize?.std, 2, 1);
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    let i = (mirrored ? row + width - 1 : row) * 3;
+    const step = mirrored ? -3 : 3;
+    for (let p = row; p < row + width; p++, i += step) {
+      out[p] = (raw[i]! - m0) * s0;
+      out[plane + p] = (raw[i + 1]! - m1) * s1;
+      out[2 * plane + p] = (raw[i + 2]! - m2) * s2;
+    }
+  }
 }
 
 function pair(size: number | [number, number], name: string): [number, number] {
