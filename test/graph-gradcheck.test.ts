@@ -86,3 +86,14 @@ test('dense and sparse softmax cross-entropy', async () => {
   }, [{ name: 'logits', shape: [4, 3] }]);
   await gradcheck((g, [logits]) => softmaxCrossEntropy(g, logits!, g.constantInt64([1, 0], [2]), { labelSmoothing: 0.1 }), [{ name: 'logits', shape: [2, 3] }]);
 });
+
+test('relational knowledge distillation loss (distance and angle terms)', async () => {
+  const { rkdLoss } = await import('../src/transfer/rkd.js');
+  const teacher = Float32Array.from({ length: 4 * 5 }, (_, i) => Math.sin(i * 1.7) * 2);
+  await gradcheck((g, [student]) => rkdLoss(g, student!, g.constant(Array.from(teacher), [4, 5]), { distance: 1, angle: 2 }),
+    [{ name: 'student', shape: [4, 3] }], { epsilon: 3e-3 });
+});
+
+test('ops that fold to their input pass the gradient once', async () => {
+  await gradcheck((g, [x]) => ew.add(g, ew.scale(g, x!, 1), rd.reduceSum(g, x!, [])), [{ name: 'x', shape: [3] }]);
+});

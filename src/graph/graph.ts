@@ -104,6 +104,9 @@ export class Graph {
   /** Records a differentiable op; outputs require grad when any input does. */
   record(inputs: SymbolicTensor[], outputs: SymbolicTensor[], backward: BackwardRule): void {
     if (!inputs.some((x) => this.requiresGradient.has(x.name))) return;
+    // An op that folded to its input (scale by 1, reshape to the same shape) is no op at all:
+    // recording it would send the output's gradient to the input a second time.
+    if (outputs.some((o) => inputs.includes(o))) return;
     for (const o of outputs) this.requiresGradient.add(o.name);
     this.tape.push({ inputs, outputs, backward });
   }
