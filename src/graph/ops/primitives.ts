@@ -7,8 +7,20 @@ import { broadcastShapes, type ElementType, type SymbolicTensor } from '../ir.js
 
 type T = SymbolicTensor;
 
+const count = (shape: readonly number[]) => shape.reduce((n, d) => n * d, 1);
+
 function binary(g: Graph, opType: string, a: T, b: T): T {
-  return g.emit1(opType, [a, b], broadcastShapes(a.shape, b.shape));
+  const shape = broadcastShapes(a.shape, b.shape);
+  // ORT broadcasts with the innermost dimension as its unit of work: a tensor ending in 1s (a 1x1
+  // conv weight [co, ci, 1, 1]) combined with a scalar went element by element, 4-5x slower than
+  // the same op on the flattened tensor. Such optimizer updates run flat and are reshaped back.
+  const aScalar = count(a.shape) === 1;
+  const bScalar = count(b.shape) === 1;
+  if (shape.length > 1 && shape[shape.length - 1] === 1 && aScalar !== bScalar) {
+    const flat = (t: T) => (count(t.shape) === 1 ? t : reshape(g, t, [count(t.shape)]));
+    return reshape(g, g.emit1(opType, [flat(a), flat(b)], [count(shape)]), shape);
+  }
+  return g.emit1(opType, [a, b], shape);
 }
 
 export const add = (g: Graph, a: T, b: T): T => binary(g, 'Add', a, b);
