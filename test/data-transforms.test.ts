@@ -99,6 +99,34 @@ for (const ext of ['png', 'jpg']) {
   });
 }
 
+for (const ext of ['png', 'jpg']) {
+  for (const [name, top, left, height, width] of [['resized_crop_up', 40, 60, 50, 70], ['resized_crop_mixed', 10, 20, 60, 180]] as const) {
+    test(`enlarging crop + resize matches torchvision exactly-ish (${name}, ${ext.toUpperCase()})`, async () => {
+      const source = { kind: 'file' as const, path: path.join(FIXTURES, `transform-input.${ext}`) };
+      const out = await compose([Decode(), Crop([top, left], [height, width]), Resize([112, 112]), HWC2CHW()]).apply(source);
+      const [max, mean] = compare(out.data, reference(`${ext}-${name}`), [0, 0, 0], [1, 1, 1]);
+      // Enlarged axes are computed by tlkit itself, as PIL does; only rounding of the shrunk axis may differ.
+      assert.ok(max <= (name === 'resized_crop_up' ? 1 : 3), `max error ${max} levels`);
+      assert.ok(mean < 0.3, `mean error ${mean} levels`);
+    });
+  }
+}
+
+test('a crop after an enlarging resize takes the same pixels as cropping the enlarged image', async () => {
+  const small = await sharp(path.join(FIXTURES, 'transform-input.png')).extract({ left: 0, top: 0, width: 100, height: 70 }).png().toBuffer();
+  const source = { kind: 'encoded' as const, data: small };
+  const whole = await compose([Decode(), Resize(128), HWC2CHW()]).apply(source);
+  assert.deepEqual(whole.shape, [3, 128, 182]); // int(128 * 100 / 70)
+  const cropped = await compose([Decode(), Resize(128), CenterCrop([100, 120]), HWC2CHW()]).apply(source);
+  const box = centerCropBox(182, 128, 120, 100);
+  for (let c = 0; c < 3; c++) {
+    for (let y = 0; y < 100; y++) {
+      const expected = whole.data.subarray(c * 128 * 182 + (box.top + y) * 182 + box.left, c * 128 * 182 + (box.top + y) * 182 + box.left + 120);
+      assert.deepEqual(cropped.data.subarray(c * 100 * 120 + y * 120, c * 100 * 120 + (y + 1) * 120), expected);
+    }
+  }
+});
+
 async function rgbPixels(input: Buffer, steps = [Decode(), HWC2CHW()]): Promise<{ data: Float32Array; shape: number[] }> {
   return compose(steps).apply({ kind: 'encoded', data: input });
 }

@@ -42,6 +42,9 @@ def main() -> None:
             "eval": T.Compose([T.Resize(144), T.CenterCrop(112)])(img),
             # RandomResizedCrop's crop + resize with fixed parameters (a shrinking crop).
             "resized_crop": F.resized_crop(img, 20, 30, 150, 200, [112, 112], T.InterpolationMode.BILINEAR),
+            # Enlarging both axes (a small crop, as RandomResizedCrop often takes) and one axis only.
+            "resized_crop_up": F.resized_crop(img, 40, 60, 50, 70, [112, 112], T.InterpolationMode.BILINEAR),
+            "resized_crop_mixed": F.resized_crop(img, 10, 20, 60, 180, [112, 112], T.InterpolationMode.BILINEAR),
         }
         for name, out in outputs.items():
             arr = np.asarray(out, dtype=np.uint8)

@@ -2,6 +2,7 @@ import { centerCropBox, CropBox, randomResizedCropBox, shorterSideSize } from '.
 import type { ImageSource } from './dataset.js';
 import { mulberry32, Random } from './random.js';
 import { decodeAndResample, GeometricOp, imageDimensions } from './sharp-stages.js';
+import { enlarge, splitEnlargement } from './upsample.js';
 
 /**
  * The tutorial's transforms (MindSpore's names, torchvision's numerics). Steps are plain data;
@@ -192,7 +193,15 @@ export class Pipeline {
           break;
       }
     }
-    const pixels = await decodeAndResample(source, ops, this.channels, start);
+    const { sharpOps, enlargement } = start ? splitEnlargement(ops, start) : { sharpOps: ops, enlargement: undefined };
+    let pixels = await decodeAndResample(source, sharpOps, this.channels, start);
+    if (enlargement) {
+      if (pixels.width !== enlargement.inWidth || pixels.height !== enlargement.inHeight) {
+        throw new Error(`transforms: expected ${enlargement.inWidth}x${enlargement.inHeight} pixels before enlarging, got ${pixels.width}x${pixels.height}`);
+      }
+      const data = enlarge(pixels.data, pixels.channels, enlargement);
+      pixels = { data, width: enlargement.box.width, height: enlargement.box.height, channels: pixels.channels };
+    }
     return {
       data: toFloat(pixels.data, pixels.width, pixels.height, pixels.channels, this.channels, mirrored, this.normalize, this.layout),
       shape: this.layout === 'CHW' ? [this.channels, pixels.height, pixels.width] : [pixels.height, pixels.width, this.channels],
