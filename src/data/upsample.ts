@@ -73,18 +73,25 @@ export function enlarge(pixels: Uint8Array, channels: number, e: Enlargement): U
   if (e.outWidth !== e.inWidth || box.left !== 0 || box.width !== e.inWidth) {
     const taps = e.outWidth === e.inWidth ? undefined : bilinearTaps(e.inWidth, e.outWidth, box.left, box.width);
     rows = new Uint8Array(e.inHeight * box.width * channels);
+    // Per output column: byte offsets of its two source pixels within a row, and the weight of the second.
+    const firstOffset = new Int32Array(box.width);
+    const secondOffset = new Int32Array(box.width);
+    const weight = new Float32Array(box.width);
+    for (let x = 0; x < box.width; x++) {
+      firstOffset[x] = (taps ? taps.first[x]! : box.left + x) * channels;
+      secondOffset[x] = (taps ? taps.second[x]! : box.left + x) * channels;
+      weight[x] = taps ? taps.weight[x]! : 0;
+    }
     for (let y = 0; y < e.inHeight; y++) {
       const inRow = y * e.inWidth * channels;
-      const outRow = y * box.width * channels;
+      let o = y * box.width * channels;
       for (let x = 0; x < box.width; x++) {
-        for (let c = 0; c < channels; c++) {
-          if (!taps) {
-            rows[outRow + x * channels + c] = pixels[inRow + (box.left + x) * channels + c]!;
-            continue;
-          }
-          const a = pixels[inRow + taps.first[x]! * channels + c]!;
-          const b = pixels[inRow + taps.second[x]! * channels + c]!;
-          rows[outRow + x * channels + c] = Math.round(a + (b - a) * taps.weight[x]!);
+        const a = inRow + firstOffset[x]!;
+        const b = inRow + secondOffset[x]!;
+        const w = weight[x]!;
+        for (let c = 0; c < channels; c++, o++) {
+          const pa = pixels[a + c]!;
+          rows[o] = Math.round(pa + (pixels[b + c]! - pa) * w);
         }
       }
     }
