@@ -43,25 +43,41 @@ export function splitEnlargement(
   return { sharpOps, enlargement: { inWidth, inHeight, outWidth: resize.width, outHeight: resize.height, box } };
 }
 
+/** PIL's fixed-point resampling: coefficients scaled by 2^22, results rounded by adding half before the shift. */
+const PRECISION_BITS = 22;
+const ONE = 1 << PRECISION_BITS;
+const HALF = 1 << (PRECISION_BITS - 1);
+
 interface Taps {
+  /** Source index of the first and second tap (clamped to the image) and their fixed-point weights. */
   first: Int32Array;
   second: Int32Array;
-  weight: Float32Array;
+  firstWeight: Int32Array;
+  secondWeight: Int32Array;
 }
 
 function bilinearTaps(inSize: number, outSize: number, start: number, count: number): Taps {
   const scale = inSize / outSize;
-  const first = new Int32Array(count);
-  const second = new Int32Array(count);
-  const weight = new Float32Array(count);
+  const taps: Taps = {
+    first: new Int32Array(count),
+    second: new Int32Array(count),
+    firstWeight: new Int32Array(count),
+    secondWeight: new Int32Array(count),
+  };
   for (let k = 0; k < count; k++) {
     const position = (start + k + 0.5) * scale - 0.5;
     const floor = Math.floor(position);
-    first[k] = Math.min(Math.max(floor, 0), inSize - 1);
-    second[k] = Math.min(Math.max(floor + 1, 0), inSize - 1);
-    weight[k] = position - floor;
+    const fraction = position - floor;
+    taps.first[k] = Math.min(Math.max(floor, 0), inSize - 1);
+    taps.second[k] = Math.min(Math.max(floor + 1, 0), inSize - 1);
+    taps.firstWeight[k] = Math.round((1 - fraction) * ONE);
+    taps.secondWeight[k] = Math.round(fraction * ONE);
   }
-  return { first, second, weight };
+  return taps;
+}
+
+function clip8(value: number): number {
+  return value < 0 ? 0 : value > 255 ? 255 : value;
 }
 
 /** Applies an Enlargement to 8-bit HWC pixels; returns the kept box as 8-bit HWC. */
@@ -71,28 +87,17 @@ export function enlarge(pixels: Uint8Array, channels: number, e: Enlargement): U
   let rows = pixels;
   let rowWidth = e.inWidth;
   if (e.outWidth !== e.inWidth || box.left !== 0 || box.width !== e.inWidth) {
-    const taps = e.outWidth === e.inWidth ? undefined : bilinearTaps(e.inWidth, e.outWidth, box.left, box.width);
+    const taps = e.outWidth === e.inWidth ? identityTaps(box.left, box.width) : bilinearTaps(e.inWidth, e.outWidth, box.left, box.width);
     rows = new Uint8Array(e.inHeight * box.width * channels);
-    // Per output column: byte offsets of its two source pixels within a row, and the weight of the second.
-    const firstOffset = new Int32Array(box.width);
-    const secondOffset = new Int32Array(box.width);
-    const weight = new Float32Array(box.width);
-    for (let x = 0; x < box.width; x++) {
-      firstOffset[x] = (taps ? taps.first[x]! : box.left + x) * channels;
-      secondOffset[x] = (taps ? taps.second[x]! : box.left + x) * channels;
-      weight[x] = taps ? taps.weight[x]! : 0;
-    }
     for (let y = 0; y < e.inHeight; y++) {
       const inRow = y * e.inWidth * channels;
       let o = y * box.width * channels;
       for (let x = 0; x < box.width; x++) {
-        const a = inRow + firstOffset[x]!;
-        const b = inRow + secondOffset[x]!;
-        const w = weight[x]!;
-        for (let c = 0; c < channels; c++, o++) {
-          const pa = pixels[a + c]!;
-          rows[o] = Math.round(pa + (pixels[b + c]! - pa) * w);
-        }
+        const a = inRow + taps.first[x]! * channels;
+        const b = inRow + taps.second[x]! * channels;
+        const wa = taps.firstWeight[x]!;
+        const wb = taps.secondWeight[x]!;
+        for (let c = 0; c < channels; c++, o++) rows[o] = clip8((pixels[a + c]! * wa + pixels[b + c]! * wb + HALF) >> PRECISION_BITS);
       }
     }
     rowWidth = box.width;
@@ -108,9 +113,15 @@ export function enlarge(pixels: Uint8Array, channels: number, e: Enlargement): U
   for (let y = 0; y < box.height; y++) {
     const a = taps.first[y]! * stride;
     const b = taps.second[y]! * stride;
-    const w = taps.weight[y]!;
+    const wa = taps.firstWeight[y]!;
+    const wb = taps.secondWeight[y]!;
     const o = y * stride;
-    for (let i = 0; i < stride; i++) out[o + i] = Math.round(rows[a + i]! + (rows[b + i]! - rows[a + i]!) * w);
+    for (let i = 0; i < stride; i++) out[o + i] = clip8((rows[a + i]! * wa + rows[b + i]! * wb + HALF) >> PRECISION_BITS);
   }
   return out;
+}
+
+function identityTaps(start: number, count: number): Taps {
+  const index = Int32Array.from({ length: count }, (_, k) => start + k);
+  return { first: index, second: index, firstWeight: new Int32Array(count).fill(ONE), secondWeight: new Int32Array(count) };
 }
