@@ -27,13 +27,14 @@ export interface Batch {
 }
 
 /**
- * Default in-flight examples: one per libuv worker thread, which is where sharp decodes (each image on
- * one libvips thread: sharp.concurrency() is 1 on glibc Linux). More only queue; fewer leave threads idle.
+ * Default in-flight examples: twice the libuv worker threads, which is where sharp decodes (each image on
+ * one libvips thread: sharp.concurrency() is 1 on glibc Linux), so a thread never waits for the main
+ * thread to hand it the next image (bench/loader.ts: 8 beat 4 and 2 on 2 cores).
  * libuv reads UV_THREADPOOL_SIZE (default 4) once, before its first task, so it must be set at start-up.
  */
 export function defaultConcurrency(): number {
   const pool = Number(process.env.UV_THREADPOOL_SIZE);
-  return Number.isInteger(pool) && pool > 0 ? pool : 4;
+  return 2 * (Number.isInteger(pool) && pool > 0 ? pool : 4);
 }
 
 /**
