@@ -77,25 +77,57 @@ function convInputGrad(g: Graph, dy: T, x: T, w: T, { stride, pads }: Conv2dOpti
   });
 }
 
-function convWeightGrad(g: Graph, dy: T, x: T, w: T, { stride, pads }: Conv2dOptions): T {
+function convWeightGrad(g: Graph, dy: T, x: T, w: T, options: Conv2dOptions): T {
+  const [n, ci, h, wd] = x.shape as [number, number, number, number];
+  const [co, , kh, kw] = w.shape as [number, number, number, number];
+  const [, , ho, wo] = dy.shape as [number, number, number, number];
+  // Per-sample matmuls write n partial dW that a ReduceSum then adds up, and their inner
+  // dimension is one image's positions (49 in layer4: a poor GEMM shape). Moving the batch into
+  // the inner dimension costs two transposes instead; pick whichever moves fewer floats.
+  const partials = n * co * ci * kh * kw;
+  const transposed = n * (co * ho * wo + ci * h * wd);
+  return transposed < partials ? convWeightGradFolded(g, dy, x, w, options) : convWeightGradPerSample(g, dy, x, w, options);
+}
+
+/** The kh*kw shifted, strided windows of a (padded) input, as the columns of an im2col. */
+function windows(g: Graph, padded: T, kh: number, kw: number, stride: number, ho: number, wo: number): T[] {
+  const parts: T[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const whole = kh === 1 && kw === 1 && stride === 1 && padded.shape[2] === ho && padded.shape[3] === wo;
+      parts.push(whole ? padded : p.slice(g, padded, [2, 3], [i, j], [i + stride * (ho - 1) + 1, j + stride * (wo - 1) + 1], [stride, stride]));
+    }
+  }
+  return parts;
+}
+
+/** dW = sum over n of dY[n] x columns[n]^T, as one batched MatMul then a ReduceSum over n. */
+function convWeightGradPerSample(g: Graph, dy: T, x: T, w: T, { stride, pads }: Conv2dOptions): T {
   const [n, ci] = x.shape as [number, number, number, number];
   const [co, , kh, kw] = w.shape as [number, number, number, number];
   const [, , ho, wo] = dy.shape as [number, number, number, number];
   const positions = ho * wo;
-  const padded = p.pad2d(g, x, pads);
-  const window = (i: number, j: number) =>
-    kh === 1 && kw === 1 && stride === 1 && i === 0 && j === 0 && padded.shape[2] === ho && padded.shape[3] === wo
-      ? padded
-      : p.slice(g, padded, [2, 3], [i, j], [i + stride * (ho - 1) + 1, j + stride * (wo - 1) + 1], [stride, stride]);
-  let columns: T;
-  if (kh === 1 && kw === 1) {
-    columns = p.reshape(g, window(0, 0), [n, ci, positions]);
-  } else {
-    const parts: T[] = [];
-    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) parts.push(p.unsqueeze(g, window(i, j), 2));
-    columns = p.reshape(g, p.concat(g, parts, 2), [n, ci * kh * kw, positions]);
-  }
+  const parts = windows(g, p.pad2d(g, x, pads), kh, kw, stride, ho, wo);
+  const columns = parts.length === 1
+    ? p.reshape(g, parts[0]!, [n, ci, positions])
+    : p.reshape(g, p.concat(g, parts.map((part) => p.unsqueeze(g, part, 2)), 2), [n, ci * kh * kw, positions]);
   const dy3 = p.reshape(g, dy, [n, co, positions]);
   const perSample = p.matmul(g, dy3, p.transpose(g, columns, [0, 2, 1]));
   return p.reshape(g, p.reduceSum(g, perSample, [0], false), [co, ci, kh, kw]);
+}
+
+/** dW = dY as [co, n*positions] times columns as [ci*kh*kw, n*positions]^T: one Gemm, the batch summed inside. */
+function convWeightGradFolded(g: Graph, dy: T, x: T, w: T, { stride, pads }: Conv2dOptions): T {
+  const [n, ci] = x.shape as [number, number, number, number];
+  const [co, , kh, kw] = w.shape as [number, number, number, number];
+  const [, , ho, wo] = dy.shape as [number, number, number, number];
+  const inner = n * ho * wo;
+  const channelsFirst = p.pad2d(g, p.transpose(g, x, [1, 0, 2, 3]), pads);
+  const parts = windows(g, channelsFirst, kh, kw, stride, ho, wo);
+  const columns = parts.length === 1
+    ? p.reshape(g, parts[0]!, [ci, inner])
+    : p.reshape(g, p.concat(g, parts.map((part) => p.unsqueeze(g, part, 1)), 1), [ci * kh * kw, inner]);
+  const dy2 = p.reshape(g, p.transpose(g, dy, [1, 0, 2, 3]), [co, inner]);
+  const dw = g.emit1('Gemm', [dy2, columns], [co, ci * kh * kw], { transB: 1 });
+  return p.reshape(g, dw, [co, ci, kh, kw]);
 }
