@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { encodeIdx, parseIdx, readIdx } from '../src/data/idx.js';
-import { FASHION_MNIST_CLASSES, loadFashionMnist, shippedFashionMnistDir } from '../src/data/fashion-mnist.js';
+import { FASHION_MNIST_CLASSES, loadFashionMnist, shippedFashionMnistDir, SYSTEM_FASHION_MNIST_DIR } from '../src/data/fashion-mnist.js';
 
 test('shipped Fashion-MNIST test split: 10000 images of 28x28, 1000 per class', async () => {
   const images = await readIdx(path.join(shippedFashionMnistDir(), 't10k-images-idx3-ubyte.gz'));
@@ -53,4 +53,14 @@ test('loadFashionMnist reports images and labels of different counts', async () 
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
+});
+
+test('Fashion-MNIST train split from Debian\'s dataset-fashion-mnist: 60000 images, 6000 per class', {
+  skip: existsSync(path.join(SYSTEM_FASHION_MNIST_DIR, 'train-images-idx3-ubyte.gz')) ? false : 'dataset-fashion-mnist not installed',
+}, async () => {
+  const train = await loadFashionMnist({ split: 'train' });
+  assert.deepEqual(train.shape, [60000, 1, 28, 28]);
+  const histogram = new Array<number>(10).fill(0);
+  for (let i = 0; i < train.length; i++) histogram[train.labelAt(i)]!++;
+  assert.deepEqual(histogram, new Array<number>(10).fill(6000));
 });

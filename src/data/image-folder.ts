@@ -62,26 +62,32 @@ export class ImageFolder implements SourceDataset {
     classNames.sort(compareCodePoints);
     if (classNames.length === 0) throw new Error(`image folder ${root} has no class sub-folders`);
 
+    const perClass = await Promise.all(classNames.map((name) => listFiles(path.join(root, name))));
+    const candidates = perClass.flatMap((files, label) =>
+      files.filter((file) => {
+        if (extensions.has(path.extname(file).toLowerCase())) return true;
+        warn({ path: file, message: 'not an image (unknown extension), skipped' });
+        return false;
+      }).map((file) => ({ file, label })),
+    );
+    // Header reads run on the libuv threadpool; a few at a time keeps every thread busy.
+    const checks = await mapLimited(candidates, 8, ({ file }) =>
+      verify === 'none' ? Promise.resolve<CheckResult>({ ok: true }) : checkImage(file, verify),
+    );
     const samples: ImageFolderSample[] = [];
-    for (const [label, name] of classNames.entries()) {
-      const files = await listFiles(path.join(root, name));
-      let found = 0;
-      for (const file of files) {
-        if (!extensions.has(path.extname(file).toLowerCase())) {
-          warn({ path: file, message: 'not an image (unknown extension), skipped' });
-          continue;
-        }
-        const checked = verify === 'none' ? { ok: true as const } : await checkImage(file, verify);
-        if (!checked.ok) {
-          if (options.onCorrupt === 'fail') throw new Error(`corrupt image ${file}: ${checked.message}`);
-          warn({ path: file, message: `cannot decode (${checked.message}), skipped` });
-          continue;
-        }
-        samples.push({ path: file, label, ...('info' in checked ? checked.info : {}) });
-        found++;
+    const found = new Array<number>(classNames.length).fill(0);
+    candidates.forEach(({ file, label }, k) => {
+      const checked = checks[k]!;
+      if (!checked.ok) {
+        if (options.onCorrupt === 'fail') throw new Error(`corrupt image ${file}: ${checked.message}`);
+        warn({ path: file, message: `cannot decode (${checked.message}), skipped` });
+        return;
       }
-      if (found === 0) throw new Error(`class folder ${path.join(root, name)} has no readable images`);
-    }
+      samples.push({ path: file, label, ...checked.info });
+      found[label]!++;
+    });
+    const empty = found.findIndex((n) => n === 0);
+    if (empty >= 0) throw new Error(`class folder ${path.join(root, classNames[empty]!)} has no readable images`);
     return new ImageFolder(root, classNames, samples);
   }
 
@@ -126,8 +132,21 @@ async function listFiles(directory: string): Promise<string[]> {
 }
 
 type CheckResult =
-  | { ok: true; info: { width: number; height: number; hasAlpha: boolean } }
+  | { ok: true; info?: { width: number; height: number; hasAlpha: boolean } }
   | { ok: false; message: string };
+
+async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const k = next++;
+      results[k] = await task(items[k]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
 
 async function checkImage(file: string, verify: 'header' | 'decode'): Promise<CheckResult> {
   try {
