@@ -93,4 +93,14 @@ test('in-memory datasets take transforms too (grayscale kept with channels 1)', 
   assert.deepEqual(batch!.shape, [10, 1, 2, 2]);
   assert.deepEqual(Array.from(batch!.images.subarray(36, 40)), [2.25, 2.25, 2.25, 2.25]);
   assert.throws(() => new DataLoader(tenImages(), { batchSize: 0 }), /batchSize must be a positive integer/);
+  // Float images on the 0-255 scale become 8-bit HWC sources, clamped and rounded rather than wrapped.
+  const floats = new InMemoryDataset({
+    images: Float32Array.from([300, -5, 127.6, 1, 2, 3]), // one 3x1x2 image, CHW
+    shape: [1, 3, 1, 2],
+    labels: Int32Array.from([0]),
+    classNames: ['x'],
+  });
+  const source = floats.sourceAt(0);
+  assert.equal(source.kind, 'pixels');
+  assert.deepEqual(Array.from((source as { data: Uint8Array }).data), [255, 128, 2, 0, 1, 3]);
 });

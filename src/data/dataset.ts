@@ -103,11 +103,12 @@ export class InMemoryDataset implements SourceDataset {
 }
 
 function chwToHwcBytes(chw: Uint8Array | Float32Array, channels: number, plane: number): Uint8Array {
-  const out = new Uint8Array(chw.length);
+  // A clamped array rounds and clamps float values to 0..255 (a plain Uint8Array would wrap them).
+  const out = new Uint8ClampedArray(chw.length);
   for (let ch = 0; ch < channels; ch++) {
-    for (let p = 0; p < plane; p++) out[p * channels + ch] = chw[ch * plane + p]!; // Uint8Array clamps and rounds floats
+    for (let p = 0; p < plane; p++) out[p * channels + ch] = chw[ch * plane + p]!;
   }
-  return out;
+  return new Uint8Array(out.buffer);
 }
 
 export function checkIndex(index: number, length: number): number {
