@@ -1,16 +1,18 @@
 /**
  * Engine benchmark: ResNet50 at 224 px, batch 8, tlkit (ONNX Runtime) against PyTorch on the same
  * machine in one run. Each scenario runs in its own child process on each side, so the peak RSS
- * (VmHWM) is per scenario, and the two sides run back to back, never at the same time.
+ * (VmHWM) is per scenario. The parent alternates single steps between the two children (never
+ * both at once), so on a shared, noisy machine both sides see the same load over time.
  *
  *   npm run bench:engine -- [--only fc,full] [--warmup 2] [--iters 5] [--no-write]
  *
  * Writes (replaces) the "## Engine: ResNet50 ..." section of bench/RESULTS.md.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { resnet50 } from '../src/models/resnet.js';
 import { seedInitializers } from '../src/nn/init.js';
@@ -35,14 +37,6 @@ const IMAGE = [3, 224, 224] as const;
 const TORCH_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '33554432', MALLOC_TRIM_THRESHOLD_: '17179869184', MALLOC_TOP_PAD_: '1073741824' };
 const TORCH_PYTHON = '/usr/bin/python3';
 
-interface Measurement {
-  scenario: Scenario;
-  ms: number[];
-  loss: number;
-  vmhwm_kb: number;
-  setup_ms?: number;
-}
-
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
 
@@ -57,58 +51,116 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** One scenario on the tlkit side, inside this (child) process. */
-async function runTlkit(scenario: Scenario, warmup: number, iters: number): Promise<Measurement> {
+interface StepReply {
+  ms: number;
+  loss: number;
+}
+
+/** Builds one scenario on the tlkit side, inside this (child) process; returns one step of work. */
+async function buildTlkit(scenario: Scenario): Promise<() => Promise<number>> {
   seedInitializers(0);
-  // 'pad' gives torchvision's symmetric padding, so both sides compute the same shapes.
-  const net = resnet50({ numClasses: CLASSES, padMode: 'pad' });
+  // torchvision's padding ('pad') and conv init (kaiming fan-out): the same shapes and value ranges on both sides.
+  const net = resnet50({ numClasses: CLASSES, padMode: 'pad', weightInit: { kind: 'he-normal', mode: 'fan-out' } });
   const images = new Float32Array(BATCH * IMAGE[0] * IMAGE[1] * IMAGE[2]).map((_, i) => ((i * 2654435761) % 1000) / 1000);
   const labels = Array.from({ length: BATCH }, (_, i) => i % CLASSES);
   const session = { threads: THREADS };
-  const setupStart = performance.now();
-  let work: () => Promise<number>;
-  let release: () => Promise<void>;
   if (scenario === 'inference') {
     net.eval();
     const runner = await InferenceRunner.create(net, IMAGE, session);
-    work = async () => (await runner.run(images, BATCH)).data[0]!;
-    release = () => runner.release();
-  } else {
-    if (scenario !== 'full') net.eval();
-    if (scenario === 'fc') net.freeze().unfreeze('fc');
-    if (scenario === 'layer4-fc') net.freeze().unfreeze('layer4', 'fc');
-    const step = await TrainStep.create(net, {
-      inputShape: IMAGE,
-      optimizer: { kind: 'momentum', momentum: 0.9 },
-      bnTraining: scenario === 'full',
-      session,
+    return async () => (await runner.run(images, BATCH)).data[0]!;
+  }
+  if (scenario !== 'full') net.eval();
+  if (scenario === 'fc') net.freeze().unfreeze('fc');
+  if (scenario === 'layer4-fc') net.freeze().unfreeze('layer4', 'fc');
+  const step = await TrainStep.create(net, {
+    inputShape: IMAGE,
+    optimizer: { kind: 'momentum', momentum: 0.9 },
+    bnTraining: scenario === 'full',
+    session,
+  });
+  return async () => (await step.step(images, labels, 1e-3)).loss;
+}
+
+/** The child side of the step protocol (the same one bench/engine_torch.py speaks). */
+async function serveTlkit(scenario: Scenario): Promise<void> {
+  const setupStart = performance.now();
+  const work = await buildTlkit(scenario);
+  console.log(JSON.stringify({ ready: true, setup_ms: performance.now() - setupStart }));
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (line === 'step') {
+      const start = performance.now();
+      const loss = await work();
+      console.log(JSON.stringify({ ms: performance.now() - start, loss }));
+    } else if (line === 'done') {
+      break;
+    } else {
+      throw new Error(`unknown command ${line}`);
+    }
+  }
+  console.log(JSON.stringify({ vmhwm_kb: peakRssKb() }));
+  process.exit(0);
+}
+
+/** A child process driven one line at a time: each command is answered by one JSON line. */
+class SteppedChild {
+  private readonly lines: AsyncIterator<string>;
+  private readonly child: ChildProcessWithoutNullStreams;
+  private stderr = '';
+
+  constructor(readonly what: string, command: string, args: string[], env: NodeJS.ProcessEnv) {
+    this.child = spawn(command, args, { cwd: repoRoot, env, stdio: 'pipe' });
+    this.child.stderr.on('data', (chunk: Buffer) => {
+      this.stderr = (this.stderr + chunk.toString()).slice(-4000);
     });
-    work = async () => (await step.step(images, labels, 1e-3)).loss;
-    release = () => step.release();
+    this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
   }
-  const setupMs = performance.now() - setupStart;
-  for (let i = 0; i < warmup; i++) await work();
-  const ms: number[] = [];
-  let loss = 0;
-  for (let i = 0; i < iters; i++) {
-    const start = performance.now();
-    loss = await work();
-    ms.push(performance.now() - start);
+
+  /** The next JSON line (other output is skipped). */
+  async reply<R>(): Promise<R> {
+    for (;;) {
+      const next = await this.lines.next();
+      if (next.done) throw new Error(`${this.what} exited early:\n${this.stderr}`);
+      if (next.value.startsWith('{')) return JSON.parse(next.value) as R;
+    }
   }
-  await release();
-  return { scenario, ms, loss, vmhwm_kb: peakRssKb(), setup_ms: setupMs };
+
+  async send<R>(command: string): Promise<R> {
+    this.child.stdin.write(`${command}\n`);
+    return this.reply<R>();
+  }
 }
 
-function lastJsonLine(output: string, what: string): Measurement {
-  const line = output.trim().split('\n').reverse().find((l) => l.startsWith('{'));
-  if (!line) throw new Error(`${what} printed no result:\n${output}`);
-  return JSON.parse(line) as Measurement;
+interface SideResult {
+  ms: number[];
+  loss: number;
+  vmhwm_kb: number;
+  setup_ms?: number;
 }
 
-function measureChild(command: string, args: string[], env: NodeJS.ProcessEnv, what: string): Measurement {
-  const result = spawnSync(command, args, { cwd: repoRoot, env, encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (result.status !== 0) throw new Error(`${what} failed (exit ${result.status}):\n${result.stderr}`);
-  return lastJsonLine(result.stdout, what);
+/** Runs one scenario on both sides, alternating single steps; warm-up steps are not timed. */
+async function measureScenario(scenario: Scenario, warmup: number, iters: number): Promise<[SideResult, SideResult]> {
+  const starts: Array<() => SteppedChild> = [
+    () => new SteppedChild(`tlkit ${scenario}`, process.execPath, [fileURLToPath(import.meta.url), '--child', scenario], { ...process.env }),
+    () => new SteppedChild(`PyTorch ${scenario}`, TORCH_PYTHON, [path.join(repoRoot, 'bench', 'engine_torch.py'), scenario, '--batch', String(BATCH), '--classes', String(CLASSES)], { ...process.env, ...TORCH_MALLOC_ENV }),
+  ];
+  const sides: SteppedChild[] = [];
+  const results: SideResult[] = [];
+  // Started one after the other: graph building and session creation would contend too.
+  for (const start of starts) {
+    const side = start();
+    const ready = await side.reply<{ setup_ms?: number }>();
+    sides.push(side);
+    results.push({ ms: [], loss: NaN, vmhwm_kb: -1, setup_ms: ready.setup_ms });
+  }
+  for (let i = 0; i < warmup + iters; i++) {
+    for (const [k, side] of sides.entries()) {
+      const reply = await side.send<StepReply>('step');
+      if (i >= warmup) results[k]!.ms.push(reply.ms);
+      results[k]!.loss = reply.loss;
+    }
+  }
+  for (const [k, side] of sides.entries()) results[k]!.vmhwm_kb = (await side.send<{ vmhwm_kb: number }>('done')).vmhwm_kb;
+  return [results[0]!, results[1]!];
 }
 
 function cpuModel(): string {
@@ -159,7 +211,8 @@ function section(rows: Row[], warmup: number, iters: number): string {
     '',
     `Measured ${date} UTC on ${cpuModel()}, ${os.cpus().length} cores, Node ${process.version}, PyTorch ${torchVersion()} (Debian), ${THREADS} threads each.`,
     `Command: \`npm run bench:engine\`. Random weights, ${CLASSES} classes, SGD momentum 0.9; median of ${iters} timed iterations after ${warmup} warm-up ones;`,
-    'ratio = PyTorch time / tlkit time (above 1: tlkit faster). Each scenario runs in its own process on each side, back to back;',
+    'ratio = PyTorch time / tlkit time (above 1: tlkit faster). Each scenario runs in its own process on each side; the two processes',
+    'take single steps in turn (never both at once), so both see the same machine load;',
     `peak RSS is that process's VmHWM. PyTorch runs with tuned glibc malloc (${Object.entries(TORCH_MALLOC_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}).`,
     'Scenarios: full = every weight trained, BN on batch statistics; BN frozen = every weight trained, BN on moving statistics',
     '(torch: model.eval() with requires_grad on all); fc only = body frozen (tlkit: an inference graph with BN folded; torch: body under',
@@ -167,7 +220,7 @@ function section(rows: Row[], warmup: number, iters: number): string {
     '',
     formatTable(rows),
     '',
-    `tlkit set-up (graph build + ORT session) per scenario, s: ${rows.map((r) => `${r.scenario} ${r.setupS.toFixed(1)}`).join(', ')}.`,
+    `tlkit set-up per scenario (network, graph build, inference session; a training session is built in the first warm-up step), s: ${rows.map((r) => `${r.scenario} ${r.setupS.toFixed(1)}`).join(', ')}.`,
     '',
   ].join('\n');
 }
@@ -208,16 +261,13 @@ async function main(): Promise<void> {
   const child = option(args, '--child');
   if (child) {
     if (!(child in SCENARIOS)) throw new Error(`unknown scenario ${child}`);
-    console.log(JSON.stringify(await runTlkit(child as Scenario, warmup, iters)));
-    return;
+    return serveTlkit(child as Scenario);
   }
   const only = option(args, '--only')?.split(',') ?? Object.keys(SCENARIOS);
   for (const s of only) if (!(s in SCENARIOS)) throw new Error(`unknown scenario ${s}; known: ${Object.keys(SCENARIOS).join(', ')}`);
   const rows: Row[] = [];
   for (const scenario of only as Scenario[]) {
-    const common = ['--warmup', String(warmup), '--iters', String(iters)];
-    const ours = measureChild(process.execPath, [fileURLToPath(import.meta.url), '--child', scenario, ...common], { ...process.env }, `tlkit ${scenario}`);
-    const theirs = measureChild(TORCH_PYTHON, [path.join(repoRoot, 'bench', 'engine_torch.py'), scenario, '--batch', String(BATCH), '--classes', String(CLASSES), ...common], { ...process.env, ...TORCH_MALLOC_ENV }, `PyTorch ${scenario}`);
+    const [ours, theirs] = await measureScenario(scenario, warmup, iters);
     const row: Row = {
       scenario,
       tlkitMs: median(ours.ms),

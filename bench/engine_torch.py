@@ -1,13 +1,16 @@
 """PyTorch reference for bench/engine.ts: ResNet50 at 224 px, one scenario per process.
 
-Usage: /usr/bin/python3 bench/engine_torch.py <scenario> [--batch 8] [--warmup 2] [--iters 5]
+Usage: /usr/bin/python3 bench/engine_torch.py <scenario> [--batch 8] [--classes 2]
 Scenarios: inference, full, bn-frozen, fc, layer4-fc (see bench/engine.ts for what each trains).
-Prints one JSON line: {"scenario", "ms": [per timed iteration], "loss", "vmhwm_kb"}.
+Driven over stdin/stdout so the benchmark can alternate single steps with the tlkit side (both
+then see the same load on a shared machine): prints {"ready": true} once built, then for each
+line "step" runs one step and prints {"ms", "loss"}; on "done" prints {"vmhwm_kb"} and exits.
 Run it with the tuned malloc settings (engine.ts sets them): default glibc malloc loses most of
 a training step to page faults on these machines.
 """
 import argparse
 import json
+import sys
 import time
 
 import torch
@@ -80,8 +83,6 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("scenario")
     parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--iters", type=int, default=5)
     parser.add_argument("--classes", type=int, default=2)
     args = parser.parse_args()
 
@@ -91,15 +92,18 @@ def main() -> None:
     x = torch.rand(args.batch, 3, 224, 224)
     labels = torch.arange(args.batch) % args.classes
     step = make_step(args.scenario, model)
-    for _ in range(args.warmup):
-        step(x, labels)
-    times = []
-    loss = 0.0
-    for _ in range(args.iters):
-        start = time.perf_counter()
-        loss = step(x, labels)
-        times.append((time.perf_counter() - start) * 1000)
-    print(json.dumps({"scenario": args.scenario, "ms": times, "loss": loss, "vmhwm_kb": peak_rss_kb()}), flush=True)
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        command = line.strip()
+        if command == "step":
+            start = time.perf_counter()
+            loss = step(x, labels)
+            print(json.dumps({"ms": (time.perf_counter() - start) * 1000, "loss": loss}), flush=True)
+        elif command == "done":
+            break
+        else:
+            raise SystemExit(f"unknown command {command!r}")
+    print(json.dumps({"vmhwm_kb": peak_rss_kb()}), flush=True)
 
 
 if __name__ == "__main__":
