@@ -7,4 +7,7 @@ export const commandModules: Array<() => Promise<CommandModule>> = [
   () => import('./report.js'),
   () => import('./preview.js'),
   () => import('./predict.js'),
+  () => import('./train.js'),
+  () => import('./eval.js'),
+  () => import('./visualize.js'),
 ];

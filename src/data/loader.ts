@@ -70,6 +70,11 @@ export class DataLoader implements AsyncIterable<Batch> {
     return this.dropRemainder ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
+  /** True when the transforms are random, so an example differs between epochs (fit caches features only when not). */
+  get isRandom(): boolean {
+    return this.pipeline?.isRandom ?? false;
+  }
+
   /** The example order of an epoch. */
   order(epoch: number): Int32Array {
     const order = Int32Array.from({ length: this.dataset.length }, (_, i) => i);
