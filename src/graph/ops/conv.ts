@@ -56,8 +56,9 @@ function flippedTransposedWeight(g: Graph, w: T): T {
   const [, , kh, kw] = w.shape as [number, number, number, number];
   const swapped = p.transpose(g, w, [1, 0, 2, 3]);
   if (kh === 1 && kw === 1) return swapped;
-  const rows = p.gather(g, swapped, Array.from({ length: kh }, (_, i) => kh - 1 - i), 2);
-  return p.gather(g, rows, Array.from({ length: kw }, (_, i) => kw - 1 - i), 3);
+  // One Slice with step -1 on both spatial axes (it was two Gathers, each a full pass over the
+  // weights). Ends of -k-1 resolve to "before index 0" in ONNX's rules for negative steps.
+  return g.emit1('Slice', [swapped, g.constantInt64([kh - 1, kw - 1]), g.constantInt64([-kh - 1, -kw - 1]), g.constantInt64([2, 3]), g.constantInt64([-1, -1])], swapped.shape);
 }
 
 function convInputGrad(g: Graph, dy: T, x: T, w: T, { stride, pads }: Conv2dOptions): T {

@@ -59,10 +59,13 @@ export function batchNormInference(g: Graph, x: T, gamma: T, beta: T, movingMean
     const perChannel = [1, c, 1, 1];
     const rstd = p.reshape(g, p.unary(g, 'Reciprocal', p.unary(g, 'Sqrt', p.add(g, movingVariance, g.constant(eps)))), perChannel);
     const dx = g.requiresGrad(x) ? p.mul(g, dy!, p.mul(g, p.reshape(g, gamma, perChannel), rstd)) : null;
+    const sumDy = g.requiresGrad(gamma) || g.requiresGrad(beta) ? p.reduceSum(g, dy!, CHANNEL_AXES) : null;
+    // sum(dy * (x - mean)) * rstd as (sum(dy * x) - mean * sum(dy)) * rstd: one full-size product
+    // instead of three (the same folding as the training-mode backward above).
     const dgamma = g.requiresGrad(gamma)
-      ? p.reshape(g, p.reduceSum(g, p.mul(g, dy!, p.mul(g, p.sub(g, x, p.reshape(g, movingMean, perChannel)), rstd)), CHANNEL_AXES), [c])
+      ? p.reshape(g, p.mul(g, rstd, p.sub(g, p.reduceSum(g, p.mul(g, dy!, x), CHANNEL_AXES), p.mul(g, p.reshape(g, movingMean, perChannel), sumDy!))), [c])
       : null;
-    const dbeta = g.requiresGrad(beta) ? p.reshape(g, p.reduceSum(g, dy!, CHANNEL_AXES), [c]) : null;
+    const dbeta = g.requiresGrad(beta) ? p.reshape(g, sumDy!, [c]) : null;
     return [dx, dgamma, dbeta];
   });
   return y;
