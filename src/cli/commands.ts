@@ -7,7 +7,11 @@ export const commandModules: Array<() => Promise<CommandModule>> = [
   () => import('./report.js'),
   () => import('./preview.js'),
   () => import('./predict.js'),
+  () => import('./pipeline.js'),
+  () => import('./demo.js'),
   () => import('./train.js'),
   () => import('./eval.js'),
   () => import('./visualize.js'),
+  () => import('./features.js'),
+  () => import('./export.js'),
 ];

@@ -1,0 +1,227 @@
+/**
+ * The tutorial's four-step flow, measured: (1) choose a data-rich source task, (2) develop a
+ * source model and check it beats naive ones, (3) reuse it with fixed features, (4) fine-tune it
+ * on the target; with from-scratch training and feature-based / relation-based transfer beside
+ * them on the same few labelled target images, so every gain (or loss) is visible.
+ */
+import * as path from 'node:path';
+import { DataLoader } from '../data/loader.js';
+import type { Pipeline } from '../data/transforms.js';
+import type { SourceDataset } from '../data/dataset.js';
+import { fewShotSplit, splitByClass, trainValSplit } from '../data/splits.js';
+import { Dense } from '../nn/layers/dense.js';
+import { Flatten } from '../nn/layers/activation.js';
+import { Sequential } from '../nn/layers/sequential.js';
+import { seedInitializers } from '../nn/init.js';
+import { createResNet } from '../models/registry.js';
+import type { ResNet } from '../models/resnet.js';
+import { InferenceRunner } from '../runtime/inference.js';
+import { evaluate, type Evaluation } from '../train/evaluate.js';
+import { fit, type EpochRecord } from '../train/fit.js';
+import { copyWeights } from './weights.js';
+import { extractFeatures } from './extract.js';
+import { SoftmaxRegression } from './tensor-classifier.js';
+import { KNearestNeighbours, accuracyOf } from './neighbours.js';
+import { fineTune, replaceHead, trainFixedFeature } from './strategies.js';
+import { rkdExtraLoss, PAPER_RKD_WEIGHTS, type RkdWeights } from './rkd.js';
+
+export type TargetMethod = 'scratch' | 'fixed-feature' | 'feature-softmax' | 'feature-knn' | 'finetune' | 'finetune-rkd';
+
+export interface PipelineResult {
+  source: { accuracy: number; baselines: { majority: number; linear: number } };
+  target: Array<{ method: TargetMethod; accuracy: number }>;
+}
+
+export interface PipelineDetails extends PipelineResult {
+  sourceClasses: string[];
+  targetClasses: string[];
+  /** Class indices in the dataset, as given. */
+  targetClassIndices: number[];
+  shots: number;
+  seed: number;
+  sourceHistory: EpochRecord[];
+  /** Evaluation of the best target method, for reports. */
+  bestEvaluation?: { method: TargetMethod; evaluation: Evaluation };
+  timingsMs: Record<string, number>;
+}
+
+export interface PipelineModel {
+  name: string;
+  width?: number;
+  smallInput?: boolean;
+}
+
+export interface PipelineEpochs {
+  source: number;
+  scratch: number;
+  fixedFeature: number;
+  finetuneHead: number;
+  finetune: number;
+  linearBaseline: number;
+  featureSoftmax: number;
+}
+
+export const DEFAULT_EPOCHS: PipelineEpochs = { source: 5, scratch: 60, fixedFeature: 60, finetuneHead: 20, finetune: 40, linearBaseline: 10, featureSoftmax: 100 };
+
+export interface PipelineOptions {
+  dataset: SourceDataset;
+  /** The per-image pipeline (normalization, and resizing for files); no random steps. */
+  transforms: Pipeline;
+  /** One transformed sample's shape [C, H, W]. */
+  inputShape: [number, number, number];
+  sourceClasses: number[];
+  targetClasses: number[];
+  shots: number;
+  seed: number;
+  model?: PipelineModel;
+  epochs?: Partial<PipelineEpochs>;
+  rkdWeights?: RkdWeights;
+  /** Checkpoints of the source model and of each target method go here. */
+  outDir?: string;
+  log?: (line: string) => void;
+}
+
+function batchSizeFor(n: number, preferred: number): number {
+  for (let b = Math.min(preferred, n); b >= Math.ceil(preferred / 2); b--) if (n % b === 0) return b;
+  return Math.min(preferred, n);
+}
+
+export async function runPipeline(options: PipelineOptions): Promise<PipelineDetails> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const quiet = () => undefined;
+  const epochs = { ...DEFAULT_EPOCHS, ...options.epochs };
+  const model = { name: 'resnet18', width: 16, smallInput: true, ...options.model };
+  const { dataset, transforms, inputShape, seed } = options;
+  const timings: Record<string, number> = {};
+  const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    const result = await work();
+    timings[name] = Math.round(performance.now() - started);
+    return result;
+  };
+  const loader = (view: SourceDataset, batchSize: number, shuffle = false) => new DataLoader(view, { batchSize, shuffle, seed, transforms });
+  const newNet = (classes: number, init: number): ResNet => {
+    seedInitializers(init);
+    return createResNet(model.name, { numClasses: classes, inChannels: inputShape[0], width: model.width, smallInput: model.smallInput, weightInit: { kind: 'he-normal', mode: 'fan-out' } });
+  };
+  const checkpoint = (name: string) => (options.outDir ? path.join(options.outDir, name) : undefined);
+
+  // Step 1: the source task, 80% to train and 20% to validate.
+  const source = splitByClass(dataset, options.sourceClasses).target;
+  const target = splitByClass(dataset, options.targetClasses).target;
+  const { train: sourceTrain, val: sourceVal } = trainValSplit(source, 0.2, seed);
+  log(`Source task: ${source.classNames.join(', ')} (${sourceTrain.length} train, ${sourceVal.length} validation)`);
+  log(`Target task: ${target.classNames.join(', ')} (${options.shots} labelled images per class)`);
+
+  // Step 2: a source model from scratch, compared with naive ones.
+  const majorityClass = (() => {
+    const counts = new Array(source.classNames.length).fill(0) as number[];
+    for (let i = 0; i < sourceTrain.length; i++) counts[sourceTrain.labelAt(i)]!++;
+    return counts.indexOf(Math.max(...counts));
+  })();
+  const sourceValLabels = Array.from({ length: sourceVal.length }, (_, i) => sourceVal.labelAt(i));
+  const majority = accuracyOf(sourceValLabels.map(() => majorityClass), sourceValLabels);
+  seedInitializers(seed);
+  const linear = new Sequential(new Flatten(), new Dense(inputShape.reduce((a, b) => a * b, 1), source.classNames.length));
+  const linearFit = await timed('linear-baseline', () => fit(linear, {
+    epochs: epochs.linearBaseline, train: loader(sourceTrain, 64, true), val: loader(sourceVal, 256), inputShape,
+    optimizer: { kind: 'adam', weightDecay: 1e-4 }, lr: 1e-3, log: quiet,
+  }));
+  const sourceNet = newNet(source.classNames.length, seed);
+  log(`Step 2: training the source model (${model.name}, width ${model.width}) for ${epochs.source} epochs`);
+  const sourceFit = await timed('source', () => fit(sourceNet, {
+    epochs: epochs.source, train: loader(sourceTrain, 64, true), val: loader(sourceVal, 256), inputShape,
+    optimizer: { kind: 'momentum', momentum: 0.9, weightDecay: 5e-4 }, lr: 0.05, schedule: { kind: 'cosine' },
+    checkpointDir: options.outDir, bestCheckpointName: 'source-best.ckpt', log,
+  }));
+  const sourceAccuracy = sourceFit.history[sourceFit.history.length - 1]!.valAccuracy;
+  log(`Source model: ${sourceAccuracy.toFixed(3)} vs majority class ${majority.toFixed(3)} and linear on pixels ${linearFit.bestAccuracy.toFixed(3)}` +
+    (sourceAccuracy > Math.max(majority, linearFit.bestAccuracy) ? ' (beats both)' : ' (DOES NOT beat the naive models)'));
+
+  // The few labelled target images, and all the others to measure on.
+  const { labelled, evaluation } = fewShotSplit(target, options.shots, seed);
+  const classes = target.classNames.length;
+  const batch = batchSizeFor(labelled.length, 16);
+  const trainTarget = () => loader(labelled, batch, true);
+  const evalTarget = () => loader(evaluation, 256);
+  const results: PipelineResult['target'] = [];
+  let best: PipelineDetails['bestEvaluation'];
+  const record = (method: TargetMethod, accuracy: number, ev?: Evaluation) => {
+    results.push({ method, accuracy });
+    log(`  ${method.padEnd(16)} ${accuracy.toFixed(3)}`);
+    if (ev && (!best || ev.accuracy > best.evaluation.accuracy)) best = { method, evaluation: ev };
+  };
+  const measure = async (net: ResNet, method: TargetMethod) => {
+    const ev = await evaluate(net, evalTarget(), inputShape);
+    record(method, ev.accuracy, ev);
+  };
+  const fromSource = (): ResNet => {
+    const net = newNet(source.classNames.length, seed);
+    copyWeights(sourceNet, net);
+    seedInitializers(seed + 1);
+    return replaceHead(net, classes);
+  };
+  const targetFit = { inputShape, log: quiet, cacheFeatures: 'auto' as const };
+  log(`Steps 3-4: ${labelled.length} labelled target images, ${evaluation.length} to evaluate on`);
+
+  const scratch = newNet(classes, seed + 2);
+  await timed('scratch', () => fit(scratch, { ...targetFit, epochs: epochs.scratch, train: trainTarget(), optimizer: { kind: 'momentum', momentum: 0.9, weightDecay: 5e-4 }, lr: 0.05, schedule: { kind: 'cosine' }, checkpointDir: checkpoint('scratch') }));
+  await measure(scratch, 'scratch');
+
+  // Step 3: reuse the source model with fixed features.
+  const fixed = fromSource();
+  await timed('fixed-feature', () => trainFixedFeature(fixed, { ...targetFit, epochs: epochs.fixedFeature, train: trainTarget(), optimizer: { kind: 'momentum', momentum: 0.9 }, lr: 0.05, schedule: { kind: 'cosine' }, checkpointDir: checkpoint('fixed-feature') }));
+  await measure(fixed, 'fixed-feature');
+
+  // Feature-based transfer: source features, separate target models.
+  await timed('feature-based', async () => {
+    const labelledFeatures = await extractFeatures(sourceNet, loader(labelled, 64), inputShape);
+    const evalFeatures = await extractFeatures(sourceNet, evalTarget(), inputShape);
+    const softmax = await SoftmaxRegression.train(labelledFeatures, labelledFeatures.labels, { classes, epochs: epochs.featureSoftmax, batchSize: batch, seed });
+    record('feature-softmax', accuracyOf(await softmax.predict(evalFeatures), evalFeatures.labels));
+    const knn = new KNearestNeighbours(labelledFeatures, labelledFeatures.labels, classes, Math.min(5, options.shots));
+    record('feature-knn', accuracyOf(knn.predict(evalFeatures), evalFeatures.labels));
+  });
+
+  // Step 4: fine-tune: head first, then everything at a lower rate for the pretrained body.
+  const fineTuneOptions = {
+    ...targetFit, epochs: epochs.finetune, headEpochs: epochs.finetuneHead, headLr: 0.05, train: trainTarget(),
+    optimizer: { kind: 'momentum' as const, momentum: 0.9, weightDecay: 5e-4 }, lr: 0.01, bodyLrScale: 0.3, schedule: { kind: 'cosine' as const },
+  };
+  const tuned = fromSource();
+  await timed('finetune', () => fineTune(tuned, { ...fineTuneOptions, checkpointDir: checkpoint('finetune') }));
+  await measure(tuned, 'finetune');
+
+  // Relation-based: fine-tune while keeping the source model's relations between samples.
+  const teacher = await InferenceRunner.create(sourceNet, inputShape, { until: 'flatten' });
+  try {
+    const distilled = fromSource();
+    const rkd = rkdExtraLoss(sourceNet.featureChannels, options.rkdWeights ?? PAPER_RKD_WEIGHTS);
+    await timed('finetune-rkd', () => fineTune(distilled, {
+      ...fineTuneOptions, checkpointDir: checkpoint('finetune-rkd'),
+      extra: { ...rkd, featureStage: 'flatten' },
+      extraFeeds: async ({ images }) => {
+        if (!images) throw new Error('RKD needs the batch images to compute the teacher embeddings');
+        const n = images.length / inputShape.reduce((a, b) => a * b, 1);
+        return { rkd_teacher: (await teacher.run(images, n)).data };
+      },
+      cacheFeatures: false,
+    }));
+    await measure(distilled, 'finetune-rkd');
+  } finally {
+    await teacher.release();
+  }
+
+  return {
+    source: { accuracy: sourceAccuracy, baselines: { majority, linear: linearFit.bestAccuracy } },
+    target: results,
+    sourceClasses: [...source.classNames],
+    targetClasses: [...target.classNames],
+    targetClassIndices: options.targetClasses,
+    shots: options.shots,
+    seed,
+    sourceHistory: sourceFit.history,
+    bestEvaluation: best,
+    timingsMs: timings,
+  };
+}

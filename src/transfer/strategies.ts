@@ -1,0 +1,79 @@
+/**
+ * Model-based transfer recipes over `fit`: fixed features (the tutorial's section 3.3) and
+ * fine-tuning (whole network or from a stage on; freeze-then-unfreeze; lower body rate).
+ */
+import { Dense } from '../nn/layers/dense.js';
+import { namePattern } from '../nn/module.js';
+import type { ResNet } from '../models/resnet.js';
+import { fit, type FitOptions, type FitResult } from '../train/fit.js';
+import { stageIndex } from '../runtime/stages.js';
+
+/** The tutorial's `net.fc = nn.Dense(in_channels, classes)`. */
+export function replaceHead(net: ResNet, classes: number): ResNet {
+  net.fc = new Dense(net.featureChannels, classes);
+  return net;
+}
+
+export type CommonFitOptions = Omit<FitOptions, 'bnTraining'>;
+
+export interface FixedFeatureOptions extends CommonFitOptions {
+  /**
+   * The tutorial leaves the frozen backbone's BN in training mode (batch statistics, moving
+   * averages still updated); tlkit's default keeps it in inference mode, which makes the
+   * backbone a fixed function (features can be cached) and is what fixed features means.
+   */
+  backboneBnTraining?: boolean;
+}
+
+/** Trains only fc.weight and fc.bias on a frozen pretrained backbone. */
+export async function trainFixedFeature(net: ResNet, options: FixedFeatureOptions): Promise<FitResult> {
+  net.freeze();
+  net.unfreeze('fc');
+  if (options.backboneBnTraining) net.train(true);
+  else net.eval();
+  return fit(net, { ...options, bnTraining: options.backboneBnTraining ?? false });
+}
+
+export interface FineTuneOptions extends CommonFitOptions {
+  /** Train from this stage on (`layer4`), everything before stays frozen; default: the whole network. */
+  fromStage?: string;
+  /** Extra name patterns to keep frozen. */
+  freeze?: string[];
+  /** BN layers of the trained part use batch statistics (default true); false = BN frozen. */
+  bnTraining?: boolean;
+  /** Learning-rate multiplier of pretrained weights relative to the new head (default 1). */
+  bodyLrScale?: number;
+  /** First train the head alone for this many epochs (fastai's fine_tune). */
+  headEpochs?: number;
+  headLr?: number;
+}
+
+export async function fineTune(net: ResNet, options: FineTuneOptions): Promise<{ head?: FitResult; body: FitResult }> {
+  let head: FitResult | undefined;
+  if (options.headEpochs && options.headEpochs > 0) {
+    // The head phase trains fc alone; a relational loss on the (frozen) features would be constant.
+    const { extra: _extra, extraFeeds: _extraFeeds, ...headOptions } = options;
+    head = await trainFixedFeature(net, { ...headOptions, epochs: options.headEpochs, lr: options.headLr ?? options.lr, resume: false, checkpointDir: undefined, cacheFeatures: 'auto' });
+  }
+  net.unfreeze();
+  const bnTraining = options.bnTraining ?? true;
+  if (bnTraining) net.train(true);
+  else net.eval();
+  if (options.fromStage) {
+    const stages = net.stages();
+    const start = stageIndex(stages, options.fromStage);
+    for (const [, stage] of stages.slice(0, start)) {
+      for (const [, p] of stage.namedParameters()) p.requiresGrad = false;
+      stage.eval();
+    }
+  }
+  if (options.freeze?.length) net.freeze(...options.freeze);
+  const headPattern = namePattern('fc');
+  const bodyScale = options.bodyLrScale ?? 1;
+  const body = await fit(net, {
+    ...options,
+    bnTraining,
+    lrScale: options.lrScale ?? ((p) => (headPattern.test(p.name) ? 1 : bodyScale)),
+  });
+  return { head, body };
+}
