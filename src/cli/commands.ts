@@ -12,6 +12,4 @@ export const commandModules: Array<() => Promise<CommandModule>> = [
   () => import('./train.js'),
   () => import('./eval.js'),
   () => import('./visualize.js'),
-  () => import('./features.js'),
-  () => import('./export.js'),
 ];
