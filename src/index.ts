@@ -1,0 +1,60 @@
+/**
+ * tlkit's public surface. Progressive disclosure: `fit`, the strategies and `runPipeline` for
+ * the common cases; the graph, the runner, the data pipeline and the weight readers on their own.
+ */
+export * from './tensor.js';
+
+// Graph and autodiff
+export { Graph } from './graph/graph.js';
+export type { SymbolicTensor, ElementType } from './graph/ir.js';
+export { gradients } from './graph/autodiff.js';
+export { serializeGraph, toModelProto, OPSET } from './graph/onnx.js';
+export type { OptimizerConfig } from './graph/optim.js';
+export * as ops from './graph/ops/index.js';
+
+// Modules and models
+export * from './nn/index.js';
+export {
+  ResNet, ResidualBlock, ResidualBlockBase, makeLayer, resnet18, resnet34, resnet50, resnet101, resnet152,
+  type ResNetOptions, type BlockOptions,
+} from './models/resnet.js';
+export { createResNet, loadModel, MODEL_NAMES, type LoadModelOptions } from './models/registry.js';
+export { PRETRAINED, getPretrained, resolvePretrained } from './models/pretrained.js';
+
+// Runtime
+export { Session, type SessionOptions } from './runtime/session.js';
+export { InferenceRunner } from './runtime/inference.js';
+export { TrainStep, type TrainStepOptions } from './runtime/train-step.js';
+export { buildInferenceGraph, buildTrainingGraph } from './runtime/compile.js';
+
+// Weights IO
+export { readCheckpoint, writeCheckpoint, saveCheckpoint } from './io/ckpt.js';
+export { readSafetensors, writeSafetensors, readShardedSafetensors } from './io/safetensors.js';
+export { readNpy, writeNpy } from './io/npy.js';
+export { readWeights } from './io/weights.js';
+export { loadParamIntoNet, type LoadParamsReport } from './io/load-params.js';
+export { toCanonicalNames, fromCanonicalNames, detectConvention } from './io/names.js';
+export { download } from './io/download.js';
+export { extractZip } from './io/zip.js';
+
+// Data
+export * from './data/index.js';
+export { fetchDataset } from './data/datasets-registry.js';
+
+// Training
+export { fit, type FitOptions, type FitResult, type EpochRecord } from './train/fit.js';
+export { evaluate, type Evaluation } from './train/evaluate.js';
+export { learningRateAt, type LrSchedule } from './train/schedules.js';
+export { saveNetCheckpoint, readTrainingCheckpoint } from './train/checkpoint.js';
+
+// Transfer
+export { replaceHead, trainFixedFeature, fineTune } from './transfer/strategies.js';
+export { extractFeatures } from './transfer/extract.js';
+export { SoftmaxRegression } from './transfer/tensor-classifier.js';
+export { KNearestNeighbours, NearestClassMean } from './transfer/neighbours.js';
+export { rkdLoss, rkdExtraLoss, PAPER_RKD_WEIGHTS } from './transfer/rkd.js';
+export { runPipeline, type PipelineResult } from './transfer/pipeline.js';
+export { copyWeights } from './transfer/weights.js';
+
+// Reports
+export * as report from './report/index.js';
