@@ -12,4 +12,6 @@ export const commandModules: Array<() => Promise<CommandModule>> = [
   () => import('./train.js'),
   () => import('./eval.js'),
   () => import('./visualize.js'),
+  () => import('./features.js'),
+  () => import('./export.js'),
 ];
