@@ -1,0 +1,127 @@
+/**
+ * The tutorial's workload, tlkit vs PyTorch in one run: fixed-feature ResNet50 (random weights) at
+ * 224 px on 240 train + 60 val generated JPEGs (the size of the tutorial's Canidae set), batch 18.
+ *   1. one epoch with the tutorial's augmentation: `tlkit train --mode fixed-feature --epochs 1`
+ *      vs bench/tutorial_torch.py --epochs 1 (targets >= 3x);
+ *   2. ten epochs without augmentation: tlkit `--no-augment` (backbone features computed once and
+ *      cached) vs PyTorch's plain 10-epoch loop with the same transforms (target >= 20x).
+ * The sides run one after the other (never at once). PyTorch: Debian's /usr/bin/python3, 2 threads,
+ * tuned malloc. Compared: the sum of the logged epoch times (training + validation, as the tutorial
+ * measures them); process wall times are listed too.
+ *
+ *   npx tsc -p tsconfig.json && node dist/bench/tutorial.js [--no-record] [--skip-ten]
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeBenchImages } from './loader-images.js';
+import { writeFileAtomic } from '../src/util/atomic.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..', '..');
+const TORCH_PYTHON = '/usr/bin/python3';
+const TORCH_ENV = { MALLOC_MMAP_THRESHOLD_: '33554432', MALLOC_TRIM_THRESHOLD_: '17179869184', MALLOC_TOP_PAD_: '1073741824', OMP_NUM_THREADS: '2' };
+const SECTION = '## Tutorial workload: fixed-feature ResNet50, tlkit vs PyTorch';
+
+interface SideResult {
+  epochMs: number[];
+  wallMs: number;
+}
+
+function epochTimes(stdout: string): number[] {
+  return [...stdout.matchAll(/epoch time: ([\d.]+) ms/g)].map((m) => Number(m[1]));
+}
+
+function runTlkit(data: string, out: string, epochs: number, augment: boolean): SideResult {
+  const args = [path.join(repo, 'bin/tlkit.js'), 'train', data, '--model', 'resnet50', '--mode', 'fixed-feature', '--epochs', String(epochs),
+    '--batch-size', '18', '--lr', '0.001', '--momentum', '0.5', '--out', out, '--no-progress', ...(augment ? [] : ['--no-augment'])];
+  const started = performance.now();
+  const result = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const wallMs = performance.now() - started;
+  if (result.status !== 0) throw new Error(`tlkit train failed: ${result.stderr}`);
+  process.stdout.write(result.stdout);
+  return { epochMs: epochTimes(result.stdout), wallMs };
+}
+
+function runTorch(data: string, epochs: number, augment: boolean): SideResult {
+  const started = performance.now();
+  const result = spawnSync(TORCH_PYTHON, [path.join(repo, 'bench/tutorial_torch.py'), data, '--epochs', String(epochs), ...(augment ? [] : ['--no-augment'])], {
+    encoding: 'utf8', env: { ...process.env, ...TORCH_ENV }, maxBuffer: 1 << 26,
+  });
+  const wallMs = performance.now() - started;
+  if (result.status !== 0) throw new Error(`tutorial_torch.py failed: ${result.stderr}`);
+  process.stdout.write(result.stdout);
+  return { epochMs: epochTimes(result.stdout), wallMs };
+}
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+const seconds = (ms: number) => (ms / 1000).toFixed(1);
+
+async function main(): Promise<void> {
+  const record = !process.argv.includes('--no-record');
+  const skipTen = process.argv.includes('--skip-ten');
+  if (spawnSync(TORCH_PYTHON, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status !== 0) throw new Error(`${TORCH_PYTHON} cannot import torch and torchvision`);
+  const work = await fs.mkdtemp(path.join(tmpdir(), 'tlkit-bench-tutorial-'));
+  try {
+    const data = path.join(work, 'Canidae');
+    await writeBenchImages(path.join(data, 'train'), 240, ['dogs', 'wolves'], 1);
+    await writeBenchImages(path.join(data, 'val'), 60, ['dogs', 'wolves'], 2);
+    const loadBefore = loadavg()[0]!;
+
+    process.stdout.write('# 1 epoch, augmented: tlkit\n');
+    const tlkitOne = runTlkit(data, path.join(work, 'one'), 1, true);
+    process.stdout.write('# 1 epoch, augmented: PyTorch\n');
+    const torchOne = runTorch(data, 1, true);
+    let tlkitTen: SideResult | undefined;
+    let torchTen: SideResult | undefined;
+    if (!skipTen) {
+      process.stdout.write('# 10 epochs, no augmentation: tlkit (feature cache)\n');
+      tlkitTen = runTlkit(data, path.join(work, 'ten'), 10, false);
+      process.stdout.write('# 10 epochs, no augmentation: PyTorch\n');
+      torchTen = runTorch(data, 10, false);
+    }
+    const loadAfter = loadavg()[0]!;
+
+    const row = (name: string, target: number, t: SideResult, p: SideResult) =>
+      `| ${name} | ${seconds(sum(t.epochMs))} | ${seconds(sum(p.epochMs))} | **${(sum(p.epochMs) / sum(t.epochMs)).toFixed(1)}x** | ${target}x | ${seconds(t.wallMs)} / ${seconds(p.wallMs)} |`;
+    const torchVersion = execFileSync(TORCH_PYTHON, ['-c', 'import torch, torchvision; print(torch.__version__, torchvision.__version__)'], { encoding: 'utf8' }).trim();
+    const lines = [
+      '',
+      `${SECTION}, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+      '',
+      'Command: `npx tsc -p tsconfig.json && node dist/bench/tutorial.js`. 240 train + 60 val generated JPEGs (~500x375, 2 classes), ResNet50 with random ' +
+        'weights, fixed-feature (fc only, backbone BN in inference mode on both sides), batch 18, Momentum(lr 0.001, 0.5), 224 px. tlkit: `tlkit train ' +
+        '--mode fixed-feature` (the CLI, tutorial transforms); PyTorch: bench/tutorial_torch.py (torchvision transforms, DataLoader with 2 workers, ' +
+        `2 threads, tuned malloc), ${TORCH_PYTHON} with torch/torchvision ${torchVersion}. Times are the sums of the logged epoch times (training + validation ` +
+        `each epoch, as the tutorial logs them); wall = whole process (start-up, model build, tlkit's final evaluation and report). ${availableParallelism()} CPUs ` +
+        `(${cpus()[0]?.model.trim() ?? 'unknown'}), load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after: a shared machine, so compare the ratios.`,
+      '',
+      '| workload | tlkit s | PyTorch s | speed-up | target | wall s (tlkit / PyTorch) |',
+      '| --- | ---: | ---: | ---: | ---: | ---: |',
+      row('1 epoch, augmented (random crop + flip each epoch)', 3, tlkitOne, torchOne),
+      ...(tlkitTen && torchTen ? [row('10 epochs, no augmentation (tlkit caches the backbone features)', 20, tlkitTen, torchTen)] : []),
+      '',
+      `Per-epoch ms, tlkit 1 epoch: ${tlkitOne.epochMs.map((v) => v.toFixed(0)).join(', ')}; PyTorch: ${torchOne.epochMs.map((v) => v.toFixed(0)).join(', ')}.` +
+        (tlkitTen && torchTen ? ` 10 epochs, tlkit: ${tlkitTen.epochMs.map((v) => v.toFixed(0)).join(', ')}; PyTorch: ${torchTen.epochMs.map((v) => v.toFixed(0)).join(', ')}.` : ''),
+      '',
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+    if (record) {
+      const file = path.join(repo, 'bench', 'RESULTS.md');
+      const existing = existsSync(file) ? await fs.readFile(file, 'utf8') : '# Benchmark results\n';
+      const start = existing.indexOf(`\n${SECTION}`);
+      const next = start < 0 ? -1 : existing.indexOf('\n## ', start + 1);
+      const kept = start < 0 ? existing : existing.slice(0, start) + (next < 0 ? '' : existing.slice(next));
+      await writeFileAtomic(file, Buffer.from(`${kept.replace(/\n+$/, '\n')}${lines.join('\n')}`));
+    }
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
