@@ -42,14 +42,44 @@ export function conv2d(g: Graph, x: T, w: T, options: Conv2dOptions): T {
   const ho = convOutputSize(h, kh, stride, pads[0], pads[2]);
   const wo = convOutputSize(wd, kw, stride, pads[1], pads[3]);
   if (ho <= 0 || wo <= 0) throw new Error(`Conv2d: input ${h}x${wd} is too small for a ${kh}x${kw} kernel`);
-  const y = g.emit1('Conv', [x, w], [n, co, ho, wo], {
-    kernel_shape: [kh, kw], strides: [stride, stride], pads: [pads[0], pads[1], pads[2], pads[3]],
-  });
+  // A trainable weight cannot be pre-packed by ORT, and its Conv runs one GEMM per image whose
+  // width is that image's output positions: 49 in layer4, a shape MLAS runs at a fraction of its
+  // speed. There one GEMM over the whole batch (im2col across images) is faster; the columns are
+  // kept for the weight gradient. Constant weights (inference graphs) keep ORT's Conv.
+  const columns = g.requiresGrad(w) && ho * wo <= FOLD_MAX_POSITIONS ? batchColumns(g, x, kh, kw, stride, pads, ho, wo) : null;
+  const y = columns
+    ? columnsTimesWeight(g, columns, w, n, ho, wo)
+    : g.emit1('Conv', [x, w], [n, co, ho, wo], { kernel_shape: [kh, kw], strides: [stride, stride], pads: [pads[0], pads[1], pads[2], pads[3]] });
   g.record([x, w], [y], ([dy]) => [
     g.requiresGrad(x) ? convInputGrad(g, dy!, x, w, options) : null,
-    g.requiresGrad(w) ? convWeightGrad(g, dy!, x, w, options) : null,
+    g.requiresGrad(w) ? (columns ? weightGradFromColumns(g, dy!, columns, w) : convWeightGrad(g, dy!, x, w, options)) : null,
   ]);
   return y;
+}
+
+/** Convs with at most this many output positions per image run as one batch-wide GEMM in training graphs. */
+export const FOLD_MAX_POSITIONS = 196;
+
+/** im2col across the batch: [ci*kh*kw, n*ho*wo], rows ordered like the weight's [ci, kh, kw]. */
+function batchColumns(g: Graph, x: T, kh: number, kw: number, stride: number, pads: Pads, ho: number, wo: number): T {
+  const [n, ci] = x.shape as [number, number, number, number];
+  const parts = windows(g, p.pad2d(g, p.transpose(g, x, [1, 0, 2, 3]), pads), kh, kw, stride, ho, wo);
+  return parts.length === 1
+    ? p.reshape(g, parts[0]!, [ci, n * ho * wo])
+    : p.reshape(g, p.concat(g, parts.map((part) => p.unsqueeze(g, part, 1)), 1), [ci * kh * kw, n * ho * wo]);
+}
+
+/** The conv output from batch columns: W [co, ci*kh*kw] x columns, back to NCHW. */
+function columnsTimesWeight(g: Graph, columns: T, w: T, n: number, ho: number, wo: number): T {
+  const co = w.shape[0]!;
+  const y2 = p.matmul(g, p.reshape(g, w, [co, columns.shape[0]!]), columns);
+  return p.transpose(g, p.reshape(g, y2, [co, n, ho, wo]), [1, 0, 2, 3]);
+}
+
+function weightGradFromColumns(g: Graph, dy: T, columns: T, w: T): T {
+  const co = w.shape[0]!;
+  const dy2 = p.reshape(g, p.transpose(g, dy, [1, 0, 2, 3]), [co, columns.shape[1]!]);
+  return p.reshape(g, g.emit1('Gemm', [dy2, columns], [co, columns.shape[0]!], { transB: 1 }), w.shape);
 }
 
 function flippedTransposedWeight(g: Graph, w: T): T {
@@ -66,10 +96,10 @@ function convInputGrad(g: Graph, dy: T, x: T, w: T, { stride, pads }: Conv2dOpti
   const [, , kh, kw] = w.shape as [number, number, number, number];
   const [, , ho, wo] = dy.shape as [number, number, number, number];
   if (stride === 1) {
-    return g.emit1('Conv', [dy, flippedTransposedWeight(g, w)], [n, ci, h, wd], {
-      kernel_shape: [kh, kw],
-      pads: [kh - 1 - pads[0], kw - 1 - pads[1], kh - 1 - pads[2], kw - 1 - pads[3]],
-    });
+    const flipped = flippedTransposedWeight(g, w);
+    const inputPads: Pads = [kh - 1 - pads[0], kw - 1 - pads[1], kh - 1 - pads[2], kw - 1 - pads[3]];
+    if (h * wd <= FOLD_MAX_POSITIONS) return columnsTimesWeight(g, batchColumns(g, dy, kh, kw, 1, inputPads, h, wd), flipped, n, h, wd);
+    return g.emit1('Conv', [dy, flipped], [n, ci, h, wd], { kernel_shape: [kh, kw], pads: inputPads });
   }
   // output_padding restores the rows a strided forward conv dropped at the bottom/right.
   const outputPadding = [h - ((ho - 1) * stride + kh - pads[0] - pads[2]), wd - ((wo - 1) * stride + kw - pads[1] - pads[3])];
@@ -119,16 +149,7 @@ function convWeightGradPerSample(g: Graph, dy: T, x: T, w: T, { stride, pads }: 
 
 /** dW = dY as [co, n*positions] times columns as [ci*kh*kw, n*positions]^T: one Gemm, the batch summed inside. */
 function convWeightGradFolded(g: Graph, dy: T, x: T, w: T, { stride, pads }: Conv2dOptions): T {
-  const [n, ci] = x.shape as [number, number, number, number];
-  const [co, , kh, kw] = w.shape as [number, number, number, number];
+  const [, , kh, kw] = w.shape as [number, number, number, number];
   const [, , ho, wo] = dy.shape as [number, number, number, number];
-  const inner = n * ho * wo;
-  const channelsFirst = p.pad2d(g, p.transpose(g, x, [1, 0, 2, 3]), pads);
-  const parts = windows(g, channelsFirst, kh, kw, stride, ho, wo);
-  const columns = parts.length === 1
-    ? p.reshape(g, parts[0]!, [ci, inner])
-    : p.reshape(g, p.concat(g, parts.map((part) => p.unsqueeze(g, part, 1)), 1), [ci * kh * kw, inner]);
-  const dy2 = p.reshape(g, p.transpose(g, dy, [1, 0, 2, 3]), [co, inner]);
-  const dw = g.emit1('Gemm', [dy2, columns], [co, ci * kh * kw], { transB: 1 });
-  return p.reshape(g, dw, [co, ci, kh, kw]);
+  return weightGradFromColumns(g, dy, batchColumns(g, x, kh, kw, stride, pads, ho, wo), w);
 }
