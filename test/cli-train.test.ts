@@ -97,3 +97,14 @@ test('tlkit train: Ctrl-C stops after the current step, keeps best.ckpt, exits 1
   const best = await readCheckpoint(path.join(out, 'best.ckpt'));
   assert.deepEqual(best.tensors.get('fc.weight')!.shape, [2, 512]);
 });
+
+test('tlkit train --mode fixed-feature --bn-train: the frozen backbone keeps its weights but its BN statistics move, as in the tutorial', async () => {
+  const out = path.join(dir, 'bn-train');
+  const result = await runCli(['train', data, ...common(), '--image-size', '32', '--epochs', '1', '--bn-train', '--out', out]);
+  assert.equal(result.code, 0, result.stderr);
+  const source = await readCheckpoint(pretrained);
+  const last = await readCheckpoint(path.join(out, 'last.ckpt'));
+  assert.deepEqual(last.tensors.get('layer2.0.conv1.weight')!.data, source.tensors.get('layer2.0.conv1.weight')!.data);
+  assert.notDeepEqual(last.tensors.get('layer2.0.norm1.moving_mean')!.data, source.tensors.get('layer2.0.norm1.moving_mean')!.data);
+  assert.equal((await readRunRecord(out)).config.bnTraining, true);
+});
