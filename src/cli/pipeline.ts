@@ -15,6 +15,7 @@ export interface PipelineCommandOptions {
   imageSize: string;
   epochScale: string;
   out: string;
+  augment?: boolean;
   json?: boolean;
 }
 
@@ -48,7 +49,7 @@ export async function runPipelineCommand(options: PipelineCommandOptions, config
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log(`Data: ${data.description}`);
   const details = await runPipeline({
-    dataset: data.dataset, transforms: data.transforms, inputShape: data.inputShape,
+    dataset: data.dataset, transforms: data.transforms, sourceAugmentation: options.augment === false ? undefined : data.augmentation, inputShape: data.inputShape,
     sourceClasses, targetClasses, shots: positive(options.shots, '--shots'), seed: Number(options.seed) || 0,
     model: { name: options.model, width: positive(options.width, '--width'), smallInput: data.inputShape[1] <= 64 },
     epochs, outDir: path.join(options.out, 'checkpoints'), log,
@@ -68,6 +69,7 @@ export function addPipelineOptions(command: Command, defaults: { out: string }):
     .option('--width <n>', 'channels of layer1 (64 = the standard ResNet)', '16')
     .option('--image-size <n>', 'image size for ImageFolder data', '64')
     .option('--epoch-scale <x>', 'multiply every epoch count (0.2 for a quick look)', '1')
+    .option('--no-augment', 'train the source model without random crops and flips')
     .option('--out <dir>', 'where checkpoints, the table, the prediction grid and the report go', defaults.out);
 }
 

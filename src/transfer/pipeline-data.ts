@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { compose, CenterCrop, HWC2CHW, Normalize, Resize, Decode, IMAGENET_MEAN_255, IMAGENET_STD_255, type Pipeline } from '../data/transforms.js';
+import { compose, RandomCropDecodeResize, RandomHorizontalFlip, CenterCrop, HWC2CHW, Normalize, Resize, Decode, IMAGENET_MEAN_255, IMAGENET_STD_255, type Pipeline } from '../data/transforms.js';
 import { ImageFolder } from '../data/image-folder.js';
 import { InMemoryDataset, type SourceDataset } from '../data/dataset.js';
 import { loadFashionMnist, FASHION_MNIST_CLASSES } from '../data/fashion-mnist.js';
@@ -13,9 +13,16 @@ export const FASHION_MNIST_STD = [90.02];
 export interface PipelineData {
   dataset: SourceDataset;
   transforms: Pipeline;
+  /** Random crops and flips for training the source model. */
+  augmentation: Pipeline;
   inputShape: [number, number, number];
   normalization: { mean: number[]; std: number[] };
   description: string;
+}
+
+/** Mild crops (64-100% of the area) and flips: small images lose too much to the tutorial's 8%. */
+function grayscaleAugmentation(size: number): Pipeline {
+  return compose([RandomCropDecodeResize(size, { scale: [0.64, 1], ratio: [0.8, 1.25] }), RandomHorizontalFlip(0.5), Normalize(FASHION_MNIST_MEAN, FASHION_MNIST_STD), HWC2CHW()], { channels: 1 });
 }
 
 async function idxPair(images: string, labels: string): Promise<InMemoryDataset> {
@@ -40,6 +47,7 @@ export async function loadPipelineData(data: string | undefined, imageSize = 64)
     return {
       dataset, inputShape: [1, 28, 28], normalization: { mean: FASHION_MNIST_MEAN, std: FASHION_MNIST_STD },
       transforms: compose([Normalize(FASHION_MNIST_MEAN, FASHION_MNIST_STD), HWC2CHW()], { channels: 1 }),
+      augmentation: grayscaleAugmentation(28),
       description: 'Fashion-MNIST test split (10,000 images, Zalando Research, MIT licence)',
     };
   }
@@ -50,6 +58,7 @@ export async function loadPipelineData(data: string | undefined, imageSize = 64)
     return {
       dataset, inputShape: [1, h, w], normalization: { mean: FASHION_MNIST_MEAN, std: FASHION_MNIST_STD },
       transforms: compose([Normalize(FASHION_MNIST_MEAN, FASHION_MNIST_STD), HWC2CHW()], { channels: 1 }),
+      augmentation: grayscaleAugmentation(h),
       description: `IDX images ${images} with labels ${labels}`,
     };
   }
@@ -59,6 +68,7 @@ export async function loadPipelineData(data: string | undefined, imageSize = 64)
   return {
     dataset, inputShape: [3, imageSize, imageSize], normalization: { mean: IMAGENET_MEAN_255, std: IMAGENET_STD_255 },
     transforms: compose([Decode(), Resize(Math.round(imageSize * 8 / 7)), CenterCrop(imageSize), Normalize(IMAGENET_MEAN_255, IMAGENET_STD_255), HWC2CHW()]),
+    augmentation: compose([RandomCropDecodeResize(imageSize), RandomHorizontalFlip(0.5), Normalize(IMAGENET_MEAN_255, IMAGENET_STD_255), HWC2CHW()]),
     description: `image folder ${data}`,
   };
 }

@@ -67,6 +67,8 @@ export interface PipelineOptions {
   dataset: SourceDataset;
   /** The per-image pipeline (normalization, and resizing for files); no random steps. */
   transforms: Pipeline;
+  /** Augmentation for training the source model (random crops and flips); default: `transforms`. */
+  sourceAugmentation?: Pipeline;
   /** One transformed sample's shape [C, H, W]. */
   inputShape: [number, number, number];
   sourceClasses: number[];
@@ -99,7 +101,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineDet
     timings[name] = Math.round(performance.now() - started);
     return result;
   };
-  const loader = (view: SourceDataset, batchSize: number, shuffle = false) => new DataLoader(view, { batchSize, shuffle, seed, transforms });
+  const loader = (view: SourceDataset, batchSize: number, shuffle = false, pipeline = transforms) => new DataLoader(view, { batchSize, shuffle, seed, transforms: pipeline });
   const newNet = (classes: number, init: number): ResNet => {
     seedInitializers(init);
     return createResNet(model.name, { numClasses: classes, inChannels: inputShape[0], width: model.width, smallInput: model.smallInput, weightInit: { kind: 'he-normal', mode: 'fan-out' } });
@@ -130,7 +132,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineDet
   const sourceNet = newNet(source.classNames.length, seed);
   log(`Step 2: training the source model (${model.name}, width ${model.width}) for ${epochs.source} epochs`);
   const sourceFit = await timed('source', () => fit(sourceNet, {
-    epochs: epochs.source, train: loader(sourceTrain, 64, true), val: loader(sourceVal, 256), inputShape,
+    epochs: epochs.source, train: loader(sourceTrain, 64, true, options.sourceAugmentation ?? transforms), val: loader(sourceVal, 256), inputShape,
     optimizer: { kind: 'momentum', momentum: 0.9, weightDecay: 5e-4 }, lr: 0.05, schedule: { kind: 'cosine' },
     checkpointDir: options.outDir, bestCheckpointName: 'source-best.ckpt', log,
   }));
