@@ -14,6 +14,8 @@ import { FeatureCache } from './feature-cache.js';
 import { countCorrect } from './metrics.js';
 import { learningRateAt, type LrSchedule } from './schedules.js';
 import { firstNonFinite, NonFiniteLossError } from './health.js';
+import { assertTrainingFits } from './memory.js';
+import { removeStaleTemporaries } from './stale-temporaries.js';
 
 /** What fit needs from a loader: DataLoader satisfies it. */
 export interface TrainBatches extends BatchStream {
@@ -101,6 +103,9 @@ export async function fit(net: Module, options: FitOptions): Promise<FitResult> 
   const bestPath = checkpointDir ? path.join(checkpointDir, options.bestCheckpointName ?? 'best.ckpt') : undefined;
   const lastPath = checkpointDir ? path.join(checkpointDir, 'last.ckpt') : undefined;
 
+  // Files a killed run left half-written; the real checkpoints are never among them.
+  if (checkpointDir) await removeStaleTemporaries(checkpointDir, [path.basename(bestPath!), path.basename(lastPath!)]);
+
   let state: TrainingState = { epoch: 0, step: 0, bestAccuracy: -1, bestEpoch: 0, history: [] };
   let initialOptimizerState: Map<string, Float32Array> | undefined;
   if (options.resume) {
@@ -115,6 +120,12 @@ export async function fit(net: Module, options: FitOptions): Promise<FitResult> 
     log(`Resuming from ${lastPath} after epoch ${state.epoch}`);
   }
 
+  const cacheWanted = options.cacheFeatures ?? 'auto';
+  const mayCache = cacheWanted === true || (cacheWanted === 'auto' && options.train.isRandom === false);
+  assertTrainingFits(net, {
+    inputShape: options.inputShape, batchSize: options.train.batchSize, optimizer: options.optimizer, bnTraining, lrScale: options.lrScale,
+    labelSmoothing: options.labelSmoothing, ...options.extra, cachedExamples: mayCache ? options.train.dataset.length : 0,
+  });
   const step = await TrainStep.create(net, {
     inputShape: options.inputShape, optimizer: options.optimizer, bnTraining, lrScale: options.lrScale,
     labelSmoothing: options.labelSmoothing, initialOptimizerState, ...options.extra,
@@ -123,8 +134,7 @@ export async function fit(net: Module, options: FitOptions): Promise<FitResult> 
   for (let i = 0; i < state.step; i++) step.advanceStepCounter();
   const stages = stagesOf(net);
   const suffixStages = stages.slice(stages.length - step.suffixStageCount);
-  const cacheWanted = options.cacheFeatures ?? 'auto';
-  const useCache = step.prefix !== null && (cacheWanted === true || (cacheWanted === 'auto' && options.train.isRandom === false));
+  const useCache = step.prefix !== null && mayCache;
   const trainCache = useCache ? new FeatureCache(options.train.dataset.length, step.suffixInputShape) : null;
   const valCache = new Map<number, { activations: Float32Array; labels: Int32Array; indices: Int32Array }>();
   const { train } = options;
