@@ -13,7 +13,7 @@ import { EvaluationAccumulator, type BatchStream, type Evaluation } from './eval
 import { FeatureCache } from './feature-cache.js';
 import { countCorrect } from './metrics.js';
 import { learningRateAt, type LrSchedule } from './schedules.js';
-import { firstNonFinite, NonFiniteLossError } from './health.js';
+import { firstNonFinite, NonFiniteLossError, NonFiniteStateError } from './health.js';
 import { assertTrainingFits } from './memory.js';
 import { removeStaleTemporaries } from './stale-temporaries.js';
 
@@ -190,6 +190,9 @@ export async function fit(net: Module, options: FitOptions): Promise<FitResult> 
         log(`Interrupted in epoch ${epoch + 1}; the last complete epoch stays in ${lastPath ?? '(no checkpoint folder)'}`);
         break;
       }
+      // A last update can overflow while its loss is finite: never save such weights over good ones.
+      const poisoned = firstNonFinite(step.currentTensors());
+      if (poisoned) throw new NonFiniteStateError(epoch + 1, steps, poisoned);
       const evaluation = options.val ? await validate(options.val, step, suffixStages, valCache) : undefined;
       lastEvaluation = evaluation;
       const epochMs = performance.now() - started;

@@ -13,3 +13,11 @@ export function firstNonFinite(tensors: Iterable<[string, Float32Array]>): strin
   }
   return null;
 }
+
+/** The loss stayed finite but an update left a weight, BN statistic or optimizer state non-finite. */
+export class NonFiniteStateError extends Error {
+  constructor(readonly epoch: number, readonly step: number, readonly firstAffected: string) {
+    super(`${firstAffected} became non-finite in epoch ${epoch} (by step ${step}) while the loss was still finite; the checkpoints keep the last finite epoch; try a lower learning rate`);
+    this.name = 'NonFiniteStateError';
+  }
+}
