@@ -1,21 +1,14 @@
+import { mulberry32 as uniformSource } from '../util/random.js';
+
 /** A seeded source of uniform numbers, so shuffles and augmentations can be replayed exactly. */
 export interface Random {
   /** Uniform in [0, 1). */
   next(): number;
 }
 
-/** mulberry32: 32 bits of state, good enough statistics for shuffling and augmentation. */
+/** mulberry32 (src/util/random.ts) behind the data layer's `next()` interface. */
 export function mulberry32(seed: number): Random {
-  let state = seed >>> 0;
-  return {
-    next(): number {
-      state = (state + 0x6d2b79f5) >>> 0;
-      let t = state;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    },
-  };
+  return { next: uniformSource(seed) };
 }
 
 /**
