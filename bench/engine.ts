@@ -172,6 +172,14 @@ function cpuModel(): string {
   }
 }
 
+function hasAvx512(): boolean {
+  try {
+    return /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 function torchVersion(): string {
   try {
     return execFileSync(TORCH_PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).trim();
@@ -204,7 +212,7 @@ function formatTable(rows: Row[]): string {
   return lines.join('\n');
 }
 
-function section(rows: Row[], warmup: number, iters: number): string {
+function section(rows: Row[], warmup: number, iters: number, loadAtStart: number): string {
   const date = new Date().toISOString().slice(0, 16).replace('T', ' ');
   return [
     `## Engine: ResNet50 224 px, batch ${BATCH}, tlkit (onnxruntime-node) vs PyTorch`,
@@ -219,6 +227,8 @@ function section(rows: Row[], warmup: number, iters: number): string {
     'no_grad); layer4 + fc = layers up to layer3 frozen, layer4 and fc trained, BN frozen. Shared machines drift: compare ratios within a run.',
     '',
     formatTable(rows),
+    '',
+    `Load average (1 min) at start and end of the run: ${loadAtStart.toFixed(1)} and ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores${hasAvx512() ? '' : '; the CPU has no AVX-512'}. Other jobs on the machine slow both sides; the ratios are what this bench reports.`,
     '',
     `tlkit set-up per scenario (network, graph build, inference session; a training session is built in the first warm-up step), s: ${rows.map((r) => `${r.scenario} ${r.setupS.toFixed(1)}`).join(', ')}.`,
     '',
@@ -265,6 +275,7 @@ async function main(): Promise<void> {
   }
   const only = option(args, '--only')?.split(',') ?? Object.keys(SCENARIOS);
   for (const s of only) if (!(s in SCENARIOS)) throw new Error(`unknown scenario ${s}; known: ${Object.keys(SCENARIOS).join(', ')}`);
+  const loadAtStart = os.loadavg()[0]!;
   const rows: Row[] = [];
   for (const scenario of only as Scenario[]) {
     const [ours, theirs] = await measureScenario(scenario, warmup, iters);
@@ -282,7 +293,7 @@ async function main(): Promise<void> {
   console.log(formatTable(rows));
   // A partial run (--only) would drop the other rows of the section, so only a full run writes it.
   const complete = only.length === Object.keys(SCENARIOS).length;
-  if (complete && !args.includes('--no-write')) console.log(`wrote ${await writeSection(section(rows, warmup, iters))}`);
+  if (complete && !args.includes('--no-write')) console.log(`wrote ${await writeSection(section(rows, warmup, iters, loadAtStart))}`);
 }
 
 main().catch((error: unknown) => {
