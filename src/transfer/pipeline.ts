@@ -61,7 +61,7 @@ export interface PipelineEpochs {
   featureSoftmax: number;
 }
 
-export const DEFAULT_EPOCHS: PipelineEpochs = { source: 5, scratch: 60, fixedFeature: 60, finetuneHead: 20, finetune: 40, linearBaseline: 10, featureSoftmax: 100 };
+export const DEFAULT_EPOCHS: PipelineEpochs = { source: 6, scratch: 60, fixedFeature: 60, finetuneHead: 20, finetune: 40, linearBaseline: 10, featureSoftmax: 100 };
 
 export interface PipelineOptions {
   dataset: SourceDataset;
@@ -78,6 +78,8 @@ export interface PipelineOptions {
   model?: PipelineModel;
   epochs?: Partial<PipelineEpochs>;
   rkdWeights?: RkdWeights;
+  /** Learning rate of the fine-tuning phase, and the pretrained body's multiplier of it. */
+  finetune?: { lr?: number; bodyLrScale?: number };
   /** Checkpoints of the source model and of each target method go here. */
   outDir?: string;
   log?: (line: string) => void;
@@ -188,7 +190,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineDet
   // Step 4: fine-tune: head first, then everything at a lower rate for the pretrained body.
   const fineTuneOptions = {
     ...targetFit, epochs: epochs.finetune, headEpochs: epochs.finetuneHead, headLr: 0.05, train: trainTarget(),
-    optimizer: { kind: 'momentum' as const, momentum: 0.9, weightDecay: 5e-4 }, lr: 0.01, bodyLrScale: 0.3, schedule: { kind: 'cosine' as const },
+    optimizer: { kind: 'momentum' as const, momentum: 0.9, weightDecay: 5e-4 }, lr: options.finetune?.lr ?? 0.02,
+    bodyLrScale: options.finetune?.bodyLrScale ?? 0.5, schedule: { kind: 'cosine' as const },
   };
   const tuned = fromSource();
   await timed('finetune', () => fineTune(tuned, { ...fineTuneOptions, checkpointDir: checkpoint('finetune') }));
