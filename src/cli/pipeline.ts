@@ -37,7 +37,7 @@ function positive(value: string, flag: string): number {
 }
 
 /** Runs the four-step flow and writes its outputs; progress goes to stderr, so --json keeps stdout clean. */
-export async function runPipelineCommand(options: PipelineCommandOptions, config: Record<string, unknown> = {}): Promise<WrittenOutputs & { text: string; json: string }> {
+export async function runPipelineCommand(options: PipelineCommandOptions, config: Record<string, unknown> = {}): Promise<WrittenOutputs & { text: string; jsonText: string }> {
   const data = await loadPipelineData(options.data, positive(options.imageSize, '--image-size'));
   const sourceClasses = classList(options.sourceClasses, '--source-classes', data.dataset.classNames);
   const targetClasses = classList(options.targetClasses, '--target-classes', data.dataset.classNames);
@@ -55,7 +55,7 @@ export async function runPipelineCommand(options: PipelineCommandOptions, config
     epochs, outDir: path.join(options.out, 'checkpoints'), log,
   });
   const outputs = await writePipelineOutputs(options.out, details, data, { ...config, model: options.model, width: Number(options.width), epochs, wallSeconds: Math.round((performance.now() - started) / 1000) });
-  return { ...outputs, text: comparisonTable(details), json: JSON.stringify(pipelineJson(details)) };
+  return { ...outputs, text: comparisonTable(details), jsonText: JSON.stringify(pipelineJson(details)) };
 }
 
 export function addPipelineOptions(command: Command, defaults: { out: string }): Command {
@@ -79,7 +79,7 @@ export function register(program: Command): void {
     .action(async (options: PipelineCommandOptions) => {
       const result = await runPipelineCommand(options);
       if (options.json) {
-        process.stdout.write(`${result.json}\n`);
+        process.stdout.write(`${result.jsonText}\n`);
         return;
       }
       process.stdout.write(`\n${result.text}\n\nTable: ${result.table}\nReport: ${result.report}\n`);
