@@ -30,7 +30,9 @@ test('tlkit demo (shortened epochs) writes the table, checkpoints, prediction gr
   for (const file of ['comparison.md', 'results.json', 'predictions.png', 'report.html', 'run.json', 'checkpoints/source-best.ckpt', 'checkpoints/finetune/best.ckpt']) {
     assert.ok((await stat(path.join(out, file))).size > 0, `${file} is missing or empty`);
   }
-  checkShape(JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as PipelineJson);
+  const { timingsMs, ...results } = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as PipelineJson & { timingsMs: Record<string, number> };
+  checkShape(results);
+  assert.ok(timingsMs.source! > 0, 'results.json records how long each step took');
   const png = await readFile(path.join(out, 'predictions.png'));
   assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
   const source = await readTrainingCheckpoint(path.join(out, 'checkpoints/source-best.ckpt'));
