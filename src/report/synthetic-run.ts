@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { renderImageGrid } from './grid.js';
 import { PREVIEW_PNG, writeRunImages, writeRunRecord, type RunRecord } from './run-record.js';
+import { mulberry32 } from '../util/random.js';
 
 /** Fashion-MNIST's class names and pixel statistics (0-255 scale), as the embedded demo uses. */
 export const FASHION_CLASS_NAMES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
@@ -121,15 +122,4 @@ function drawShape(label: number, random: () => number): Float32Array {
     }
   }
   return image;
-}
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
