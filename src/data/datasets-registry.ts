@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { download } from '../io/download.js';
 import { extractZip } from '../io/zip.js';
+import { NamedRegistry } from '../util/registry.js';
 
 export interface DatasetEntry {
   name: string;
@@ -30,18 +31,18 @@ export const DATASETS: readonly DatasetEntry[] = Object.freeze([
   },
 ]);
 
+const registry = new NamedRegistry(DATASETS, 'dataset');
+
 export function datasetNames(): string[] {
-  return DATASETS.map((entry) => entry.name);
+  return registry.names();
 }
 
 export function findDataset(name: string): DatasetEntry | undefined {
-  return DATASETS.find((entry) => entry.name === name);
+  return registry.find(name);
 }
 
 export function getDataset(name: string): DatasetEntry {
-  const entry = findDataset(name);
-  if (entry === undefined) throw new Error(`unknown dataset ${JSON.stringify(name)}; known: ${datasetNames().join(', ')}`);
-  return entry;
+  return registry.get(name);
 }
 
 export interface FetchDatasetOptions {

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { download } from '../io/download.js';
+import { NamedRegistry } from '../util/registry.js';
 
 export type PretrainedFormat = 'ckpt' | 'safetensors';
 export type PretrainedArchitecture = 'resnet18' | 'resnet34' | 'resnet50';
@@ -115,20 +116,18 @@ export const PRETRAINED: readonly PretrainedEntry[] = Object.freeze([
   timmA1('resnet50'),
 ]);
 
+const registry = new NamedRegistry(PRETRAINED, 'pretrained weights');
+
 export function pretrainedNames(): string[] {
-  return PRETRAINED.map((entry) => entry.name);
+  return registry.names();
 }
 
 export function findPretrained(name: string): PretrainedEntry | undefined {
-  return PRETRAINED.find((entry) => entry.name === name);
+  return registry.find(name);
 }
 
 export function getPretrained(name: string): PretrainedEntry {
-  const entry = findPretrained(name);
-  if (entry === undefined) {
-    throw new Error(`unknown pretrained weights ${JSON.stringify(name)}; known: ${pretrainedNames().join(', ')}`);
-  }
-  return entry;
+  return registry.get(name);
 }
 
 export interface ResolvePretrainedOptions {
