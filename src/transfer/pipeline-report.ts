@@ -57,7 +57,7 @@ export async function writePipelineOutputs(outDir: string, details: PipelineDeta
   await writeFileAtomic(json, Buffer.from(`${JSON.stringify({ ...pipelineJson(details), timingsMs: details.timingsMs }, null, 2)}\n`));
 
   const record: RunRecord = {
-    config: { ...config, data: data.description, sourceClasses: details.sourceClasses.join(', '), targetClasses: details.targetClasses.join(', '), shots: details.shots, seed: details.seed },
+    config: { ...config, curves: 'training of the source model (step 2)', data: data.description, sourceClasses: details.sourceClasses.join(', '), targetClasses: details.targetClasses.join(', '), shots: details.shots, seed: details.seed },
     classNames: details.targetClasses,
     history: details.sourceHistory.map((h) => ({ epoch: h.epoch, trainLoss: h.trainLoss, trainAccuracy: h.trainAccuracy, valLoss: h.valLoss, valAccuracy: h.valAccuracy, epochMs: h.epochMs, stepMs: h.stepMs })),
     comparison: [
