@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { runPipeline, DEFAULT_EPOCHS, type PipelineEpochs } from '../transfer/pipeline.js';
 import { loadPipelineData } from '../transfer/pipeline-data.js';
+import { positiveNumber } from './shared-options.js';
 import { comparisonTable, pipelineJson, writePipelineOutputs, type WrittenOutputs } from '../transfer/pipeline-report.js';
 
 export interface PipelineCommandOptions {
@@ -30,28 +31,22 @@ function classList(text: string, flag: string, names: readonly string[]): number
   return classes;
 }
 
-function positive(value: string, flag: string): number {
-  const n = Number(value);
-  if (!(n > 0)) throw new Error(`${flag} must be a positive number, got "${value}"`);
-  return n;
-}
-
 /** Runs the four-step flow and writes its outputs; progress goes to stderr, so --json keeps stdout clean. */
 export async function runPipelineCommand(options: PipelineCommandOptions, config: Record<string, unknown> = {}): Promise<WrittenOutputs & { text: string; jsonText: string }> {
-  const data = await loadPipelineData(options.data, positive(options.imageSize, '--image-size'));
+  const data = await loadPipelineData(options.data, positiveNumber(options.imageSize, '--image-size'));
   const sourceClasses = classList(options.sourceClasses, '--source-classes', data.dataset.classNames);
   const targetClasses = classList(options.targetClasses, '--target-classes', data.dataset.classNames);
   const overlap = sourceClasses.filter((c) => targetClasses.includes(c));
   if (overlap.length) throw new Error(`--source-classes and --target-classes share ${overlap.map((c) => data.dataset.classNames[c]).join(', ')}`);
-  const scale = positive(options.epochScale, '--epoch-scale');
+  const scale = positiveNumber(options.epochScale, '--epoch-scale');
   const epochs = Object.fromEntries(Object.entries(DEFAULT_EPOCHS).map(([k, v]) => [k, Math.max(1, Math.round(v * scale))])) as unknown as PipelineEpochs;
   const started = performance.now();
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log(`Data: ${data.description}`);
   const details = await runPipeline({
     dataset: data.dataset, transforms: data.transforms, sourceAugmentation: options.augment === false ? undefined : data.augmentation, inputShape: data.inputShape,
-    sourceClasses, targetClasses, shots: positive(options.shots, '--shots'), seed: Number(options.seed) || 0,
-    model: { name: options.model, width: positive(options.width, '--width'), smallInput: data.inputShape[1] <= 64 },
+    sourceClasses, targetClasses, shots: positiveNumber(options.shots, '--shots'), seed: Number(options.seed) || 0,
+    model: { name: options.model, width: positiveNumber(options.width, '--width'), smallInput: data.inputShape[1] <= 64 },
     epochs, outDir: path.join(options.out, 'checkpoints'), log,
   });
   const outputs = await writePipelineOutputs(options.out, details, data, { ...config, model: options.model, width: Number(options.width), epochs, wallSeconds: Math.round((performance.now() - started) / 1000) });

@@ -8,6 +8,7 @@ import { InferenceRunner } from '../runtime/inference.js';
 import { compose, evalTransforms } from '../data/transforms.js';
 import { IMAGE_EXTENSIONS } from '../data/image-folder.js';
 import { softmax } from '../train/metrics.js';
+import { optionalPositiveInt, parsePadMode, positiveInt } from './shared-options.js';
 
 export interface Prediction {
   source: string;
@@ -22,17 +23,11 @@ interface PredictOptions {
   model: string;
   weights?: string;
   numClasses?: string;
-  padMode?: 'same' | 'pad';
+  padMode?: string;
   imageSize: string;
   classNames?: string;
   batchSize: string;
   json?: boolean;
-}
-
-function positiveInt(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} must be a positive integer, got "${value}"`);
-  return n;
 }
 
 /** A raw NCHW float32 tensor from a .npy file, checked against the model's channels. */
@@ -62,8 +57,8 @@ async function imageFiles(input: string): Promise<string[]> {
 export async function predict(inputs: string[], options: PredictOptions): Promise<Prediction[]> {
   const { net } = await loadModel(options.model, {
     weights: options.weights,
-    numClasses: options.numClasses ? positiveInt(options.numClasses, '--num-classes') : undefined,
-    padMode: options.padMode,
+    numClasses: optionalPositiveInt(options.numClasses, '--num-classes'),
+    padMode: parsePadMode(options.padMode),
   });
   const channels = net.conv1.inChannels;
   const classNames = options.classNames?.split(',');
@@ -128,7 +123,6 @@ export function register(program: Command): void {
     .option('--batch-size <n>', 'samples per run', '16')
     .option('--json', 'print a JSON array, one object per sample')
     .action(async (inputs: string[], options: PredictOptions) => {
-      if (options.padMode && options.padMode !== 'same' && options.padMode !== 'pad') throw new Error(`--pad-mode must be same or pad, got "${options.padMode}"`);
       const predictions = await predict(inputs, options);
       if (options.json) {
         process.stdout.write(`${JSON.stringify(predictions)}\n`);
