@@ -33,7 +33,7 @@ export interface Batch {
  * libuv reads UV_THREADPOOL_SIZE (default 4) once, before its first task, so it must be set at start-up.
  */
 export function defaultConcurrency(): number {
-  const pool = Number(process.env.UV_THREADPOOL_SIZE);
+  const pool = Number((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.UV_THREADPOOL_SIZE);
   return 2 * (Number.isInteger(pool) && pool > 0 ? pool : 4);
 }
 

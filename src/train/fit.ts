@@ -1,5 +1,3 @@
-import * as path from 'node:path';
-import { SingleBar } from 'cli-progress';
 import type { Batch } from '../data/loader.js';
 import type { OptimizerConfig } from '../graph/optim.js';
 import type { Module } from '../nn/module.js';
@@ -8,14 +6,14 @@ import { InferenceRunner } from '../runtime/inference.js';
 import { TrainStep, type TrainStepOptions } from '../runtime/train-step.js';
 import { stagesOf } from '../runtime/stages.js';
 import { loadParamIntoNet } from '../io/load-params.js';
-import { readTrainingCheckpoint, saveNetCheckpoint, type TrainingState } from './checkpoint.js';
+import type { LoadedTrainingCheckpoint, TrainingState } from './checkpoint-entries.js';
+import { nodeFitHost } from './fit-node.js';
 import { EvaluationAccumulator, type BatchStream, type Evaluation } from './evaluate.js';
 import { FeatureCache } from './feature-cache.js';
 import { countCorrect } from './metrics.js';
 import { learningRateAt, type LrSchedule } from './schedules.js';
 import { firstNonFinite, NonFiniteLossError, NonFiniteStateError } from './health.js';
 import { assertTrainingFits } from './memory.js';
-import { removeStaleTemporaries } from './stale-temporaries.js';
 
 /** What fit needs from a loader: DataLoader satisfies it. */
 export interface TrainBatches extends BatchStream {
@@ -36,6 +34,25 @@ export interface EpochRecord {
   epochMs: number;
   stepMs: number;
   learningRate: number;
+}
+
+/**
+ * What fit needs beyond ORT: checkpoint files, a terminal progress bar and the default log.
+ * Node's is train/fit-node.ts; the browser build has none (checkpoints come from onEpochEnd there).
+ */
+export interface FitHost {
+  join(...parts: string[]): string;
+  basename(file: string): string;
+  removeStaleTemporaries(directory: string, targets: readonly string[]): Promise<unknown>;
+  saveNetCheckpoint(file: string, net: Module, extra?: { optimizer?: Map<string, Float32Array>; state?: TrainingState }): Promise<void>;
+  readTrainingCheckpoint(file: string): Promise<LoadedTrainingCheckpoint>;
+  progressBar(format: string): { start(total: number, value: number, payload: Record<string, string>): void; update(value: number, payload: Record<string, string>): void; stop(): void };
+  log(line: string): void;
+}
+
+function fileHost(): FitHost {
+  if (!nodeFitHost) throw new Error('fit: checkpointDir and resume need a file system (Node.js); in a browser, save from onEpochEnd with netCheckpointEntries + encodeCheckpoint');
+  return nodeFitHost;
 }
 
 export interface FitOptions {
@@ -96,21 +113,22 @@ function batchesOf(order: Int32Array, batchSize: number, dropRemainder: boolean)
  * augmentation, are computed once and cached.
  */
 export async function fit(net: Module, options: FitOptions): Promise<FitResult> {
-  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const log = options.log ?? nodeFitHost?.log ?? ((line: string) => console.log(line));
   const bnTraining = options.bnTraining ?? true;
   net.parameters();
   const checkpointDir = options.checkpointDir;
-  const bestPath = checkpointDir ? path.join(checkpointDir, options.bestCheckpointName ?? 'best.ckpt') : undefined;
-  const lastPath = checkpointDir ? path.join(checkpointDir, 'last.ckpt') : undefined;
+  const files = checkpointDir ? fileHost() : undefined;
+  const bestPath = checkpointDir ? files!.join(checkpointDir, options.bestCheckpointName ?? 'best.ckpt') : undefined;
+  const lastPath = checkpointDir ? files!.join(checkpointDir, 'last.ckpt') : undefined;
 
   // Files a killed run left half-written; the real checkpoints are never among them.
-  if (checkpointDir) await removeStaleTemporaries(checkpointDir, [path.basename(bestPath!), path.basename(lastPath!)]);
+  if (checkpointDir) await files!.removeStaleTemporaries(checkpointDir, [files!.basename(bestPath!), files!.basename(lastPath!)]);
 
   let state: TrainingState = { epoch: 0, step: 0, bestAccuracy: -1, bestEpoch: 0, history: [] };
   let initialOptimizerState: Map<string, Float32Array> | undefined;
   if (options.resume) {
     if (!lastPath) throw new Error('--resume needs a checkpoint folder');
-    const saved = await readTrainingCheckpoint(lastPath).catch((error: Error) => {
+    const saved = await files!.readTrainingCheckpoint(lastPath).catch((error: Error) => {
       throw new Error(`cannot resume: ${error.message}`);
     });
     if (!saved.state) throw new Error(`cannot resume: ${lastPath} holds no training state`);
@@ -152,7 +170,7 @@ export async function fit(net: Module, options: FitOptions): Promise<FitResult> 
       let seen = 0;
       let steps = 0;
       let learningRate = options.lr;
-      const bar = options.progress ? new SingleBar({ format: `epoch ${epoch + 1}/${options.epochs} [{bar}] {value}/{total} loss {loss}`, stream: process.stderr, hideCursor: true, clearOnComplete: true }) : null;
+      const bar = options.progress ? nodeFitHost?.progressBar(`epoch ${epoch + 1}/${options.epochs} [{bar}] {value}/{total} loss {loss}`) ?? null : null;
       bar?.start(stepsPerEpoch, 0, { loss: '-' });
       const runStep = async (activations: Float32Array, labels: Int32Array, indices: Int32Array, images?: Float32Array) => {
         learningRate = learningRateAt(options.schedule ?? { kind: 'constant' }, options.lr, state.step, totalSteps, stepsPerEpoch);
@@ -209,9 +227,9 @@ export async function fit(net: Module, options: FitOptions): Promise<FitResult> 
       if (record.valAccuracy > state.bestAccuracy) {
         state.bestAccuracy = record.valAccuracy;
         state.bestEpoch = record.epoch;
-        if (bestPath) await saveNetCheckpoint(bestPath, net);
+        if (bestPath) await files!.saveNetCheckpoint(bestPath, net);
       }
-      if (lastPath) await saveNetCheckpoint(lastPath, net, { optimizer: step.optimizerState(), state });
+      if (lastPath) await files!.saveNetCheckpoint(lastPath, net, { optimizer: step.optimizerState(), state });
       await options.onEpochEnd?.(record, evaluation);
     }
   } finally {
