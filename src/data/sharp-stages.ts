@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 
 type Sharp = ReturnType<typeof sharp>;
+import { ImageDecodeError } from './bad-images.js';
 import { describeSource, ImageSource } from './dataset.js';
 
 /** A crop or a resize in the coordinates of the image at that point of the pipeline. */
@@ -43,10 +44,10 @@ export async function imageDimensions(source: ImageSource): Promise<ImageInfo> {
     return { width: source.width, height: source.height, hasAlpha: source.hasAlpha };
   }
   try {
-    const metadata = await sharp(source.kind === 'file' ? source.path : source.data, DECODE_OPTIONS).metadata();
+    const metadata = await openSource(source).metadata();
     return { width: metadata.autoOrient.width, height: metadata.autoOrient.height, hasAlpha: metadata.hasAlpha };
   } catch (error) {
-    throw new Error(`cannot read image ${describeSource(source)}: ${(error as Error).message}`);
+    throw new ImageDecodeError(describeSource(source), (error as Error).message);
   }
 }
 
@@ -82,13 +83,13 @@ export async function decodeAndResample(
     }
     return pixels!;
   } catch (error) {
-    throw new Error(`cannot decode ${describeSource(source)}: ${(error as Error).message}`);
+    throw error instanceof ImageDecodeError ? error : new ImageDecodeError(describeSource(source), (error as Error).message);
   }
 }
 
 function openSource(source: ImageSource): Sharp {
   switch (source.kind) {
-    case 'file': return sharp(source.path, DECODE_OPTIONS);
+    case 'file': return sharp(source.path, { ...DECODE_OPTIONS, ...(source.pixelLimit === undefined ? {} : { limitInputPixels: source.pixelLimit }) });
     case 'encoded': return sharp(source.data, DECODE_OPTIONS);
     case 'pixels': return fromRaw(source);
   }
