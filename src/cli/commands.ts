@@ -14,4 +14,5 @@ export const commandModules: Array<() => Promise<CommandModule>> = [
   () => import('./visualize.js'),
   () => import('./features.js'),
   () => import('./export.js'),
+  () => import('./verify.js'),
 ];
