@@ -1,51 +1,9 @@
 import type { Command } from 'commander';
-import type { DataLoader } from '../data/loader.js';
 import { loadModel } from '../models/registry.js';
-import type { Module } from '../nn/module.js';
 import { confusionMatrix, macroAverage, perClassMetrics, type ClassMetrics } from '../report/metrics.js';
-import { InferenceRunner } from '../runtime/inference.js';
-import { EvaluationAccumulator, type Evaluation } from '../train/evaluate.js';
+import { evaluate } from '../train/evaluate.js';
+import { checkClassCount, headClasses } from '../transfer/strategies.js';
 import { evalLoader, evaluationFolder, optionalPositiveInt, parsePadMode, positiveInt } from './shared-options.js';
-
-export interface FolderEvaluation {
-  evaluation: Evaluation;
-  /** The first `keepImages` normalized CHW images, in evaluation order. */
-  images: Float32Array[];
-}
-
-/** Runs a network in inference mode over a loader, keeping the first images (for prediction grids). */
-export async function evaluateWithImages(net: Module, loader: DataLoader, inputShape: readonly number[], keepImages: number, limit = Infinity): Promise<FolderEvaluation> {
-  const runner = await InferenceRunner.create(net, inputShape);
-  const accumulator = new EvaluationAccumulator();
-  const images: Float32Array[] = [];
-  const per = inputShape.reduce((a, b) => a * b, 1);
-  let seen = 0;
-  try {
-    for await (const batch of loader.epoch(0)) {
-      const out = await runner.run(batch.images, batch.labels.length);
-      accumulator.add(out.data, out.shape[1]!, batch.labels, batch.indices);
-      for (let i = 0; i < batch.labels.length && images.length < keepImages; i++) images.push(batch.images.slice(i * per, (i + 1) * per));
-      seen += batch.labels.length;
-      if (seen >= limit) break;
-    }
-  } finally {
-    await runner.release();
-  }
-  return { evaluation: accumulator.finish(), images };
-}
-
-/** The model's class count must match the folder's, else every label would be misread. */
-export function checkClassCount(modelClasses: number, classNames: readonly string[], weights: string | undefined, folder: string): void {
-  if (modelClasses !== classNames.length) {
-    throw new Error(`${weights ?? 'the model'} has ${modelClasses} output classes but ${folder} has ${classNames.length} (${classNames.join(', ')})`);
-  }
-}
-
-export function headClasses(net: { fc: Module }): number {
-  const weight = net.fc.namedParameters().find(([name]) => name === 'weight');
-  if (!weight) throw new Error('the model has no fc.weight');
-  return weight[1].shape[0]!;
-}
 
 interface EvalOptions {
   model: string;
@@ -77,7 +35,7 @@ export async function evalFolder(dir: string, options: EvalOptions): Promise<Eva
   checkClassCount(headClasses(net), folder.classNames, options.weights, folder.root);
   const size = positiveInt(options.imageSize, '--image-size');
   const loader = evalLoader(folder, positiveInt(options.batchSize, '--batch-size'), size);
-  const { evaluation } = await evaluateWithImages(net, loader, [net.conv1.inChannels, size, size], 0);
+  const evaluation = await evaluate(net, loader, [net.conv1.inChannels, size, size]);
   const classNames = [...folder.classNames];
   const confusion = confusionMatrix(evaluation.labels, evaluation.predicted, classNames.length);
   const classes = perClassMetrics(confusion, classNames);

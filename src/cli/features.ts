@@ -5,7 +5,7 @@ import type { ResNet } from '../models/resnet.js';
 import { Flatten } from '../nn/layers/activation.js';
 import { GlobalAvgPool2d } from '../nn/layers/pool.js';
 import type { Module } from '../nn/module.js';
-import { InferenceRunner } from '../runtime/inference.js';
+import { extractFeatures } from '../transfer/extract.js';
 import type { HostTensor } from '../tensor.js';
 import { accuracyOf, KNearestNeighbours, NearestClassMean } from '../transfer/neighbours.js';
 import { SoftmaxRegression, type FeatureMatrix } from '../transfer/tensor-classifier.js';
@@ -56,28 +56,15 @@ export async function extractToFile(dir: string, options: FeaturesOptions & { ou
   const folder = await singleFolder(dir);
   const { net } = await loadModel(options.model, { weights: options.weights, padMode: parsePadMode(options.padMode) });
   const size = positiveInt(options.imageSize, '--image-size');
-  const runner = await InferenceRunner.create(featureStages(net, options.stage), [net.conv1.inChannels, size, size]);
-  const chunks: Float32Array[] = [];
-  const labels: number[] = [];
-  try {
-    for await (const batch of evalLoader(folder, positiveInt(options.batchSize, '--batch-size'), size).epoch(0)) {
-      chunks.push((await runner.run(batch.images, batch.labels.length)).data);
-      labels.push(...batch.labels);
-    }
-  } finally {
-    await runner.release();
-  }
-  const values = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
-  chunks.reduce((offset, c) => (values.set(c, offset), offset + c.length), 0);
-  const rows = labels.length;
-  const dimension = values.length / rows;
+  const loader = evalLoader(folder, positiveInt(options.batchSize, '--batch-size'), size);
+  const { values, rows, dimension, labels } = await extractFeatures(featureStages(net, options.stage), loader, [net.conv1.inChannels, size, size]);
   const classNames = [...folder.classNames];
   const metadata = { class_names: JSON.stringify(classNames), model: options.model, weights: options.weights ?? '', stage: options.stage, image_size: String(size), folder: folder.root };
   await writeSafetensors(options.out, [
     ['features', { dtype: 'float32', shape: [rows, dimension], data: values }],
-    ['labels', { dtype: 'int32', shape: [rows], data: Int32Array.from(labels) }],
+    ['labels', { dtype: 'int32', shape: [rows], data: labels }],
   ], metadata);
-  return { values, rows, dimension, labels: Int32Array.from(labels), classNames, metadata };
+  return { values, rows, dimension, labels, classNames, metadata };
 }
 
 export async function readFeatureFile(file: string): Promise<FeatureFile> {

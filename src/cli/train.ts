@@ -11,11 +11,12 @@ import {
   readRunRecord, renderPredictionGrid, startDashboard, writeReport, writeRunImages, writeRunRecord,
   PREDICTIONS_PNG, type Dashboard, type EpochRecord as RunEpoch, type RunRecord,
 } from '../report/index.js';
-import { fit, type EpochRecord, type FitOptions, type FitResult } from '../train/fit.js';
+import { DashboardUpdates, RunRecordWriter, type Callback } from '../train/callbacks/index.js';
+import { evaluateWithImages } from '../train/evaluate.js';
+import { fit, type FitOptions, type FitResult } from '../train/fit.js';
 import { parseSchedule } from '../train/schedules.js';
 import { fineTune, replaceHead, trainFixedFeature } from '../transfer/strategies.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { evaluateWithImages } from './eval.js';
 import {
   evalLoader, nonNegativeInt, nonNegativeNumber, OPTIMIZER_KINDS, parseOptimizer, parsePadMode, positiveInt, positiveNumber, trainLoader, trainValFolders,
 } from './shared-options.js';
@@ -56,11 +57,6 @@ function finalMapSize(imageSize: number): number {
   let side = imageSize;
   for (let i = 0; i < 5; i++) side = Math.ceil(side / 2);
   return side;
-}
-
-function toRunEpoch(record: EpochRecord): RunEpoch {
-  const { epoch, trainLoss, trainAccuracy, valLoss, valAccuracy, epochMs, stepMs } = record;
-  return { epoch, trainLoss, trainAccuracy, valLoss, valAccuracy, epochMs, stepMs };
 }
 
 /** The network to train: pretrained weights with a new head of `classes` outputs, or random weights. */
@@ -122,11 +118,13 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
   };
   let history: RunEpoch[] = [];
   if (options.resume) history = await readRunRecord(outDir).then((r) => r.history, () => []);
-  const record = (): RunRecord => ({ config, classNames, history });
-  await writeRunRecord(outDir, record());
+  const runRecord = new RunRecordWriter(outDir, { config, classNames }, history);
+  await runRecord.write();
+  const callbacks: Callback[] = [runRecord];
   let dashboard: Dashboard | undefined;
   if (options.dashboard) {
     dashboard = await startDashboard(outDir);
+    callbacks.push(new DashboardUpdates(dashboard));
     process.stderr.write(`dashboard: ${dashboard.url}\n`);
   }
 
@@ -142,12 +140,7 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
     epochs, lr, optimizer, schedule, inputShape,
     train: trainLoader(trainFolder, batchSize, imageSize, { augment: options.augment, seed }),
     val: evalLoader(valFolder, batchSize, imageSize),
-    checkpointDir: outDir, resume: options.resume, log, progress: options.progress ?? process.stderr.isTTY, signal: controller.signal,
-    onEpochEnd: async (epochRecord) => {
-      history = [...history.filter((h) => h.epoch < epochRecord.epoch), toRunEpoch(epochRecord)];
-      await writeRunRecord(outDir, record());
-      dashboard?.notifyUpdate();
-    },
+    checkpointDir: outDir, resume: options.resume, log, progress: options.progress ?? process.stderr.isTTY, signal: controller.signal, callbacks,
   };
   log('Start Training Loop ...');
   let result: FitResult;
@@ -169,7 +162,7 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
     process.off('SIGINT', onSigint);
   }
 
-  if (!result.interrupted) await finishRun(net, { outDir, result, valFolder, batchSize, imageSize, seed, inputShape, classNames, record });
+  if (!result.interrupted) await finishRun(net, { outDir, result, valFolder, batchSize, imageSize, seed, inputShape, classNames, record: () => runRecord.record() });
   await dashboard?.close();
   return { result, outDir };
 }

@@ -4,7 +4,8 @@ import { IMAGENET_MEAN_255, IMAGENET_STD_255 } from '../data/transforms.js';
 import { loadModel } from '../models/registry.js';
 import { renderPredictionGrid } from '../report/grid.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { checkClassCount, evaluateWithImages, headClasses } from './eval.js';
+import { evaluateWithImages } from '../train/evaluate.js';
+import { checkClassCount, headClasses } from '../transfer/strategies.js';
 import { evalLoader, evaluationFolder, nonNegativeInt, optionalPositiveInt, parsePadMode, positiveInt } from './shared-options.js';
 
 interface VisualizeOptions {

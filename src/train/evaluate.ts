@@ -1,6 +1,6 @@
 import type { Batch } from '../data/loader.js';
 import type { Module } from '../nn/module.js';
-import { InferenceRunner } from '../runtime/inference.js';
+import { evaluateStream, withRunner, type StreamEvaluation } from './infer.js';
 import { softmax } from './metrics.js';
 
 export interface BatchStream {
@@ -43,15 +43,10 @@ export class EvaluationAccumulator {
 
 /** Runs a network in inference mode (BN with moving statistics) over every batch of a loader. */
 export async function evaluate(net: Module, loader: BatchStream, inputShape: readonly number[]): Promise<Evaluation> {
-  const runner = await InferenceRunner.create(net, inputShape);
-  const accumulator = new EvaluationAccumulator();
-  try {
-    for await (const batch of loader.epoch(0)) {
-      const out = await runner.run(batch.images, batch.labels.length);
-      accumulator.add(out.data, out.shape[1]!, batch.labels, batch.indices);
-    }
-  } finally {
-    await runner.release();
-  }
-  return accumulator.finish();
+  return (await evaluateWithImages(net, loader, inputShape, 0)).evaluation;
+}
+
+/** `evaluate`, also keeping the first `keepImages` input images (for prediction grids); `limit` stops after that many samples. */
+export async function evaluateWithImages(net: Module, loader: BatchStream, inputShape: readonly number[], keepImages: number, limit?: number): Promise<StreamEvaluation> {
+  return withRunner(net, inputShape, (runner) => evaluateStream(runner, loader, { keepImages, limit }));
 }
