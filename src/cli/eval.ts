@@ -3,15 +3,20 @@ import { loadModel } from '../models/registry.js';
 import { confusionMatrix, macroAverage, perClassMetrics, type ClassMetrics } from '../report/metrics.js';
 import { evaluate } from '../train/evaluate.js';
 import { checkClassCount, headClasses } from '../transfer/strategies.js';
-import { evalLoader, evaluationFolder, optionalPositiveInt, parsePadMode, positiveInt } from './shared-options.js';
+import type { PadMode } from '../nn/layers/conv2d.js';
+import {
+  batchSizeOption, evalLoader, evaluationFolder, imageSizeOption, modelOption, numClassesOption, padModeOption, precisionOption, requireFloat32, weightsOption, type Precision,
+} from './shared-options.js';
 
 interface EvalOptions {
   model: string;
   weights: string;
-  numClasses?: string;
-  padMode?: string;
-  imageSize: string;
-  batchSize: string;
+  numClasses?: number;
+  padMode?: PadMode;
+  imageSize: number;
+  batchSize: number;
+  precision?: Precision;
+  tta?: boolean;
   json?: boolean;
 }
 
@@ -27,15 +32,12 @@ export interface EvalReport {
 
 export async function evalFolder(dir: string, options: EvalOptions): Promise<EvalReport> {
   const folder = await evaluationFolder(dir);
-  const { net } = await loadModel(options.model, {
-    weights: options.weights,
-    numClasses: optionalPositiveInt(options.numClasses, '--num-classes'),
-    padMode: parsePadMode(options.padMode),
-  });
+  requireFloat32(options.precision, 'eval');
+  const { net } = await loadModel(options.model, { weights: options.weights, numClasses: options.numClasses, padMode: options.padMode });
   checkClassCount(headClasses(net), folder.classNames, options.weights, folder.root);
-  const size = positiveInt(options.imageSize, '--image-size');
-  const loader = evalLoader(folder, positiveInt(options.batchSize, '--batch-size'), size);
-  const evaluation = await evaluate(net, loader, [net.conv1.inChannels, size, size]);
+  const size = options.imageSize;
+  const loader = evalLoader(folder, options.batchSize, size);
+  const evaluation = await evaluate(net, loader, [net.conv1.inChannels, size, size], { tta: options.tta });
   const classNames = [...folder.classNames];
   const confusion = confusionMatrix(evaluation.labels, evaluation.predicted, classNames.length);
   const classes = perClassMetrics(confusion, classNames);
@@ -53,12 +55,14 @@ export function register(program: Command): void {
     .command('eval')
     .description('accuracy, loss and per-class precision/recall/F1 of a model on an image folder (the tutorial\'s val transforms)')
     .argument('<folder>', 'an image folder with one sub-folder per class, or a dataset folder with val/ inside')
-    .requiredOption('--model <name>', 'architecture: resnet18, resnet34, resnet50, resnet101, resnet152')
-    .requiredOption('--weights <file>', 'weights: best.ckpt from tlkit train, a .safetensors file, or a registry name')
-    .option('--num-classes <n>', 'classes of the head (default: from the weights)')
-    .option('--pad-mode <mode>', "'same' (MindSpore) or 'pad' (PyTorch); default: from the weights' naming")
-    .option('--image-size <n>', 'crop size (images are resized to size+32, then center-cropped)', '224')
-    .option('--batch-size <n>', 'images per run', '16')
+    .addOption(modelOption())
+    .addOption(weightsOption(undefined, true))
+    .addOption(numClassesOption())
+    .addOption(padModeOption())
+    .addOption(imageSizeOption())
+    .addOption(batchSizeOption())
+    .addOption(precisionOption())
+    .option('--tta', 'test-time augmentation: average the predictions of each centre crop and its mirror image')
     .option('--json', 'print the report as JSON')
     .action(async (dir: string, options: EvalOptions) => {
       const report = await evalFolder(dir, options);
