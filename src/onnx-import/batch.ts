@@ -43,7 +43,8 @@ export function withDynamicBatch(view: GraphView, outputs?: string[]): ModelProt
     return onnx.NodeProto.create({ ...node, input: [node.input[0]!, name, ...node.input.slice(2)] });
   });
   const read = new Set(graph.node.flatMap((n) => n.input ?? []));
-  const unused = new Set([...rewritten.keys()].filter((name) => !read.has(name)));
+  // Unused initializers (replaced Reshape targets, leftovers of the exporter) only make ORT warn.
+  const unused = new Set(graph.initializer!.map((t) => t.name ?? '').filter((name) => !read.has(name)));
   graph.initializer = graph.initializer!.filter((t) => !unused.has(t.name ?? ''));
   graph.input = graph.input.filter((i) => !unused.has(i.name ?? ''));
   return model;

@@ -14,8 +14,13 @@ export type TensorProto = onnxProto.onnx.ITensorProto;
 type LongLike = number | { toNumber(): number } | null | undefined;
 export const toNumber = (value: LongLike): number => (value == null ? 0 : typeof value === 'number' ? value : value.toNumber());
 
+/** First bytes a ModelProto can start with: the tags of its fields 1-8 and 14 (ir_version, producer, ..., graph, opset_import, metadata). */
+const MODEL_FIRST_BYTES = new Set([0x08, 0x12, 0x1a, 0x22, 0x28, 0x32, 0x3a, 0x42, 0x72]);
+
 /** Decodes ModelProto bytes, telling a truncated file from one that is not ONNX at all. */
 export function decodeOnnxModel(bytes: Uint8Array, source: string): ModelProto {
+  if (bytes.length === 0) throw new Error(`${source}: empty file, not an ONNX model`);
+  if (!MODEL_FIRST_BYTES.has(bytes[0]!)) throw new Error(`${source}: not an ONNX model (a ModelProto cannot start with byte 0x${bytes[0]!.toString(16).padStart(2, '0')})`);
   let model: ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
