@@ -11,7 +11,7 @@ export interface Sample {
  * Known dimensions (after EXIF orientation) save a header read when transforms need them.
  */
 export type ImageSource =
-  | { kind: 'file'; path: string; width?: number; height?: number; hasAlpha?: boolean }
+  | { kind: 'file'; path: string; width?: number; height?: number; hasAlpha?: boolean; format?: string }
   | { kind: 'encoded'; data: Uint8Array; name?: string }
   | { kind: 'pixels'; data: Uint8Array; width: number; height: number; channels: 1 | 3 };
 

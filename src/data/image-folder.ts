@@ -30,6 +30,8 @@ export interface ImageFolderSample {
   width?: number;
   height?: number;
   hasAlpha?: boolean;
+  /** sharp's format name ('jpeg'...): JPEGs may be decoded at reduced scale. */
+  format?: string;
 }
 
 /**
@@ -101,7 +103,7 @@ export class ImageFolder implements SourceDataset {
 
   sourceAt(index: number): ImageSource {
     const sample = this.samples[checkIndex(index, this.length)]!;
-    return { kind: 'file', path: sample.path, width: sample.width, height: sample.height, hasAlpha: sample.hasAlpha };
+    return { kind: 'file', path: sample.path, width: sample.width, height: sample.height, hasAlpha: sample.hasAlpha, format: sample.format };
   }
 
   /** The whole image, decoded to RGB, CHW on the 0-255 scale. */
@@ -132,7 +134,7 @@ async function listFiles(directory: string): Promise<string[]> {
 }
 
 type CheckResult =
-  | { ok: true; info?: { width: number; height: number; hasAlpha: boolean } }
+  | { ok: true; info?: { width: number; height: number; hasAlpha: boolean; format: string } }
   | { ok: false; message: string };
 
 async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
@@ -153,7 +155,7 @@ async function checkImage(file: string, verify: 'header' | 'decode'): Promise<Ch
     const image = sharp(file, { autoOrient: true, failOn: 'truncated' });
     const metadata = await image.metadata();
     if (verify === 'decode') await image.raw().toBuffer();
-    return { ok: true, info: { width: metadata.autoOrient.width, height: metadata.autoOrient.height, hasAlpha: metadata.hasAlpha } };
+    return { ok: true, info: { width: metadata.autoOrient.width, height: metadata.autoOrient.height, hasAlpha: metadata.hasAlpha, format: metadata.format } };
   } catch (error) {
     return { ok: false, message: (error as Error).message.split('\n')[0]! };
   }

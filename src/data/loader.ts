@@ -90,13 +90,18 @@ export class DataLoader implements AsyncIterable<Batch> {
     const order = this.order(epoch);
     const steps = this.steps;
     const slots = new Semaphore(this.concurrency);
-    const load = (position: number): Promise<Sample> =>
-      slots.run(() => this.loadExample(order[position]!, mixSeed(this.options.seed ?? 0, epoch, position)));
+    const load = (position: number, into?: Float32Array): Promise<Sample> =>
+      slots.run(() => this.loadExample(order[position]!, mixSeed(this.options.seed ?? 0, epoch, position), into));
+    // With a fixed output shape each example is written straight into its batch (no per-example array and copy).
+    const shape = this.pipeline?.fixedShape;
+    const size = shape ? shape[0] * shape[1] * shape[2] : 0;
     const makeBatch = (step: number): Promise<Batch> => {
       const start = step * this.batchSize;
       const end = Math.min(start + this.batchSize, order.length);
       const positions = Array.from({ length: end - start }, (_, k) => start + k);
-      const batch = Promise.all(positions.map(load)).then((samples) => assemble(samples, order.subarray(start, end)));
+      const images = shape ? new Float32Array(positions.length * size) : undefined;
+      const batch = Promise.all(positions.map((position, k) => load(position, images?.subarray(k * size, (k + 1) * size))))
+        .then((samples) => assemble(samples, order.subarray(start, end), images));
       batch.catch(() => undefined); // awaited in order below; this only stops an early failure being "unhandled"
       return batch;
     };
@@ -110,20 +115,20 @@ export class DataLoader implements AsyncIterable<Batch> {
     }
   }
 
-  private async loadExample(index: number, seed: number): Promise<Sample> {
+  private async loadExample(index: number, seed: number, into?: Float32Array): Promise<Sample> {
     const label = this.dataset.labelAt(index);
     if (!this.pipeline) return this.dataset.get(index);
     const source = (this.dataset as SourceDataset).sourceAt(index);
-    const output = await this.pipeline.apply(source, mulberry32(seed));
+    const output = await this.pipeline.apply(source, mulberry32(seed), into);
     if (output.layout !== 'CHW') throw new Error('DataLoader: transforms must end with HWC2CHW so batches are N x C x H x W');
     return { image: output.data, shape: output.shape, label };
   }
 }
 
-function assemble(samples: Sample[], indices: Int32Array): Batch {
+function assemble(samples: Sample[], indices: Int32Array, target?: Float32Array): Batch {
   const [c, h, w] = samples[0]!.shape;
   const size = c * h * w;
-  const images = new Float32Array(samples.length * size);
+  const images = target && target.length === samples.length * size ? target : new Float32Array(samples.length * size);
   const labels = new Int32Array(samples.length);
   samples.forEach((sample, k) => {
     const [sc, sh, sw] = sample.shape;
@@ -133,7 +138,8 @@ function assemble(samples: Sample[], indices: Int32Array): Batch {
           'add a resize and crop so every example has the same shape',
       );
     }
-    images.set(sample.image, k * size);
+    const inPlace = sample.image.buffer === images.buffer && sample.image.byteOffset === images.byteOffset + k * size * 4;
+    if (!inPlace) images.set(sample.image, k * size);
     labels[k] = sample.label;
   });
   return { images, labels, shape: [samples.length, c, h, w], indices: Int32Array.from(indices) };
