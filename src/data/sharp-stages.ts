@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 
 type Sharp = ReturnType<typeof sharp>;
+import { ImageDecodeError } from './bad-images.js';
 import { describeSource, ImageSource } from './dataset.js';
 
 /** A crop or a resize in the coordinates of the image at that point of the pipeline. */
@@ -55,10 +56,10 @@ export async function imageDimensions(source: ImageSource): Promise<ImageInfo> {
     return { width: source.width, height: source.height, hasAlpha: source.hasAlpha, format: source.format };
   }
   try {
-    const metadata = await sharp(source.kind === 'file' ? source.path : source.data, DECODE_OPTIONS).metadata();
+    const metadata = await openSource(source).metadata();
     return { width: metadata.autoOrient.width, height: metadata.autoOrient.height, hasAlpha: metadata.hasAlpha, format: metadata.format };
   } catch (error) {
-    throw new Error(`cannot read image ${describeSource(source)}: ${(error as Error).message}`);
+    throw new ImageDecodeError(describeSource(source), (error as Error).message);
   }
 }
 
@@ -81,7 +82,7 @@ export async function decodeAndResample(
     const header = stages.length > 0 ? info ?? (await imageDimensions(source)) : undefined;
     const shrunk = header && source.kind === 'file' ? jpegShrink(source.path, header, stages[0]!) : undefined;
     if (shrunk) stages[0] = shrunk.stage;
-    let input: Sharp = shrunk ? sharp(shrunk.path, DECODE_OPTIONS) : openSource(source);
+    let input: Sharp = openSource(shrunk && source.kind === 'file' ? { ...source, path: shrunk.path } : source);
     if (header?.hasAlpha) {
       // PIL's convert('RGB') drops alpha before any resampling; sharp would resample premultiplied colours.
       input = fromRaw(await toRaw(input, channels));
@@ -97,13 +98,13 @@ export async function decodeAndResample(
     }
     return pixels!;
   } catch (error) {
-    throw new Error(`cannot decode ${describeSource(source)}: ${(error as Error).message}`);
+    throw error instanceof ImageDecodeError ? error : new ImageDecodeError(describeSource(source), (error as Error).message);
   }
 }
 
 function openSource(source: ImageSource): Sharp {
   switch (source.kind) {
-    case 'file': return sharp(source.path, DECODE_OPTIONS);
+    case 'file': return sharp(source.path, { ...DECODE_OPTIONS, ...(source.pixelLimit === undefined ? {} : { limitInputPixels: source.pixelLimit }) });
     case 'encoded': return sharp(source.data, DECODE_OPTIONS);
     case 'pixels': return fromRaw(source);
   }
