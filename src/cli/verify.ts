@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { verifyImages } from '../data/verify.js';
-import { addDataFlags, optionalPositiveInt, parsePixelLimit, type DataFlags } from './shared-options.js';
+import { addDataFlags, intOption, type DataFlags } from './shared-options.js';
 
 interface VerifyCommandOptions extends DataFlags {
-  jobs?: string;
+  jobs?: number;
   progress?: boolean;
 }
 
@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .command('verify')
     .description('decode every image under a folder in full (as training would) and list the ones that fail, like fastai\'s verify_images')
     .argument('<data>', 'a folder of images at any depth: a dataset root (train/ and val/), one split or one class')
-    .option('--jobs <n>', 'images decoded at once (default: twice the libuv threads)')
+    .addOption(intOption('--jobs <n>', 'images decoded at once (default: twice the libuv threads)'))
     .option('--no-progress', 'no progress bar on stderr');
   addDataFlags(command, { strict: false })
     .addHelpText('after', '\nExit code 0 when every image decodes, 1 when any is bad (each printed with the reason).')
@@ -22,8 +22,8 @@ export function register(program: Command): void {
       const bar = showBar ? new SingleBar({ format: 'verify [{bar}] {value}/{total} images', stream: process.stderr, hideCursor: true, clearOnComplete: true }) : null;
       let started = false;
       const result = await verifyImages(data, {
-        pixelLimit: parsePixelLimit(options),
-        concurrency: optionalPositiveInt(options.jobs, '--jobs'),
+        pixelLimit: options.pixelLimit,
+        concurrency: options.jobs,
         onProgress: (done, total) => {
           if (!started) bar?.start(total, 0);
           started = true;

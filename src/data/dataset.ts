@@ -12,7 +12,7 @@ export interface Sample {
  * `pixelLimit` (width x height, 0 = none) replaces sharp's default limit when the file is decoded.
  */
 export type ImageSource =
-  | { kind: 'file'; path: string; width?: number; height?: number; hasAlpha?: boolean; pixelLimit?: number }
+  | { kind: 'file'; path: string; width?: number; height?: number; hasAlpha?: boolean; pixelLimit?: number; format?: string }
   | { kind: 'encoded'; data: Uint8Array; name?: string }
   | { kind: 'pixels'; data: Uint8Array; width: number; height: number; channels: 1 | 3 };
 

@@ -9,7 +9,7 @@ export interface ImageCheckOptions {
 }
 
 export type ImageCheck =
-  | { ok: true; info: { width: number; height: number; hasAlpha: boolean } }
+  | { ok: true; info: { width: number; height: number; hasAlpha: boolean; format: string } }
   | { ok: false; problem: Omit<SkippedFile, 'path'> };
 
 // The same strictness as the decode path (sharp-stages.ts), so a file that passes here decodes there.
@@ -18,11 +18,11 @@ const OPEN_OPTIONS = { autoOrient: true, failOn: 'truncated' } as const;
 /** Whether sharp can read `file`: its header, or (`decode`) all of it; never allocates a bomb's pixels. */
 export async function checkImageFile(file: string, options: ImageCheckOptions = {}): Promise<ImageCheck> {
   const limit = options.pixelLimit ?? DEFAULT_PIXEL_LIMIT;
-  let info: { width: number; height: number; hasAlpha: boolean };
+  let info: { width: number; height: number; hasAlpha: boolean; format: string };
   try {
     // Without sharp's limit here, so the message can give the size; the header alone costs no memory.
     const metadata = await sharp(file, { ...OPEN_OPTIONS, limitInputPixels: 0 }).metadata();
-    info = { width: metadata.autoOrient.width, height: metadata.autoOrient.height, hasAlpha: metadata.hasAlpha };
+    info = { width: metadata.autoOrient.width, height: metadata.autoOrient.height, hasAlpha: metadata.hasAlpha, format: metadata.format };
   } catch (error) {
     return { ok: false, problem: { kind: 'bad-image', reason: `cannot decode: ${firstLine(error)}` } };
   }
@@ -63,13 +63,18 @@ export async function checkImageFiles(
 let alone: Promise<unknown> = Promise.resolve();
 
 /**
- * Why `file` fails to decode, found by decoding it again, one file at a time, since the message a
- * failure got while other images were decoding may be another file's (see checkImageFiles).
+ * Why `file` fails to decode, found by decoding it again, one explanation at a time: the message a failure
+ * got while other images were decoding may be another file's, or none ("Unknown error": a concurrent
+ * operation cleared the buffer first), so that is tried again a few times before it is believed.
  */
 export function explainDecodeFailure(file: string, pixelLimit: number | undefined, fallback: string): Promise<string> {
   const run = alone.then(async () => {
-    const check = await checkImageFile(file, { decode: true, pixelLimit });
-    return check.ok ? fallback : check.problem.reason;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const check = await checkImageFile(file, { decode: true, pixelLimit });
+      if (check.ok) return fallback;
+      if (!/unknown error/i.test(check.problem.reason)) return check.problem.reason;
+    }
+    return fallback;
   });
   alone = run.catch(() => undefined);
   return run;

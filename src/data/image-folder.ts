@@ -31,6 +31,8 @@ export interface ImageFolderSample {
   width?: number;
   height?: number;
   hasAlpha?: boolean;
+  /** sharp's format name ('jpeg'...): JPEGs may be decoded at reduced scale. */
+  format?: string;
 }
 
 /**
@@ -107,7 +109,7 @@ export class ImageFolder implements SourceDataset {
 
   sourceAt(index: number): ImageSource {
     const sample = this.samples[checkIndex(index, this.length)]!;
-    return { kind: 'file', path: sample.path, width: sample.width, height: sample.height, hasAlpha: sample.hasAlpha, pixelLimit: this.pixelLimit };
+    return { kind: 'file', path: sample.path, width: sample.width, height: sample.height, hasAlpha: sample.hasAlpha, pixelLimit: this.pixelLimit, format: sample.format };
   }
 
   /** The whole image, decoded to RGB, CHW on the 0-255 scale. */

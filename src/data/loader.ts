@@ -104,15 +104,19 @@ export class DataLoader implements AsyncIterable<Batch> {
     const order = this.order(epoch);
     const steps = this.steps;
     const slots = new Semaphore(this.concurrency);
-    const load = (position: number): Promise<Loaded | undefined> =>
-      this.loadOrReplace(order, position, (index) => slots.run(() => this.loadExample(index, mixSeed(this.options.seed ?? 0, epoch, position))));
+    const load = (position: number, into?: Float32Array): Promise<Loaded | undefined> =>
+      this.loadOrReplace(order, position, (index) => slots.run(() => this.loadExample(index, mixSeed(this.options.seed ?? 0, epoch, position), into)));
+    // With a fixed output shape each example is written straight into its batch (no per-example array and copy).
+    const shape = this.pipeline?.fixedShape;
+    const size = shape ? shape[0] * shape[1] * shape[2] : 0;
     const makeBatch = (step: number): Promise<Batch | undefined> => {
       const start = step * this.batchSize;
       const end = Math.min(start + this.batchSize, order.length);
       const positions = Array.from({ length: end - start }, (_, k) => start + k);
-      const batch = Promise.all(positions.map(load)).then((loaded) => {
+      const images = shape ? new Float32Array(positions.length * size) : undefined;
+      const batch = Promise.all(positions.map((position, k) => load(position, images?.subarray(k * size, (k + 1) * size)))).then((loaded) => {
         const kept = loaded.filter((l): l is Loaded => l !== undefined);
-        return kept.length === 0 ? undefined : assemble(kept);
+        return kept.length === 0 ? undefined : assemble(kept, images);
       });
       batch.catch(() => undefined); // awaited in order below; this only stops an early failure being "unhandled"
       return batch;
@@ -151,11 +155,11 @@ export class DataLoader implements AsyncIterable<Batch> {
     return explainFailure(isSourceDataset(this.dataset) ? this.dataset.sourceAt(index) : undefined, error);
   }
 
-  private async loadExample(index: number, seed: number): Promise<Sample> {
+  private async loadExample(index: number, seed: number, into?: Float32Array): Promise<Sample> {
     const label = this.dataset.labelAt(index);
     if (!this.pipeline) return this.dataset.get(index);
     const source = (this.dataset as SourceDataset).sourceAt(index);
-    const output = await this.pipeline.apply(source, mulberry32(seed));
+    const output = await this.pipeline.apply(source, mulberry32(seed), into);
     if (output.layout !== 'CHW') throw new Error('DataLoader: transforms must end with HWC2CHW so batches are N x C x H x W');
     return { image: output.data, shape: output.shape, label };
   }
@@ -173,12 +177,12 @@ async function explainFailure(source: ImageSource | undefined, error: ImageDecod
   return source?.kind === 'file' ? explainDecodeFailure(source.path, source.pixelLimit, said) : said;
 }
 
-function assemble(loaded: Loaded[]): Batch {
+function assemble(loaded: Loaded[], target?: Float32Array): Batch {
   const samples = loaded.map((l) => l.sample);
   const indices = Int32Array.from(loaded, (l) => l.index);
   const [c, h, w] = samples[0]!.shape;
   const size = c * h * w;
-  const images = new Float32Array(samples.length * size);
+  const images = target && target.length === samples.length * size ? target : new Float32Array(samples.length * size);
   const labels = new Int32Array(samples.length);
   samples.forEach((sample, k) => {
     const [sc, sh, sw] = sample.shape;
@@ -188,7 +192,8 @@ function assemble(loaded: Loaded[]): Batch {
           'add a resize and crop so every example has the same shape',
       );
     }
-    images.set(sample.image, k * size);
+    const inPlace = sample.image.buffer === images.buffer && sample.image.byteOffset === images.byteOffset + k * size * 4;
+    if (!inPlace) images.set(sample.image, k * size);
     labels[k] = sample.label;
   });
   return { images, labels, shape: [samples.length, c, h, w], indices };
