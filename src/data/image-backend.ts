@@ -10,6 +10,8 @@ import type { GeometricOp, ImageInfo, RawPixels } from './sharp-stages.js';
 export interface ImageBackend {
   imageDimensions(source: ImageSource): Promise<ImageInfo>;
   decodeAndResample(source: ImageSource, ops: readonly GeometricOp[], channels: 1 | 3, info?: ImageInfo): Promise<RawPixels>;
+  /** Why a file failed to decode, from a decode of it alone (libvips may report another file's error). */
+  explainDecodeFailure?(file: string, pixelLimit: number | undefined, fallback: string): Promise<string>;
 }
 
 let backend: ImageBackend | undefined = nodeImageBackend;
