@@ -97,7 +97,8 @@ export function loadParamIntoNet(net: NetLike, params: Map<string, HostTensor>, 
   }
 
   for (const { parameter, tensor } of pending) {
-    parameter.data.set(toFloat32(tensor));
+    // Assigned, not copied into: a weight the file provides is never randomly initialized first.
+    parameter.data = toFloat32(tensor);
     report.loaded.push(parameter.name);
   }
   return report;

@@ -14,6 +14,8 @@ export interface SessionOptions {
   device?: 'cpu' | 'cuda';
   /** Write ORT's optimized graph here, for inspection. */
   optimizedModelPath?: string;
+  /** Write ORT's per-node profile to a JSON file starting with this prefix (flushed by `release`). */
+  profilePrefix?: string;
 }
 
 export function defaultThreads(): number {
@@ -44,6 +46,7 @@ export class Session {
       executionMode: 'sequential',
     };
     if (options.optimizedModelPath) sessionOptions.optimizedModelFilePath = options.optimizedModelPath;
+    if (options.profilePrefix) Object.assign(sessionOptions, { enableProfiling: true, profileFilePrefix: options.profilePrefix });
     return new Session(await ort.InferenceSession.create(model, sessionOptions));
   }
 
