@@ -5,6 +5,7 @@ import { readNpy } from '../io/npy.js';
 import { toFloat32 } from '../io/dtype.js';
 import { loadModel } from '../models/registry.js';
 import { InferenceRunner } from '../runtime/inference.js';
+import { createCachedInferenceRunner } from '../runtime/session-cache.js';
 import { compose, evalTransforms } from '../data/transforms.js';
 import { IMAGE_EXTENSIONS } from '../data/image-folder.js';
 import { softmax } from '../train/metrics.js';
@@ -55,7 +56,7 @@ async function imageFiles(input: string): Promise<string[]> {
 }
 
 export async function predict(inputs: string[], options: PredictOptions): Promise<Prediction[]> {
-  const { net } = await loadModel(options.model, {
+  const { net, report, weightsPath } = await loadModel(options.model, {
     weights: options.weights,
     numClasses: optionalPositiveInt(options.numClasses, '--num-classes'),
     padMode: parsePadMode(options.padMode),
@@ -69,7 +70,9 @@ export async function predict(inputs: string[], options: PredictOptions): Promis
   const runnerFor = async (shape: number[]) => {
     if (!runner || runner.inputShape.join() !== shape.join()) {
       await runner?.release();
-      runner = await InferenceRunner.create(net, shape);
+      // Every value from the file: the next process reads ORT's optimized model back from the cache.
+      const fromFile = weightsPath && report && report.missing.length === 0 && report.mismatched.length === 0;
+      runner = fromFile ? await createCachedInferenceRunner(net, shape, weightsPath) : await InferenceRunner.create(net, shape);
     }
     return runner;
   };
