@@ -2,22 +2,23 @@ import type { Command } from 'commander';
 import { loadModel } from '../models/registry.js';
 import { exportInferenceOnnx } from '../transfer/export.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { optionalPositiveInt, parsePadMode, positiveInt } from './shared-options.js';
+import type { PadMode } from '../nn/layers/conv2d.js';
+import { imageSizeOption, modelOption, numClassesOption, padModeOption, precisionOption, requireFloat32, type Precision } from './shared-options.js';
 
 interface ExportCliOptions {
   model: string;
-  numClasses?: string;
-  padMode?: string;
-  imageSize: string;
+  numClasses?: number;
+  padMode?: PadMode;
+  imageSize: number;
+  precision?: Precision;
   out: string;
   withSoftmax?: boolean;
 }
 
 export async function exportModel(weights: string, options: ExportCliOptions): Promise<{ out: string; bytes: number; classes: number }> {
-  const { net } = await loadModel(options.model, {
-    weights, numClasses: optionalPositiveInt(options.numClasses, '--num-classes'), padMode: parsePadMode(options.padMode),
-  });
-  const size = positiveInt(options.imageSize, '--image-size');
+  requireFloat32(options.precision, 'export');
+  const { net } = await loadModel(options.model, { weights, numClasses: options.numClasses, padMode: options.padMode });
+  const size = options.imageSize;
   const bytes = exportInferenceOnnx(net, { inputShape: [net.conv1.inChannels, size, size], withSoftmax: options.withSoftmax, name: options.model });
   await writeFileAtomic(options.out, bytes);
   const fc = net.fc.namedParameters().find(([name]) => name === 'weight');
@@ -29,10 +30,11 @@ export function register(program: Command): void {
     .command('export')
     .description("write an inference ONNX model: input 'input' [batch, C, H, W] float32 (normalized like the val transforms), output 'output' logits")
     .argument('<weights>', 'best.ckpt from tlkit train, a .safetensors file, or a registry name such as resnet50-mindspore')
-    .option('--model <name>', 'architecture: resnet18, resnet34, resnet50, resnet101, resnet152', 'resnet50')
-    .option('--num-classes <n>', 'classes of the head (default: from the weights)')
-    .option('--pad-mode <mode>', "'same' (MindSpore) or 'pad' (PyTorch); default: from the weights' naming")
-    .option('--image-size <n>', 'input height and width', '224')
+    .addOption(modelOption())
+    .addOption(numClassesOption())
+    .addOption(padModeOption())
+    .addOption(imageSizeOption('input height and width'))
+    .addOption(precisionOption())
     .option('--with-softmax', "also output 'probabilities' (softmax of the logits)")
     .option('--out <file>', 'ONNX file to write', 'model.onnx')
     .action(async (weights: string, options: ExportCliOptions) => {
