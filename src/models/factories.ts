@@ -24,6 +24,8 @@ export interface ModelFromWeightsOptions extends ResNetOptions {
   strict?: boolean;
   /** Names the weights in error messages (a file name). */
   source?: string;
+  /** The network may keep the weights' arrays instead of copying them (nothing else uses them). */
+  takeOwnership?: boolean;
 }
 
 /**
@@ -38,7 +40,7 @@ export function modelFromWeights(name: string, params: Map<string, HostTensor>, 
   const fileClasses = inferredClasses(params);
   const numClasses = options.numClasses ?? fileClasses ?? 1000;
   const net = createResNet(name, { ...options, padMode, numClasses });
-  const report = loadParamIntoNet(net, params, { strict: false });
+  const report = loadParamIntoNet(net, params, { strict: false, takeOwnership: options.takeOwnership });
   const headReplaced = numClasses !== fileClasses;
   const problems = [
     ...report.mismatched.filter((m) => !(headReplaced && m.name.startsWith('fc.'))).map((m) => `${m.name}: the model expects [${m.expected.join(', ')}], ${source} has [${m.got.join(', ')}]`),

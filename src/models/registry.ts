@@ -30,6 +30,6 @@ export async function loadModel(name: string, options: LoadModelOptions = {}): P
   const entry = findPretrained(options.weights);
   const weightsPath = entry ? (await resolvePretrained(options.weights, { progress: process.stderr.isTTY })).path : options.weights;
   const params = await readWeights(weightsPath);
-  const { net, report } = modelFromWeights(name, params, { ...options, padMode: options.padMode ?? entry?.paddingMode, source: weightsPath });
+  const { net, report } = modelFromWeights(name, params, { ...options, padMode: options.padMode ?? entry?.paddingMode, source: weightsPath, takeOwnership: true });
   return { net, report, weightsPath };
 }
