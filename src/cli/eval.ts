@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { DataLoader } from '../data/loader.js';
-import { loadModel } from '../models/registry.js';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf } from '../onnx-import/network.js';
 import type { Module } from '../nn/module.js';
 import { confusionMatrix, macroAverage, perClassMetrics, type ClassMetrics } from '../report/metrics.js';
 import { InferenceRunner } from '../runtime/inference.js';
@@ -49,10 +49,10 @@ export function headClasses(net: { fc: Module }): number {
 
 interface EvalOptions {
   model: string;
-  weights: string;
+  weights?: string;
   numClasses?: string;
   padMode?: string;
-  imageSize: string;
+  imageSize?: string;
   batchSize: string;
   json?: boolean;
 }
@@ -68,16 +68,17 @@ export interface EvalReport {
 }
 
 export async function evalFolder(dir: string, options: EvalOptions): Promise<EvalReport> {
+  if (!options.weights && !isOnnxPath(options.model)) throw new Error(`--weights is required for ${options.model} (an .onnx model brings its own)`);
   const folder = await evaluationFolder(dir);
-  const { net } = await loadModel(options.model, {
+  const { net } = await loadNetwork(options.model, {
     weights: options.weights,
     numClasses: optionalPositiveInt(options.numClasses, '--num-classes'),
     padMode: parsePadMode(options.padMode),
   });
-  checkClassCount(headClasses(net), folder.classNames, options.weights, folder.root);
-  const size = positiveInt(options.imageSize, '--image-size');
-  const loader = evalLoader(folder, positiveInt(options.batchSize, '--batch-size'), size);
-  const { evaluation } = await evaluateWithImages(net, loader, [net.conv1.inChannels, size, size], 0);
+  checkClassCount(headClasses(net), folder.classNames, options.weights ?? options.model, folder.root);
+  const size = imageSizeOf(net, optionalPositiveInt(options.imageSize, '--image-size'));
+  const loader = evalLoader(folder, positiveInt(options.batchSize, '--batch-size'), size, { normalize: normalizationOf(net) });
+  const { evaluation } = await evaluateWithImages(net, loader, [inChannelsOf(net), size, size], 0);
   const classNames = [...folder.classNames];
   const confusion = confusionMatrix(evaluation.labels, evaluation.predicted, classNames.length);
   const classes = perClassMetrics(confusion, classNames);
@@ -95,11 +96,11 @@ export function register(program: Command): void {
     .command('eval')
     .description('accuracy, loss and per-class precision/recall/F1 of a model on an image folder (the tutorial\'s val transforms)')
     .argument('<folder>', 'an image folder with one sub-folder per class, or a dataset folder with val/ inside')
-    .requiredOption('--model <name>', 'architecture: resnet18, resnet34, resnet50, resnet101, resnet152')
-    .requiredOption('--weights <file>', 'weights: best.ckpt from tlkit train, a .safetensors file, or a registry name')
+    .requiredOption('--model <name>', 'architecture: resnet18, resnet34, resnet50, resnet101, resnet152, or an .onnx classifier')
+    .option('--weights <file>', 'weights: best.ckpt from tlkit train, a .safetensors file, or a registry name (required unless --model is an .onnx file)')
     .option('--num-classes <n>', 'classes of the head (default: from the weights)')
     .option('--pad-mode <mode>', "'same' (MindSpore) or 'pad' (PyTorch); default: from the weights' naming")
-    .option('--image-size <n>', 'crop size (images are resized to size+32, then center-cropped)', '224')
+    .option('--image-size <n>', 'crop size (images are resized to size+32, then center-cropped; default: 224, or the .onnx model\'s input size)')
     .option('--batch-size <n>', 'images per run', '16')
     .option('--json', 'print the report as JSON')
     .action(async (dir: string, options: EvalOptions) => {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { loadModel } from '../models/registry.js';
+import * as path from 'node:path';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf } from '../onnx-import/network.js';
 import { exportInferenceOnnx } from '../transfer/export.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { optionalPositiveInt, parsePadMode, positiveInt } from './shared-options.js';
@@ -8,17 +9,19 @@ interface ExportCliOptions {
   model: string;
   numClasses?: string;
   padMode?: string;
-  imageSize: string;
+  imageSize?: string;
   out: string;
   withSoftmax?: boolean;
 }
 
-export async function exportModel(weights: string, options: ExportCliOptions): Promise<{ out: string; bytes: number; classes: number }> {
-  const { net } = await loadModel(options.model, {
+export async function exportModel(weights: string | undefined, options: ExportCliOptions): Promise<{ out: string; bytes: number; classes: number }> {
+  if (!weights && !isOnnxPath(options.model)) throw new Error(`give the weights to export (best.ckpt, .safetensors or a registry name) for ${options.model}`);
+  const { net } = await loadNetwork(options.model, {
     weights, numClasses: optionalPositiveInt(options.numClasses, '--num-classes'), padMode: parsePadMode(options.padMode),
   });
-  const size = positiveInt(options.imageSize, '--image-size');
-  const bytes = exportInferenceOnnx(net, { inputShape: [net.conv1.inChannels, size, size], withSoftmax: options.withSoftmax, name: options.model });
+  const size = imageSizeOf(net, optionalPositiveInt(options.imageSize, '--image-size'));
+  const name = isOnnxPath(options.model) ? path.basename(options.model, path.extname(options.model)) : options.model;
+  const bytes = exportInferenceOnnx(net, { inputShape: [inChannelsOf(net), size, size], withSoftmax: options.withSoftmax, name, normalization: normalizationOf(net) });
   await writeFileAtomic(options.out, bytes);
   const fc = net.fc.namedParameters().find(([name]) => name === 'weight');
   return { out: options.out, bytes: bytes.length, classes: fc ? fc[1].shape[0]! : 0 };
@@ -28,14 +31,14 @@ export function register(program: Command): void {
   program
     .command('export')
     .description("write an inference ONNX model: input 'input' [batch, C, H, W] float32 (normalized like the val transforms), output 'output' logits")
-    .argument('<weights>', 'best.ckpt from tlkit train, a .safetensors file, or a registry name such as resnet50-mindspore')
-    .option('--model <name>', 'architecture: resnet18, resnet34, resnet50, resnet101, resnet152', 'resnet50')
+    .argument('[weights]', 'best.ckpt from tlkit train, a .safetensors file, or a registry name such as resnet50-mindspore (optional with an .onnx --model)')
+    .option('--model <name>', 'architecture: resnet18, resnet34, resnet50, resnet101, resnet152, or an .onnx classifier (with the best.ckpt of a run on it)', 'resnet50')
     .option('--num-classes <n>', 'classes of the head (default: from the weights)')
     .option('--pad-mode <mode>', "'same' (MindSpore) or 'pad' (PyTorch); default: from the weights' naming")
-    .option('--image-size <n>', 'input height and width', '224')
+    .option('--image-size <n>', 'input height and width (default: 224, or the .onnx model\'s input size)')
     .option('--with-softmax', "also output 'probabilities' (softmax of the logits)")
     .option('--out <file>', 'ONNX file to write', 'model.onnx')
-    .action(async (weights: string, options: ExportCliOptions) => {
+    .action(async (weights: string | undefined, options: ExportCliOptions) => {
       const result = await exportModel(weights, options);
       process.stdout.write(`wrote ${result.out} (${(result.bytes / 1e6).toFixed(1)} MB, ${result.classes} classes)\n`);
     });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
-import { loadModel } from '../models/registry.js';
+import { ImportedModel } from '../onnx-import/model.js';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf } from '../onnx-import/network.js';
 import type { ResNet } from '../models/resnet.js';
 import { Flatten } from '../nn/layers/activation.js';
 import { GlobalAvgPool2d } from '../nn/layers/pool.js';
@@ -19,7 +20,7 @@ interface FeaturesOptions {
   weights?: string;
   padMode?: string;
   stage: string;
-  imageSize: string;
+  imageSize?: string;
   batchSize: string;
   out?: string;
   classifier?: string;
@@ -54,13 +55,16 @@ export interface FeatureFile extends FeatureMatrix {
 
 export async function extractToFile(dir: string, options: FeaturesOptions & { out: string }): Promise<FeatureFile> {
   const folder = await singleFolder(dir);
-  const { net } = await loadModel(options.model, { weights: options.weights, padMode: parsePadMode(options.padMode) });
-  const size = positiveInt(options.imageSize, '--image-size');
-  const runner = await InferenceRunner.create(featureStages(net, options.stage), [net.conv1.inChannels, size, size]);
+  // For an .onnx model the stage is a tensor of the file (`tlkit inspect model.onnx` lists them); flatten = the classifier's input.
+  const cut = isOnnxPath(options.model) && options.stage !== 'flatten' ? options.stage : undefined;
+  const { net } = await loadNetwork(options.model, { weights: options.weights, padMode: parsePadMode(options.padMode), cut });
+  const size = imageSizeOf(net, optionalPositiveInt(options.imageSize, '--image-size'));
+  const stages = net instanceof ImportedModel ? net.bodyStages() : featureStages(net, options.stage);
+  const runner = await InferenceRunner.create(stages, [inChannelsOf(net), size, size]);
   const chunks: Float32Array[] = [];
   const labels: number[] = [];
   try {
-    for await (const batch of evalLoader(folder, positiveInt(options.batchSize, '--batch-size'), size).epoch(0)) {
+    for await (const batch of evalLoader(folder, positiveInt(options.batchSize, '--batch-size'), size, { normalize: normalizationOf(net) }).epoch(0)) {
       chunks.push((await runner.run(batch.images, batch.labels.length)).data);
       labels.push(...batch.labels);
     }
@@ -151,11 +155,11 @@ export function register(program: Command): void {
     .command('features')
     .description('feature-based transfer: save pooled features of a stage for an image folder, or train a classifier (softmax, kNN, nearest class mean) on saved features')
     .argument('[folder]', 'an image folder with one sub-folder per class (e.g. data/train); not with --classifier')
-    .option('--model <name>', 'architecture: resnet18, resnet34, resnet50, resnet101, resnet152', 'resnet50')
+    .option('--model <name>', 'architecture: resnet18, resnet34, resnet50, resnet101, resnet152, or an .onnx classifier', 'resnet50')
     .option('--weights <file>', 'weights: a registry name (resnet50-mindspore), .ckpt or .safetensors')
     .option('--pad-mode <mode>', "'same' (MindSpore) or 'pad' (PyTorch); default: from the weights' naming")
-    .option('--stage <name>', 'where to cut the network: flatten (pooled layer4), layer3, layer3.5, layer2...; feature maps are globally average-pooled', 'flatten')
-    .option('--image-size <n>', 'crop size (resize to size+32, center crop)', '224')
+    .option('--stage <name>', 'where to cut the network: flatten (pooled layer4), layer3, layer3.5, layer2...; for an .onnx model a tensor name (tlkit inspect lists the cut points); feature maps are globally average-pooled', 'flatten')
+    .option('--image-size <n>', 'crop size (resize to size+32, center crop; default: 224, or the .onnx model\'s input size)')
     .option('--batch-size <n>', 'images per run', '16')
     .option('--out <file>', 'features.safetensors to write (features, labels, class names); with --classifier, the trained classifier')
     .option('--classifier <kind>', `train a classifier on saved features: ${CLASSIFIERS.join(', ')}`)

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { readNpy } from '../io/npy.js';
 import { toFloat32 } from '../io/dtype.js';
-import { loadModel } from '../models/registry.js';
+import { imageSizeOf, inChannelsOf, loadNetwork, normalizationOf } from '../onnx-import/network.js';
 import { InferenceRunner } from '../runtime/inference.js';
 import { compose, evalTransforms } from '../data/transforms.js';
 import { IMAGE_EXTENSIONS } from '../data/image-folder.js';
@@ -24,7 +24,7 @@ interface PredictOptions {
   weights?: string;
   numClasses?: string;
   padMode?: string;
-  imageSize: string;
+  imageSize?: string;
   classNames?: string;
   batchSize: string;
   json?: boolean;
@@ -55,14 +55,14 @@ async function imageFiles(input: string): Promise<string[]> {
 }
 
 export async function predict(inputs: string[], options: PredictOptions): Promise<Prediction[]> {
-  const { net } = await loadModel(options.model, {
+  const { net } = await loadNetwork(options.model, {
     weights: options.weights,
     numClasses: optionalPositiveInt(options.numClasses, '--num-classes'),
     padMode: parsePadMode(options.padMode),
   });
-  const channels = net.conv1.inChannels;
+  const channels = inChannelsOf(net);
   const classNames = options.classNames?.split(',');
-  const size = positiveInt(options.imageSize, '--image-size');
+  const size = imageSizeOf(net, optionalPositiveInt(options.imageSize, '--image-size'));
   const batchSize = positiveInt(options.batchSize, '--batch-size');
   const results: Prediction[] = [];
   let runner: InferenceRunner | null = null;
@@ -94,7 +94,7 @@ export async function predict(inputs: string[], options: PredictOptions): Promis
         }
         continue;
       }
-      const pipeline = compose(evalTransforms(size), { channels: channels === 1 ? 1 : 3 });
+      const pipeline = compose(evalTransforms(size, normalizationOf(net)), { channels: channels === 1 ? 1 : 3 });
       for (const file of await imageFiles(input)) {
         const image = await pipeline.apply({ kind: 'file', path: file }).catch((error: Error) => {
           throw new Error(`${file}: cannot read the image (${error.message})`);
@@ -114,11 +114,11 @@ export function register(program: Command): void {
     .command('predict')
     .description('classify .npy tensors (raw NCHW float32), images or folders of images')
     .argument('<inputs...>', '.npy files, image files or folders')
-    .requiredOption('--model <name>', 'architecture: resnet18, resnet34, resnet50, resnet101, resnet152')
+    .requiredOption('--model <name>', 'architecture: resnet18, resnet34, resnet50, resnet101, resnet152, or an .onnx classifier')
     .option('--weights <file>', 'weights: .ckpt, .safetensors, or a registry name such as resnet50-mindspore')
     .option('--num-classes <n>', 'classes of the head (default: from the weights)')
     .option('--pad-mode <mode>', "'same' (MindSpore) or 'pad' (PyTorch); default: from the weights' naming")
-    .option('--image-size <n>', 'crop size for image inputs', '224')
+    .option('--image-size <n>', 'crop size for image inputs (default: 224, or the .onnx model\'s input size)')
     .option('--class-names <list>', 'comma-separated class names for the output')
     .option('--batch-size <n>', 'samples per run', '16')
     .option('--json', 'print a JSON array, one object per sample')

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { OptimizerConfig } from '../graph/optim.js';
 import { ImageFolder } from '../data/image-folder.js';
 import { DataLoader } from '../data/loader.js';
-import { compose, evalTransforms, trainTransforms } from '../data/transforms.js';
+import { compose, evalTransforms, trainTransforms, type Normalization } from '../data/transforms.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 
 export function positiveInt(value: string | undefined, flag: string): number {
@@ -95,12 +95,12 @@ export async function singleFolder(dir: string): Promise<ImageFolder> {
   return ImageFolder.open(dir);
 }
 
-export function evalLoader(folder: ImageFolder, batchSize: number, imageSize: number, options: { shuffle?: boolean; seed?: number } = {}): DataLoader {
-  return new DataLoader(folder, { batchSize, transforms: compose(evalTransforms(imageSize)), shuffle: options.shuffle ?? false, seed: options.seed });
+export function evalLoader(folder: ImageFolder, batchSize: number, imageSize: number, options: { shuffle?: boolean; seed?: number; normalize?: Normalization } = {}): DataLoader {
+  return new DataLoader(folder, { batchSize, transforms: compose(evalTransforms(imageSize, options.normalize)), shuffle: options.shuffle ?? false, seed: options.seed });
 }
 
-export function trainLoader(folder: ImageFolder, batchSize: number, imageSize: number, options: { augment: boolean; seed: number }): DataLoader {
-  const transforms = options.augment ? trainTransforms(imageSize) : evalTransforms(imageSize);
+export function trainLoader(folder: ImageFolder, batchSize: number, imageSize: number, options: { augment: boolean; seed: number; normalize?: Normalization }): DataLoader {
+  const transforms = options.augment ? trainTransforms(imageSize, options.normalize) : evalTransforms(imageSize, options.normalize);
   return new DataLoader(folder, { batchSize, transforms: compose(transforms), shuffle: true, seed: options.seed });
 }
 

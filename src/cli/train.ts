@@ -1,11 +1,11 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { IMAGENET_MEAN_255, IMAGENET_STD_255 } from '../data/transforms.js';
 import { readWeights } from '../io/weights.js';
 import { loadParamIntoNet } from '../io/load-params.js';
 import { createResNet, loadModel } from '../models/registry.js';
-import type { ResNet } from '../models/resnet.js';
+import { ImportedModel } from '../onnx-import/model.js';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, type TransferNetwork } from '../onnx-import/network.js';
 import { seedInitializers } from '../nn/init.js';
 import {
   readRunRecord, renderPredictionGrid, startDashboard, writeReport, writeRunImages, writeRunRecord,
@@ -17,7 +17,7 @@ import { fineTune, replaceHead, trainFixedFeature } from '../transfer/strategies
 import { writeFileAtomic } from '../util/atomic.js';
 import { evaluateWithImages } from './eval.js';
 import {
-  evalLoader, nonNegativeInt, nonNegativeNumber, OPTIMIZER_KINDS, parseOptimizer, parsePadMode, positiveInt, positiveNumber, trainLoader, trainValFolders,
+  evalLoader, nonNegativeInt, nonNegativeNumber, OPTIMIZER_KINDS, optionalPositiveInt, parseOptimizer, parsePadMode, positiveInt, positiveNumber, trainLoader, trainValFolders,
 } from './shared-options.js';
 
 export const TRAIN_MODES = ['fixed-feature', 'finetune', 'scratch'] as const;
@@ -31,7 +31,8 @@ interface TrainOptions {
   batchSize: string;
   lr: string;
   momentum: string;
-  imageSize: string;
+  imageSize?: string;
+  cut?: string;
   fromStage?: string;
   freeze?: string;
   bnFrozen?: boolean;
@@ -64,8 +65,15 @@ function toRunEpoch(record: EpochRecord): RunEpoch {
 }
 
 /** The network to train: pretrained weights with a new head of `classes` outputs, or random weights. */
-async function buildNetwork(options: TrainOptions, mode: TrainMode, classes: number, log: (line: string) => void): Promise<ResNet> {
+async function buildNetwork(options: TrainOptions, mode: TrainMode, classes: number, log: (line: string) => void, imageSize: number | undefined): Promise<TransferNetwork> {
   const padMode = parsePadMode(options.padMode);
+  if (isOnnxPath(options.model)) {
+    if (mode === 'scratch') throw new Error(`--mode scratch trains a registry architecture from random weights; ${options.model} brings its own weights (use fixed-feature or finetune)`);
+    // The file holds the weights; --pretrained may name a tlkit checkpoint of an earlier run on it.
+    const { net } = await loadNetwork(options.model, { weights: options.pretrained, cut: options.cut, imageSize });
+    return replaceHead(net, classes);
+  }
+  if (options.cut) throw new Error(`--cut applies to an .onnx --model; ${options.model} has stages (use --from-stage)`);
   if (mode === 'scratch') {
     if (options.pretrained) throw new Error('--mode scratch trains from random weights; drop --pretrained (or use --mode finetune)');
     return createResNet(options.model, { numClasses: classes, padMode });
@@ -87,7 +95,7 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
   const batchSize = positiveInt(options.batchSize, '--batch-size');
   const lr = positiveNumber(options.lr, '--lr');
   const momentum = nonNegativeNumber(options.momentum, '--momentum');
-  const imageSize = positiveInt(options.imageSize, '--image-size');
+  const requestedSize = optionalPositiveInt(options.imageSize, '--image-size');
   const seed = nonNegativeInt(options.seed, '--seed');
   const optimizer = parseOptimizer(options.optimizer, momentum, nonNegativeNumber(options.weightDecay, '--weight-decay'));
   const schedule = parseSchedule(options.schedule);
@@ -98,9 +106,9 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
   }
   if (options.avgPool !== undefined) {
     const kernel = positiveInt(options.avgPool, '--avg-pool');
-    const side = finalMapSize(imageSize);
+    const side = finalMapSize(requestedSize ?? 224);
     if (kernel !== side) {
-      throw new Error(`--avg-pool ${kernel} pools a ${kernel}x${kernel} window, but at --image-size ${imageSize} layer4's output is ${side}x${side}; tlkit pools it globally (the tutorial's AvgPool2d(7) at 224 px)`);
+      throw new Error(`--avg-pool ${kernel} pools a ${kernel}x${kernel} window, but at --image-size ${requestedSize ?? 224} layer4's output is ${side}x${side}; tlkit pools it globally (the tutorial's AvgPool2d(7) at 224 px)`);
     }
   }
 
@@ -108,15 +116,17 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
   const { train: trainFolder, val: valFolder } = await trainValFolders(dataDir);
   const classNames = [...trainFolder.classNames];
   seedInitializers(seed);
-  const net = await buildNetwork(options, mode, classNames.length, (line) => process.stderr.write(`${line}\n`));
-  const inputShape = [net.conv1.inChannels, imageSize, imageSize];
+  const net = await buildNetwork(options, mode, classNames.length, (line) => process.stderr.write(`${line}\n`), requestedSize);
+  const imageSize = imageSizeOf(net, requestedSize);
+  const normalize = normalizationOf(net);
+  const inputShape = [inChannelsOf(net), imageSize, imageSize];
   const outDir = options.out;
   await fs.mkdir(outDir, { recursive: true });
 
   const config: Record<string, unknown> = {
     command: 'tlkit train', data: path.resolve(dataDir), model: options.model, pretrained: options.pretrained ?? null, mode, epochs, batchSize, lr,
     optimizer: optimizer.kind, momentum, weightDecay: Number(options.weightDecay), schedule: options.schedule, imageSize, augment: options.augment, seed,
-    padMode: net.padMode, trainImages: trainFolder.length, valImages: valFolder.length,
+    padMode: net instanceof ImportedModel ? null : net.padMode, ...(net instanceof ImportedModel ? { cut: net.cut } : {}), trainImages: trainFolder.length, valImages: valFolder.length,
     ...(mode === 'finetune' ? { fromStage: options.fromStage ?? null, freeze: options.freeze ?? null, bodyLrScale: bodyLrScale ?? 1, headEpochs: headEpochs ?? 0 } : {}),
     bnTraining: options.bnTrain ? true : options.bnFrozen ? false : mode !== 'fixed-feature',
   };
@@ -140,8 +150,8 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
 
   const fitOptions: FitOptions = {
     epochs, lr, optimizer, schedule, inputShape,
-    train: trainLoader(trainFolder, batchSize, imageSize, { augment: options.augment, seed }),
-    val: evalLoader(valFolder, batchSize, imageSize),
+    train: trainLoader(trainFolder, batchSize, imageSize, { augment: options.augment, seed, normalize }),
+    val: evalLoader(valFolder, batchSize, imageSize, { normalize }),
     checkpointDir: outDir, resume: options.resume, log, progress: options.progress ?? process.stderr.isTTY, signal: controller.signal,
     onEpochEnd: async (epochRecord) => {
       history = [...history.filter((h) => h.epoch < epochRecord.epoch), toRunEpoch(epochRecord)];
@@ -187,18 +197,19 @@ interface FinishContext {
 }
 
 /** Evaluates best.ckpt on val, then writes run.json with the evaluation, predictions.png and report.html. */
-async function finishRun(net: ResNet, context: FinishContext): Promise<void> {
+async function finishRun(net: TransferNetwork, context: FinishContext): Promise<void> {
   const { outDir, result, inputShape, classNames } = context;
   if (result.bestCheckpoint) {
     const best = await fs.stat(result.bestCheckpoint).then(() => true, () => false);
-    if (best) loadParamIntoNet(net, await readWeights(result.bestCheckpoint), { strict: false });
+    // An imported model's names are the file's: no renaming from other conventions.
+    if (best) loadParamIntoNet(net, await readWeights(result.bestCheckpoint), { strict: false, convention: net instanceof ImportedModel ? 'mindspore' : 'auto' });
   }
   net.eval();
   // Shuffled like the tutorial's val dataset (shuffle=True), so the grid shows more than the first class.
-  const loader = evalLoader(context.valFolder, context.batchSize, context.imageSize, { shuffle: true, seed: context.seed });
+  const normalization = normalizationOf(net);
+  const loader = evalLoader(context.valFolder, context.batchSize, context.imageSize, { shuffle: true, seed: context.seed, normalize: normalization });
   const { evaluation, images } = await evaluateWithImages(net, loader, inputShape, 12);
   const shape = inputShape as [number, number, number];
-  const normalization = { mean: IMAGENET_MEAN_255, std: IMAGENET_STD_255 };
   const imagesRecord = await writeRunImages(outDir, images, shape, normalization);
   const { labels, predicted, probabilities } = evaluation;
   await writeRunRecord(outDir, { ...context.record(), evaluation: { labels, predicted, probabilities }, images: imagesRecord });
@@ -217,7 +228,8 @@ export function register(program: Command): void {
     .command('train')
     .description('transfer-train a ResNet on an image dataset, like the MindSpore dogs-vs-wolves tutorial')
     .argument('<data-dir>', 'dataset folder with train/ and val/ image folders (one sub-folder per class), e.g. datasets-Canidae/data/Canidae')
-    .option('--model <name>', 'architecture: resnet18, resnet34, resnet50, resnet101, resnet152', 'resnet50')
+    .option('--model <name>', 'architecture: resnet18, resnet34, resnet50, resnet101, resnet152, or an .onnx classifier (its body is the backbone, cut at --cut)', 'resnet50')
+    .option('--cut <tensor>', 'with an .onnx --model: the tensor whose values are the features (default: the input of its classifier; tlkit inspect model.onnx lists the cut points)')
     .option('--pretrained <weights>', 'registry name (resnet50-mindspore) or a .ckpt/.safetensors file; the head is replaced by Dense(features, classes in train/)')
     .option('--mode <mode>', 'fixed-feature (train fc only, tutorial 3.3), finetune, or scratch (random weights)', 'fixed-feature')
     .option('--epochs <n>', 'epochs', '5')
@@ -227,9 +239,9 @@ export function register(program: Command): void {
     .option('--optimizer <kind>', `${OPTIMIZER_KINDS.join(', ')} (momentum = MindSpore nn.Momentum)`, 'momentum')
     .option('--weight-decay <wd>', 'L2 weight decay (decoupled for adamw)', '0')
     .option('--schedule <s>', 'learning-rate schedule: constant, step:EPOCHS:GAMMA, cosine, one-cycle', 'constant')
-    .option('--image-size <n>', 'training crop size; val images are resized to size+32 and center-cropped', '224')
+    .option('--image-size <n>', 'training crop size; val images are resized to size+32 and center-cropped (default: 224, or the .onnx model\'s input size)')
     .option('--no-augment', 'train on the val transforms (resize + center crop) instead of random crops and flips; fixed-feature training then computes the backbone features once and caches them')
-    .option('--from-stage <stage>', 'finetune: train from this stage on (layer4, layer3.5, fc); earlier stages stay frozen')
+    .option('--from-stage <stage>', 'finetune: train from this stage on (layer4, layer3.5, fc; for an .onnx model a tensor name: train from that tensor on); earlier stages stay frozen')
     .option('--freeze <patterns>', 'finetune: comma-separated parameter name patterns to keep frozen (layer1.*, **.norm*)')
     .option('--bn-frozen', 'BN layers use their moving statistics and are not updated (default for fixed-feature)')
     .option(

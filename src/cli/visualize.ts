@@ -1,7 +1,6 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { IMAGENET_MEAN_255, IMAGENET_STD_255 } from '../data/transforms.js';
-import { loadModel } from '../models/registry.js';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf } from '../onnx-import/network.js';
 import { renderPredictionGrid } from '../report/grid.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { checkClassCount, evaluateWithImages, headClasses } from './eval.js';
@@ -9,10 +8,10 @@ import { evalLoader, evaluationFolder, nonNegativeInt, optionalPositiveInt, pars
 
 interface VisualizeOptions {
   model: string;
-  weights: string;
+  weights?: string;
   numClasses?: string;
   padMode?: string;
-  imageSize: string;
+  imageSize?: string;
   out: string;
   rows: string;
   cols: string;
@@ -34,21 +33,23 @@ export interface ShownPrediction {
  * titled `predict:<class>`, blue when right and red when wrong, written as one PNG.
  */
 export async function visualize(dir: string, options: VisualizeOptions): Promise<ShownPrediction[]> {
+  if (!options.weights && !isOnnxPath(options.model)) throw new Error(`--weights is required for ${options.model} (an .onnx model brings its own)`);
   const folder = await evaluationFolder(dir);
-  const { net } = await loadModel(options.model, {
+  const { net } = await loadNetwork(options.model, {
     weights: options.weights, numClasses: optionalPositiveInt(options.numClasses, '--num-classes'), padMode: parsePadMode(options.padMode),
   });
-  checkClassCount(headClasses(net), folder.classNames, options.weights, folder.root);
+  checkClassCount(headClasses(net), folder.classNames, options.weights ?? options.model, folder.root);
   const rows = positiveInt(options.rows, '--rows');
   const cols = positiveInt(options.cols, '--cols');
-  const size = positiveInt(options.imageSize, '--image-size');
+  const size = imageSizeOf(net, optionalPositiveInt(options.imageSize, '--image-size'));
+  const normalization = normalizationOf(net);
   const count = Math.min(rows * cols, folder.length);
-  const loader = evalLoader(folder, count, size, { shuffle: options.shuffle, seed: nonNegativeInt(options.seed, '--seed') });
-  const shape: [number, number, number] = [net.conv1.inChannels, size, size];
+  const loader = evalLoader(folder, count, size, { shuffle: options.shuffle, seed: nonNegativeInt(options.seed, '--seed'), normalize: normalization });
+  const shape: [number, number, number] = [inChannelsOf(net), size, size];
   const { evaluation, images } = await evaluateWithImages(net, loader, shape, count, count);
   const classNames = [...folder.classNames];
   const png = await renderPredictionGrid({
-    images, shape, mean: IMAGENET_MEAN_255, std: IMAGENET_STD_255, predicted: evaluation.predicted, actual: evaluation.labels, classNames,
+    images, shape, ...normalization, predicted: evaluation.predicted, actual: evaluation.labels, classNames,
     rows: Math.ceil(count / cols), cols: Math.min(cols, count),
   });
   await writeFileAtomic(options.out, png);
@@ -66,11 +67,11 @@ export function register(program: Command): void {
     .command('visualize')
     .description("the tutorial's visualize_model: predictions on the first val batch as a PNG grid, titles blue when right, red when wrong")
     .argument('<folder>', 'the val image folder (one sub-folder per class), or a dataset folder with val/ inside')
-    .option('--model <name>', 'architecture: resnet18, resnet34, resnet50, resnet101, resnet152', 'resnet50')
-    .requiredOption('--weights <file>', 'weights: best.ckpt from tlkit train, a .safetensors file, or a registry name')
+    .option('--model <name>', 'architecture: resnet18, resnet34, resnet50, resnet101, resnet152, or an .onnx classifier', 'resnet50')
+    .option('--weights <file>', 'weights: best.ckpt from tlkit train, a .safetensors file, or a registry name (required unless --model is an .onnx file)')
     .option('--num-classes <n>', 'classes of the head (default: from the weights)')
     .option('--pad-mode <mode>', "'same' (MindSpore) or 'pad' (PyTorch); default: from the weights' naming")
-    .option('--image-size <n>', 'crop size (resize to size+32, center crop)', '224')
+    .option('--image-size <n>', 'crop size (resize to size+32, center crop; default: 224, or the .onnx model\'s input size)')
     .option('--out <file>', 'PNG to write', 'predictions.png')
     .option('--rows <n>', 'grid rows', '2')
     .option('--cols <n>', 'grid columns', '2')
