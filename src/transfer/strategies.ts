@@ -20,6 +20,19 @@ export function replaceHead<N extends TransferNet>(net: N, classes: number): N {
   return net;
 }
 
+/** The model's class count must match the folder's, else every label would be misread. */
+export function checkClassCount(modelClasses: number, classNames: readonly string[], weights: string | undefined, folder: string): void {
+  if (modelClasses !== classNames.length) {
+    throw new Error(`${weights ?? 'the model'} has ${modelClasses} output classes but ${folder} has ${classNames.length} (${classNames.join(', ')})`);
+  }
+}
+
+export function headClasses(net: { fc: Module }): number {
+  const weight = net.fc.namedParameters().find(([name]) => name === 'weight');
+  if (!weight) throw new Error('the model has no fc.weight');
+  return weight[1].shape[0]!;
+}
+
 export type CommonFitOptions = Omit<FitOptions, 'bnTraining'>;
 
 export interface FixedFeatureOptions extends CommonFitOptions {
