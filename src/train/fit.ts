@@ -29,6 +29,8 @@ export interface TrainBatches extends BatchStream {
   order(epoch: number): Int32Array;
   /** True when batches differ between epochs beyond order (random augmentation). */
   readonly isRandom?: boolean;
+  /** Examples the loader skips (images that failed to decode): the feature cache is complete without them. */
+  readonly excluded?: ReadonlySet<number>;
 }
 
 export interface FitOptions {
@@ -207,7 +209,7 @@ function batchesOf(order: Int32Array, batchSize: number, dropRemainder: boolean)
 
 /** One epoch's batches: from the feature cache once it is full, else from the loader (filling the cache). */
 async function* epochBatches(train: TrainBatches, epoch: number, cache: FeatureCache | null): AsyncGenerator<{ indices: Int32Array; labels: Int32Array; images?: Float32Array; cached?: Float32Array }> {
-  if (cache?.complete) {
+  if (cache?.completeWithout(train.excluded)) {
     for (const indices of batchesOf(train.order(epoch), train.batchSize, train.dropRemainder)) {
       yield { indices, labels: Int32Array.from(indices, (i) => train.dataset.labelAt(i)), cached: cache.gather(indices) };
     }
