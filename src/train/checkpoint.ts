@@ -1,3 +1,4 @@
+import { OPTIMIZER_STATE_PREFIXES } from '../graph/optim.js';
 import { readCheckpoint, writeCheckpoint, type CheckpointEntry } from '../io/ckpt.js';
 import type { Module } from '../nn/module.js';
 import type { HostTensor } from '../tensor.js';
@@ -49,7 +50,7 @@ export async function readTrainingCheckpoint(file: string): Promise<LoadedTraini
   const contents = await readCheckpoint(file);
   const optimizer = new Map<string, Float32Array>();
   for (const [name, t] of contents.tensors) {
-    if ((name.startsWith('moments.') || name.startsWith('adam_m.') || name.startsWith('adam_v.')) && t.data instanceof Float32Array) optimizer.set(name, t.data);
+    if (OPTIMIZER_STATE_PREFIXES.some((prefix) => name.startsWith(`${prefix}.`)) && t.data instanceof Float32Array) optimizer.set(name, t.data);
   }
   const stateText = contents.strings.get(STATE_ENTRY);
   let state: TrainingState | undefined;
