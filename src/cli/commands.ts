@@ -18,4 +18,5 @@ export const commandModules: ReadonlyArray<{ name: string; load: () => Promise<C
   { name: 'visualize', load: () => import('./visualize.js') },
   { name: 'features', load: () => import('./features.js') },
   { name: 'export', load: () => import('./export.js') },
+  { name: 'verify', load: () => import('./verify.js') },
 ];

@@ -10,7 +10,8 @@ import { ImageFiles } from '../data/image-files.js';
 import { DataLoader } from '../data/loader.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 import { numel } from '../tensor.js';
-import { collectOutputs, withRunner, type InputStream } from '../train/infer.js';
+import { collectOutputs, withRunner, type InputStream, type RunnerFactory } from '../train/infer.js';
+import { createCachedInferenceRunner } from '../runtime/session-cache.js';
 import { softmax } from '../train/metrics.js';
 import { TestTimeAugmentation } from '../train/tta.js';
 import { batchSizeOption, imageSizeOption, modelOption, numClassesOption, padModeOption, precisionOption, requireFloat32, weightsOption, type Precision } from './shared-options.js';
@@ -63,13 +64,16 @@ async function imageFiles(input: string): Promise<string[]> {
 
 export async function predict(inputs: string[], options: PredictOptions): Promise<Prediction[]> {
   requireFloat32(options.precision, 'predict');
-  const { net } = await loadModel(options.model, { weights: options.weights, numClasses: options.numClasses, padMode: options.padMode });
+  const { net, report, weightsPath } = await loadModel(options.model, { weights: options.weights, numClasses: options.numClasses, padMode: options.padMode });
+  // Every value from the file: the next process reads ORT's optimized model back from the session cache.
+  const fromFile = weightsPath !== undefined && report !== undefined && report.missing.length === 0 && report.mismatched.length === 0;
+  const create: RunnerFactory | undefined = fromFile ? (n, shape, o) => createCachedInferenceRunner(n, shape, weightsPath, o) : undefined;
   const channels = net.conv1.inChannels;
   const classNames = options.classNames?.split(',');
   const { imageSize: size, batchSize } = options;
   const results: Prediction[] = [];
   const classify = async (sampleShape: number[], stream: InputStream, source: (index: number) => { source: string; index: number }) => {
-    const outputs = await withRunner(net, sampleShape, (runner) => collectOutputs(options.tta ? new TestTimeAugmentation(runner, sampleShape) : runner, stream));
+    const outputs = await withRunner(net, sampleShape, (runner) => collectOutputs(options.tta ? new TestTimeAugmentation(runner, sampleShape) : runner, stream), { create });
     for (let row = 0; row < outputs.rows; row++) {
       const logits = Array.from(outputs.values.subarray(row * outputs.dimension, (row + 1) * outputs.dimension));
       const probabilities = softmax(logits);

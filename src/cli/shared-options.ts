@@ -5,9 +5,10 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { Option } from 'commander';
+import { Option, type Command } from 'commander';
 import type { OptimizerConfig } from '../graph/optim.js';
-import { ImageFolder } from '../data/image-folder.js';
+import { BadDataError, DEFAULT_PIXEL_LIMIT, SkippedFiles } from '../data/bad-images.js';
+import { ImageFolder, type ImageFolderOptions } from '../data/image-folder.js';
 import { DataLoader } from '../data/loader.js';
 import { compose, evalTransforms, trainTransforms } from '../data/transforms.js';
 import { MODEL_NAMES } from '../models/registry.js';
@@ -132,7 +133,7 @@ async function isDirectory(dir: string): Promise<boolean> {
 }
 
 /** A dataset root with train/ and val/ image folders, like the tutorial's datasets-Canidae/data/Canidae. */
-export async function trainValFolders(dataDir: string): Promise<{ train: ImageFolder; val: ImageFolder }> {
+export async function trainValFolders(dataDir: string, folderOptions: ImageFolderOptions = {}): Promise<{ train: ImageFolder; val: ImageFolder }> {
   if (!(await isDirectory(dataDir))) throw new Error(`${dataDir}: no such folder (expected a dataset folder holding train/ and val/)`);
   const trainDir = path.join(dataDir, 'train');
   const valDir = path.join(dataDir, 'val');
@@ -141,7 +142,14 @@ export async function trainValFolders(dataDir: string): Promise<{ train: ImageFo
     const missing = [!hasTrain && 'train/', !hasVal && 'val/'].filter(Boolean).join(' and ');
     throw new Error(`${dataDir}: expected train/ and val/ image folders inside, ${missing} missing`);
   }
-  const [train, val] = await Promise.all([ImageFolder.open(trainDir), ImageFolder.open(valDir)]);
+  // Both scanned before either error is reported, so the one named is train/'s when both have one.
+  const [opened, openedVal] = await Promise.allSettled([ImageFolder.open(trainDir, folderOptions), ImageFolder.open(valDir, folderOptions)]);
+  if (opened.status === 'rejected' && openedVal.status === 'rejected' && opened.reason instanceof BadDataError && openedVal.reason instanceof BadDataError) {
+    throw new BadDataError([...opened.reason.files, ...openedVal.reason.files]);
+  }
+  if (opened.status === 'rejected') throw opened.reason;
+  if (openedVal.status === 'rejected') throw openedVal.reason;
+  const [train, val] = [opened.value, openedVal.value];
   if (train.classNames.join('\n') !== val.classNames.join('\n')) {
     throw new Error(`${dataDir}: train/ has classes [${train.classNames.join(', ')}] but val/ has [${val.classNames.join(', ')}]`);
   }
@@ -165,13 +173,50 @@ export async function singleFolder(dir: string): Promise<ImageFolder> {
   return ImageFolder.open(dir);
 }
 
-export function evalLoader(folder: ImageFolder, batchSize: number, imageSize: number, options: { shuffle?: boolean; seed?: number } = {}): DataLoader {
-  return new DataLoader(folder, { batchSize, transforms: compose(evalTransforms(imageSize)), shuffle: options.shuffle ?? false, seed: options.seed });
+/** How a command's loaders treat images that fail to decode; `strict` fails instead of skipping. */
+export interface LoaderDataHandling {
+  skipped?: SkippedFiles;
+  strict?: boolean;
 }
 
-export function trainLoader(folder: ImageFolder, batchSize: number, imageSize: number, options: { augment: boolean; seed: number }): DataLoader {
+/** Evaluation drops an image that fails to decode, so no example counts twice. */
+export function evalLoader(folder: ImageFolder, batchSize: number, imageSize: number, options: { shuffle?: boolean; seed?: number } & LoaderDataHandling = {}): DataLoader {
+  return new DataLoader(folder, {
+    batchSize, transforms: compose(evalTransforms(imageSize)), shuffle: options.shuffle ?? false, seed: options.seed,
+    skipped: options.skipped, onBadImage: options.strict ? 'fail' : 'drop',
+  });
+}
+
+export function trainLoader(folder: ImageFolder, batchSize: number, imageSize: number, options: { augment: boolean; seed: number } & LoaderDataHandling): DataLoader {
   const transforms = options.augment ? trainTransforms(imageSize) : evalTransforms(imageSize);
-  return new DataLoader(folder, { batchSize, transforms: compose(transforms), shuffle: true, seed: options.seed });
+  return new DataLoader(folder, {
+    batchSize, transforms: compose(transforms), shuffle: true, seed: options.seed, skipped: options.skipped, onBadImage: options.strict ? 'fail' : 'replace',
+  });
+}
+
+export interface DataFlags {
+  strictData?: boolean;
+  pixelLimit?: number;
+}
+
+/** --strict-data and --pixel-limit, for the commands that read image folders. */
+export function addDataFlags(command: Command, { strict = true }: { strict?: boolean } = {}): Command {
+  if (strict) command.option('--strict-data', 'stop before training when any image fails to decode fully (default: skip bad images, warn once each, list them in run.json)');
+  return command.addOption(countOption('--pixel-limit <n>', 'skip images with more pixels (width x height) than this (decompression bombs); 0 = no limit', DEFAULT_PIXEL_LIMIT));
+}
+
+/** ImageFolder options from the flags; skipped files go to `skipped` (warned once each). */
+export function imageFolderOptions(flags: DataFlags, skipped: SkippedFiles): ImageFolderOptions {
+  return {
+    pixelLimit: flags.pixelLimit, onWarning: (file) => skipped.add(file),
+    ...(flags.strictData ? { verify: 'decode' as const, onCorrupt: 'fail' as const } : {}),
+  };
+}
+
+/** --strict-data's error: the library's message with what to do next. */
+export function strictDataError(error: unknown, dataDir: string): unknown {
+  if (!(error instanceof BadDataError)) return error;
+  return new Error(`--strict-data: ${error.message}; nothing was trained (\`tlkit verify ${dataDir}\` lists every bad file)`);
 }
 
 /** Stage names accepted by `--from-stage`/`--stage`: `layer4` means its blocks, `layer3.5` one block. */

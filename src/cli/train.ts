@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
+import { SkippedFiles } from '../data/bad-images.js';
 import { IMAGENET_MEAN_255, IMAGENET_STD_255 } from '../data/transforms.js';
 import { readWeights } from '../io/weights.js';
 import { loadParamIntoNet } from '../io/load-params.js';
@@ -16,9 +17,11 @@ import { evaluateWithImages } from '../train/evaluate.js';
 import { fit, type FitOptions, type FitResult } from '../train/fit.js';
 import { describeSchedule, parseSchedule, type LrSchedule } from '../train/schedules.js';
 import { fineTune, replaceHead, trainFixedFeature } from '../transfer/strategies.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { ensureFolder, writeFileAtomic } from '../util/atomic.js';
+import { explainWriteFault, lockOutFolder } from './run-folder.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 import {
+  addDataFlags, imageFolderOptions, strictDataError, type DataFlags,
   amountOption, batchSizeOption, choiceOption, countOption, evalLoader, imageSizeOption, intOption, modelOption, OPTIMIZER_KINDS, padModeOption, parsedOption, parseOptimizer,
   precisionOption, rateOption, requireFloat32, seedOption, trainLoader, trainValFolders, weightsOption, type OptimizerKind, type Precision,
 } from './shared-options.js';
@@ -26,7 +29,7 @@ import {
 export const TRAIN_MODES = ['fixed-feature', 'finetune', 'scratch'] as const;
 export type TrainMode = (typeof TRAIN_MODES)[number];
 
-interface TrainOptions {
+interface TrainOptions extends DataFlags {
   model: string;
   weights?: string;
   /** The earlier name of --weights. */
@@ -114,13 +117,19 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
   }
 
   const log = (line: string) => process.stdout.write(`${line}\n`);
-  const { train: trainFolder, val: valFolder } = await trainValFolders(dataDir);
+  const skipped = new SkippedFiles();
+  const strict = options.strictData ?? false;
+  const { train: trainFolder, val: valFolder } = await trainValFolders(dataDir, imageFolderOptions(options, skipped)).catch((error: unknown) => {
+    throw strictDataError(error, dataDir);
+  });
+  // Before the network is built, so a second run refuses at once.
+  const outDir = options.out;
+  await ensureFolder(outDir);
+  const lock = await lockOutFolder(outDir, 'tlkit train', log);
   const classNames = [...trainFolder.classNames];
   seedInitializers(seed);
   const net = await buildNetwork(options, weights, classNames.length, (line) => process.stderr.write(`${line}\n`));
   const inputShape = [net.conv1.inChannels, imageSize, imageSize];
-  const outDir = options.out;
-  await fs.mkdir(outDir, { recursive: true });
 
   const config: Record<string, unknown> = {
     command: 'tlkit train', data: path.resolve(dataDir), model: options.model, pretrained: weights ?? null, mode, epochs, batchSize, lr,
@@ -129,13 +138,13 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
     ...(options.accumulate > 1 ? { accumulate: options.accumulate, effectiveBatchSize: batchSize * options.accumulate } : {}),
     ...(options.classWeights ? { classWeights: options.classWeights } : {}),
     ...(mix ? { mix: { kind: mix.kind, alpha: mix.alpha } } : {}),
-    padMode: net.padMode, trainImages: trainFolder.length, valImages: valFolder.length,
+    padMode: net.padMode, trainImages: trainFolder.length, valImages: valFolder.length, strictData: strict, pixelLimit: trainFolder.pixelLimit,
     ...(mode === 'finetune' ? { fromStage: options.fromStage ?? null, freeze: options.freeze ?? null, bodyLrScale: bodyLrScale ?? 1, headEpochs: headEpochs ?? 0 } : {}),
     bnTraining: options.bnTrain ? true : options.bnFrozen ? false : mode !== 'fixed-feature',
   };
   let history: RunEpoch[] = [];
   if (options.resume) history = await readRunRecord(outDir).then((r) => r.history, () => []);
-  const runRecord = new RunRecordWriter(outDir, { config, classNames }, history);
+  const runRecord = new RunRecordWriter(outDir, { config, classNames }, history, () => ({ skippedFiles: skipped.list() }));
   await runRecord.write();
   const callbacks: Callback[] = [runRecord];
   if (options.earlyStopping) callbacks.push(new EarlyStopping({ patience: options.earlyStopping, monitor: options.earlyStoppingMetric }));
@@ -156,8 +165,8 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
 
   const fitOptions: FitOptions = {
     epochs, lr, optimizer, schedule, inputShape,
-    train: trainLoader(trainFolder, batchSize, imageSize, { augment: options.augment, seed }),
-    val: evalLoader(valFolder, batchSize, imageSize),
+    train: trainLoader(trainFolder, batchSize, imageSize, { augment: options.augment, seed, skipped, strict }),
+    val: evalLoader(valFolder, batchSize, imageSize, { skipped, strict }),
     checkpointDir: outDir, resume: options.resume, log, progress: options.progress ?? process.stderr.isTTY, signal: controller.signal, callbacks,
     classWeights: options.classWeights, mix,
   };
@@ -181,8 +190,10 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
     process.off('SIGINT', onSigint);
   }
 
-  if (!result.interrupted) await finishRun(net, { outDir, result, valFolder, batchSize, imageSize, seed, inputShape, classNames, record: () => runRecord.record() });
+  if (!result.interrupted) await finishRun(net, { outDir, result, valFolder, batchSize, imageSize, seed, inputShape, classNames, record: () => runRecord.record(), skipped });
+  if (skipped.size > 0) log(`${skipped.size} data file${skipped.size === 1 ? '' : 's'} left out (warned above); ${path.join(outDir, 'run.json')} lists them`);
   await dashboard?.close();
+  await lock.release();
   return { result, outDir };
 }
 
@@ -196,6 +207,7 @@ interface FinishContext {
   inputShape: number[];
   classNames: string[];
   record: () => RunRecord;
+  skipped: SkippedFiles;
 }
 
 /** Evaluates best.ckpt on val, then writes run.json with the evaluation, predictions.png and report.html. */
@@ -207,7 +219,7 @@ async function finishRun(net: ResNet, context: FinishContext): Promise<void> {
   }
   net.eval();
   // Shuffled like the tutorial's val dataset (shuffle=True), so the grid shows more than the first class.
-  const loader = evalLoader(context.valFolder, context.batchSize, context.imageSize, { shuffle: true, seed: context.seed });
+  const loader = evalLoader(context.valFolder, context.batchSize, context.imageSize, { shuffle: true, seed: context.seed, skipped: context.skipped });
   const { evaluation, images } = await evaluateWithImages(net, loader, inputShape, 12);
   const shape = inputShape as [number, number, number];
   const normalization = { mean: IMAGENET_MEAN_255, std: IMAGENET_STD_255 };
@@ -225,7 +237,7 @@ async function finishRun(net: ResNet, context: FinishContext): Promise<void> {
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('train')
     .description('transfer-train a model on an image dataset, like the MindSpore dogs-vs-wolves tutorial')
     .argument('<data-dir>', 'dataset folder with train/ and val/ image folders (one sub-folder per class), e.g. datasets-Canidae/data/Canidae')
@@ -264,10 +276,13 @@ export function register(program: Command): void {
     .option('--resume', 'continue from last.ckpt in --out')
     .addOption(seedOption('seed of the new head, shuffling and augmentation'))
     .option('--dashboard', 'serve a live report on 127.0.0.1 while training')
-    .option('--no-progress', 'no progress bar on stderr')
+    .option('--no-progress', 'no progress bar on stderr');
+  addDataFlags(command)
     .addHelpText('after', '\nCtrl-C stops after the current step (exit code 130); best.ckpt and last.ckpt keep the last complete epoch.')
     .action(async (dataDir: string, options: TrainOptions) => {
-      const { result } = await train(dataDir, options);
+      const { result } = await train(dataDir, options).catch(async (error: unknown) => {
+        throw await explainWriteFault(error, options.out);
+      });
       if (result.interrupted) process.exitCode = 130;
     });
 }

@@ -49,7 +49,7 @@ export async function loadModel(name: string, options: LoadModelOptions = {}): P
   const fileClasses = inferredClasses(params);
   const numClasses = options.numClasses ?? fileClasses ?? 1000;
   const net = createResNet(name, { ...options, padMode, numClasses });
-  const report = loadParamIntoNet(net, params, { strict: false });
+  const report = loadParamIntoNet(net, params, { strict: false, takeOwnership: true });
   const headReplaced = numClasses !== fileClasses;
   const problems = [
     ...report.mismatched.filter((m) => !(headReplaced && m.name.startsWith('fc.'))).map((m) => `${m.name}: the model expects [${m.expected.join(', ')}], ${weightsPath} has [${m.got.join(', ')}]`),

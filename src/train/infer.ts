@@ -42,8 +42,11 @@ export async function* inferBatches(runner: BatchRunner, stream: InputStream, op
 }
 
 /** An inference session over a network (or some of its stages) for the duration of `work`. */
-export async function withRunner<T>(net: Module | Stages, inputShape: readonly number[], work: (runner: InferenceRunner) => Promise<T>, options: { until?: string } = {}): Promise<T> {
-  const runner = await InferenceRunner.create(net, inputShape, options);
+/** How a runner is made: `InferenceRunner.create`, or e.g. the session cache's `createCachedInferenceRunner`. */
+export type RunnerFactory = (net: Module | Stages, inputShape: readonly number[], options: { until?: string }) => Promise<InferenceRunner>;
+
+export async function withRunner<T>(net: Module | Stages, inputShape: readonly number[], work: (runner: InferenceRunner) => Promise<T>, options: { until?: string; create?: RunnerFactory } = {}): Promise<T> {
+  const runner = await (options.create ?? InferenceRunner.create)(net, inputShape, { until: options.until });
   try {
     return await work(runner);
   } finally {

@@ -14,13 +14,19 @@ function toRunEpoch(record: EpochRecord): RunEpoch {
 export class RunRecordWriter implements Callback {
   private history: RunEpoch[];
 
-  constructor(readonly runDir: string, private readonly base: Omit<RunRecord, 'history'>, history: RunEpoch[] = []) {
+  /** `current` adds what changes during the run besides the history (the data files skipped so far). */
+  constructor(
+    readonly runDir: string,
+    private readonly base: Omit<RunRecord, 'history'>,
+    history: RunEpoch[] = [],
+    private readonly current: () => Partial<Omit<RunRecord, 'history'>> = () => ({}),
+  ) {
     this.history = history;
   }
 
   /** The record as it stands, for the writes after training (evaluation, images). */
   record(): RunRecord {
-    return { ...this.base, history: this.history };
+    return { ...this.base, ...this.current(), history: this.history };
   }
 
   write(): Promise<void> {
