@@ -1,6 +1,6 @@
 import { ImageDecodeError, SkippedFiles } from './bad-images.js';
 import { Dataset, ImageSource, isSourceDataset, Sample, SourceDataset } from './dataset.js';
-import { explainDecodeFailure } from './image-check.js';
+import { imageBackend } from './image-backend.js';
 import { mixSeed, mulberry32, shuffleInPlace } from './random.js';
 import { compose, Pipeline, TransformStep } from './transforms.js';
 
@@ -43,7 +43,7 @@ export interface Batch {
  * libuv reads UV_THREADPOOL_SIZE (default 4) once, before its first task, so it must be set at start-up.
  */
 export function defaultConcurrency(): number {
-  const pool = Number(process.env.UV_THREADPOOL_SIZE);
+  const pool = Number((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.UV_THREADPOOL_SIZE);
   return 2 * (Number.isInteger(pool) && pool > 0 ? pool : 4);
 }
 
@@ -174,7 +174,8 @@ interface Loaded {
 /** The reason from a decode of the file alone: messages of failures that overlap get swapped. */
 async function explainFailure(source: ImageSource | undefined, error: ImageDecodeError): Promise<string> {
   const said = `cannot decode: ${error.reason.split('\n')[0]}`;
-  return source?.kind === 'file' ? explainDecodeFailure(source.path, source.pixelLimit, said) : said;
+  const explain = imageBackend().explainDecodeFailure;
+  return source?.kind === 'file' && explain ? explain(source.path, source.pixelLimit, said) : said;
 }
 
 function assemble(loaded: Loaded[], target?: Float32Array): Batch {

@@ -13,14 +13,14 @@ import { countCorrect } from './metrics.js';
 import { learningRateAt, type LrSchedule } from './schedules.js';
 import { assertTrainingFits } from './memory.js';
 import { CallbackList, type Callback, type EpochRecord, type StopRequest, type TrainBatch, type TrainingRun } from './callbacks/callback.js';
-import { Checkpoints } from './callbacks/checkpoints.js';
+import type { Checkpoints, CheckpointOptions } from './callbacks/checkpoints.js';
 import { NonFiniteGuard } from './callbacks/non-finite-guard.js';
-import { ProgressBar } from './callbacks/progress-bar.js';
 import { StopOnAbort } from './callbacks/stop-on-abort.js';
 import { TutorialLog } from './callbacks/tutorial-log.js';
 import { Mixing, SOFT_TARGETS, type MixOptions } from './callbacks/mixing.js';
 import { balancedClassWeights } from './class-weights.js';
 import { classWeightedCrossEntropy, softTargetCrossEntropy } from '../graph/ops/loss.js';
+import { nodeFitHost } from './fit-node.js';
 
 export type { EpochRecord } from './callbacks/callback.js';
 
@@ -85,10 +85,25 @@ export interface FitResult {
   stoppedEarly?: string;
 }
 
+/**
+ * What fit needs beyond ORT: checkpoint files, a terminal progress bar and the default log.
+ * Node's is train/fit-node.ts; the browser build has none (save from a callback there).
+ */
+export interface FitHost {
+  checkpoints(directory: string, options: CheckpointOptions): Checkpoints;
+  progressBar(): Callback;
+  log(line: string): void;
+}
+
+function fileHost(): FitHost {
+  if (!nodeFitHost) throw new Error('fit: checkpointDir and resume need a file system (Node.js); in a browser, save from onEpochEnd with netCheckpointEntries + encodeCheckpoint');
+  return nodeFitHost;
+}
+
 /** The callbacks every run gets from its options, before the caller's own. */
 function defaultCallbacks(options: FitOptions, checkpoints: Checkpoints | undefined): Callback[] {
   const callbacks: Callback[] = [new NonFiniteGuard()];
-  if (options.progress) callbacks.push(new ProgressBar());
+  if (options.progress && nodeFitHost) callbacks.push(nodeFitHost.progressBar());
   callbacks.push(new TutorialLog(checkpoints?.bestPath));
   if (checkpoints) callbacks.push(checkpoints);
   const onEpochEnd = options.onEpochEnd;
@@ -163,10 +178,10 @@ interface EpochTotals {
  */
 export async function fit(net: Module, options: FitOptions): Promise<FitResult> {
   if (options.resume && !options.checkpointDir) throw new Error('resume needs checkpointDir, the folder holding last.ckpt');
-  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const log = options.log ?? nodeFitHost?.log ?? ((line: string) => console.log(line));
   const bnTraining = options.bnTraining ?? true;
   net.parameters();
-  const checkpoints = options.checkpointDir ? new Checkpoints(options.checkpointDir, { bestName: options.bestCheckpointName, resume: options.resume }) : undefined;
+  const checkpoints = options.checkpointDir ? fileHost().checkpoints(options.checkpointDir, { bestName: options.bestCheckpointName, resume: options.resume }) : undefined;
   const { train } = options;
   const classes = classCount(train);
   const loss = trainingLoss(options, classes);
