@@ -59,8 +59,19 @@ interface TrainOptions extends DataFlags {
   precision: Precision;
   earlyStopping?: number;
   earlyStoppingMetric: 'accuracy' | 'loss';
+  accumulate: number;
+  classWeights?: number[] | 'balanced';
+  mixup?: number;
+  cutmix?: number;
   dashboard?: boolean;
   progress?: boolean;
+}
+
+function parseClassWeights(value: string, flag: string): number[] | 'balanced' {
+  if (value === 'balanced') return value;
+  const weights = value.split(',').map((part) => Number(part.trim()));
+  if (weights.length < 2 || weights.some((w) => !Number.isFinite(w) || w < 0)) throw new Error(`${flag} must be 'balanced' or one number >= 0 per class (e.g. 1,3.5), got "${value}"`);
+  return weights;
 }
 
 /** Side of layer4's output: each of the five stride-2 steps rounds up ('same' and torchvision's padding agree). */
@@ -99,7 +110,9 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
   if (options.weights && options.pretrained && options.weights !== options.pretrained) throw new Error('--pretrained is another name for --weights: give one');
   const weights = options.weights ?? options.pretrained;
   requireFloat32(options.precision, 'train');
-  const optimizer = parseOptimizer(options.optimizer, momentum, options.weightDecay);
+  const optimizer = { ...parseOptimizer(options.optimizer, momentum, options.weightDecay), ...(options.accumulate > 1 ? { accumulate: options.accumulate } : {}) };
+  if (options.mixup !== undefined && options.cutmix !== undefined) throw new Error('--mixup and --cutmix are alternatives: give one');
+  const mix = options.mixup !== undefined ? { kind: 'mixup' as const, alpha: options.mixup, seed } : options.cutmix !== undefined ? { kind: 'cutmix' as const, alpha: options.cutmix, seed } : undefined;
   if (mode !== 'finetune' && (options.fromStage || options.freeze || bodyLrScale !== undefined || headEpochs !== undefined)) {
     throw new Error('--from-stage, --freeze, --body-lr-scale and --head-epochs apply to --mode finetune only');
   }
@@ -132,6 +145,9 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
     command: 'tlkit train', data: path.resolve(dataDir), model: options.model, pretrained: weights ?? null, mode, epochs, batchSize, lr,
     optimizer: optimizer.kind, momentum, weightDecay: options.weightDecay, schedule: describeSchedule(schedule), imageSize, augment: options.augment, seed,
     ...(options.earlyStopping ? { earlyStopping: { patience: options.earlyStopping, metric: options.earlyStoppingMetric } } : {}),
+    ...(options.accumulate > 1 ? { accumulate: options.accumulate, effectiveBatchSize: batchSize * options.accumulate } : {}),
+    ...(options.classWeights ? { classWeights: options.classWeights } : {}),
+    ...(mix ? { mix: { kind: mix.kind, alpha: mix.alpha } } : {}),
     padMode: net instanceof ImportedModel ? null : net.padMode, ...(net instanceof ImportedModel ? { cut: net.cut } : {}), trainImages: trainFolder.length, valImages: valFolder.length, strictData: strict, pixelLimit: trainFolder.pixelLimit,
     ...(mode === 'finetune' ? { fromStage: options.fromStage ?? null, freeze: options.freeze ?? null, bodyLrScale: bodyLrScale ?? 1, headEpochs: headEpochs ?? 0 } : {}),
     bnTraining: options.bnTrain ? true : options.bnFrozen ? false : mode !== 'fixed-feature',
@@ -162,6 +178,7 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
     train: trainLoader(trainFolder, batchSize, imageSize, { augment: options.augment, seed, skipped, strict, normalize }),
     val: evalLoader(valFolder, batchSize, imageSize, { skipped, strict, normalize }),
     checkpointDir: outDir, resume: options.resume, log, progress: options.progress ?? process.stderr.isTTY, signal: controller.signal, callbacks,
+    classWeights: options.classWeights, mix,
   };
   log('Start Training Loop ...');
   let result: FitResult;
@@ -262,6 +279,10 @@ export function register(program: Command): void {
     .addOption(padModeOption("'same' (MindSpore) or 'pad' (PyTorch); default: from the weights' naming, 'same' without weights"))
     .addOption(precisionOption())
     .addOption(intOption('--early-stopping <patience>', 'stop when the validation metric has not improved for this many epochs, and keep the best epoch\'s weights'))
+    .addOption(intOption('--accumulate <n>', 'gradient accumulation: apply the mean gradient of this many batches at once (an effective batch n times --batch-size in the memory of one)', 1))
+    .addOption(parsedOption('--class-weights <w>', "loss weight per class: 'balanced' (n / (classes * count), for imbalanced folders) or one number per class, comma-separated", parseClassWeights))
+    .addOption(rateOption('--mixup <alpha>', 'train on mixup blends of image pairs, blend weight ~ Beta(alpha, alpha) (0.2-0.4 typical); turns the feature cache off'))
+    .addOption(rateOption('--cutmix <alpha>', 'train on cutmix (a box from another image; Beta(alpha, alpha), 1 typical); turns the feature cache off'))
     .addOption(choiceOption('--early-stopping-metric <m>', 'what --early-stopping watches: validation accuracy or loss', ['accuracy', 'loss'] as const, 'accuracy'))
     .option('--out <dir>', 'folder for best.ckpt, last.ckpt and the run record (run.json, predictions.png, report.html)', './BestCheckpoint')
     .option('--resume', 'continue from last.ckpt in --out')
