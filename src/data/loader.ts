@@ -89,11 +89,21 @@ export class DataLoader implements AsyncIterable<Batch> {
     return this.pipeline?.isRandom ?? false;
   }
 
-  /** The example order of an epoch. */
+  /** The example order of an epoch; examples known not to decode are replaced as the batches replace them. */
   order(epoch: number): Int32Array {
     const order = Int32Array.from({ length: this.dataset.length }, (_, i) => i);
     if (this.options.shuffle) shuffleInPlace(order, mulberry32(mixSeed(this.options.seed ?? 0, epoch, 0x5eed)));
+    if (this.bad.size === 0 || this.options.onBadImage === 'drop' || this.options.onBadImage === 'fail') return order;
+    const planned = order.slice();
+    for (let p = 0; p < order.length; p++) {
+      for (let k = 0; k < order.length && this.bad.has(order[p]!); k++) order[p] = planned[(p + k) % order.length]!;
+    }
     return order;
+  }
+
+  /** Dataset positions skipped because their images failed to decode. */
+  get excluded(): ReadonlySet<number> {
+    return this.bad;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Batch> {

@@ -1,4 +1,5 @@
 /** Checkpoints of a network as entries and back, without files (the browser build uses these). */
+import { OPTIMIZER_STATE_PREFIXES } from '../graph/optim.js';
 import type { CheckpointContents, CheckpointEntry } from '../io/ckpt-format.js';
 import type { Module } from '../nn/module.js';
 import type { HostTensor } from '../tensor.js';
@@ -47,7 +48,7 @@ export interface LoadedTrainingCheckpoint {
 export function trainingCheckpointFrom(contents: CheckpointContents, file: string): LoadedTrainingCheckpoint {
   const optimizer = new Map<string, Float32Array>();
   for (const [name, t] of contents.tensors) {
-    if ((name.startsWith('moments.') || name.startsWith('adam_m.') || name.startsWith('adam_v.')) && t.data instanceof Float32Array) optimizer.set(name, t.data);
+    if (OPTIMIZER_STATE_PREFIXES.some((prefix) => name.startsWith(`${prefix}.`)) && t.data instanceof Float32Array) optimizer.set(name, t.data);
   }
   const stateText = contents.strings.get(STATE_ENTRY);
   let state: TrainingState | undefined;

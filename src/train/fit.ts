@@ -17,6 +17,9 @@ import type { Checkpoints, CheckpointOptions } from './callbacks/checkpoints.js'
 import { NonFiniteGuard } from './callbacks/non-finite-guard.js';
 import { StopOnAbort } from './callbacks/stop-on-abort.js';
 import { TutorialLog } from './callbacks/tutorial-log.js';
+import { Mixing, SOFT_TARGETS, type MixOptions } from './callbacks/mixing.js';
+import { balancedClassWeights } from './class-weights.js';
+import { classWeightedCrossEntropy, softTargetCrossEntropy } from '../graph/ops/loss.js';
 import { nodeFitHost } from './fit-node.js';
 
 export type { EpochRecord } from './callbacks/callback.js';
@@ -25,10 +28,12 @@ export type { EpochRecord } from './callbacks/callback.js';
 export interface TrainBatches extends BatchStream {
   readonly batchSize: number;
   readonly dropRemainder: boolean;
-  readonly dataset: { readonly length: number; labelAt(index: number): number };
+  readonly dataset: { readonly length: number; readonly classNames?: readonly string[]; labelAt(index: number): number };
   order(epoch: number): Int32Array;
   /** True when batches differ between epochs beyond order (random augmentation). */
   readonly isRandom?: boolean;
+  /** Examples the loader skips (images that failed to decode): the feature cache is complete without them. */
+  readonly excluded?: ReadonlySet<number>;
 }
 
 export interface FitOptions {
@@ -44,6 +49,10 @@ export interface FitOptions {
   bnTraining?: boolean;
   lrScale?: (parameter: Parameter) => number;
   labelSmoothing?: number;
+  /** Per-class loss weights (torch's CrossEntropyLoss weight), or 'balanced' for n / (classes * count) from the training labels. */
+  classWeights?: readonly number[] | 'balanced';
+  /** Train on mixup or cutmix blends of each batch (turns the feature cache off). */
+  mix?: MixOptions;
   /** Cache the frozen prefix's outputs when augmentation is off: 'auto' (default) decides. */
   cacheFeatures?: boolean | 'auto';
   /** Folder for best.ckpt and last.ckpt; none = no checkpoints. */
@@ -105,6 +114,38 @@ function defaultCallbacks(options: FitOptions, checkpoints: Checkpoints | undefi
   return callbacks;
 }
 
+/** The class count of a training set: its class names, else the largest label + 1. */
+function classCount(train: TrainBatches): number {
+  const names = train.dataset.classNames;
+  if (names) return names.length;
+  let largest = 0;
+  for (let i = 0; i < train.dataset.length; i++) largest = Math.max(largest, train.dataset.labelAt(i));
+  return largest + 1;
+}
+
+interface TrainingLoss {
+  loss?: TrainStepOptions['loss'];
+  extraInputs?: Record<string, readonly number[]>;
+}
+
+/** The loss the step trains on: the sparse cross-entropy, unless class weights or mixing ask for another. */
+function trainingLoss(options: FitOptions, classes: number): TrainingLoss {
+  const { train, mix } = options;
+  const classWeights = options.classWeights === 'balanced'
+    ? balancedClassWeights(Int32Array.from({ length: train.dataset.length }, (_, i) => train.dataset.labelAt(i)), classes, train.dataset.classNames)
+    : options.classWeights;
+  if (classWeights && classWeights.length !== classes) throw new Error(`${classWeights.length} class weights for ${classes} classes`);
+  if ((classWeights || mix) && options.labelSmoothing) throw new Error('label smoothing does not combine with class weights, mixup or cutmix');
+  if (mix) {
+    return {
+      loss: (g, logits) => softTargetCrossEntropy(g, logits, g.input(SOFT_TARGETS, [logits.shape[0]!, classes]), { classWeights }),
+      extraInputs: { ...options.extra?.extraInputs, [SOFT_TARGETS]: [classes] },
+    };
+  }
+  if (classWeights) return { loss: (g, logits, labels) => classWeightedCrossEntropy(g, logits, labels, classWeights) };
+  return {};
+}
+
 class Run implements TrainingRun {
   state: TrainingState = { epoch: 0, step: 0, bestAccuracy: -1, bestEpoch: 0, history: [] };
   initialOptimizerState?: Map<string, Float32Array>;
@@ -143,20 +184,24 @@ export async function fit(net: Module, options: FitOptions): Promise<FitResult> 
   const bnTraining = options.bnTraining ?? true;
   net.parameters();
   const checkpoints = options.checkpointDir ? fileHost().checkpoints(options.checkpointDir, { bestName: options.bestCheckpointName, resume: options.resume }) : undefined;
-  const callbacks = new CallbackList([...defaultCallbacks(options, checkpoints), ...(options.callbacks ?? [])]);
   const { train } = options;
+  const classes = classCount(train);
+  const loss = trainingLoss(options, classes);
+  const mixing = options.mix ? [new Mixing(options.mix, classes, options.inputShape)] : [];
+  const callbacks = new CallbackList([...defaultCallbacks(options, checkpoints), ...mixing, ...(options.callbacks ?? [])]);
   const run = new Run(net, options.epochs, train.steps, log);
   await callbacks.onTrainBegin(run);
 
   const cacheWanted = options.cacheFeatures ?? 'auto';
-  const mayCache = cacheWanted === true || (cacheWanted === 'auto' && train.isRandom === false);
+  if (cacheWanted === true && options.mix) throw new Error(`${options.mix.kind} blends images: the feature cache cannot be on`);
+  const mayCache = !options.mix && (cacheWanted === true || (cacheWanted === 'auto' && train.isRandom === false));
   assertTrainingFits(net, {
     inputShape: options.inputShape, batchSize: train.batchSize, optimizer: options.optimizer, bnTraining, lrScale: options.lrScale,
-    labelSmoothing: options.labelSmoothing, ...options.extra, cachedExamples: mayCache ? train.dataset.length : 0,
+    labelSmoothing: options.labelSmoothing, ...options.extra, ...loss, cachedExamples: mayCache ? train.dataset.length : 0,
   });
   const step = await TrainStep.create(net, {
     inputShape: options.inputShape, optimizer: options.optimizer, bnTraining, lrScale: options.lrScale,
-    labelSmoothing: options.labelSmoothing, initialOptimizerState: run.initialOptimizerState, ...options.extra,
+    labelSmoothing: options.labelSmoothing, initialOptimizerState: run.initialOptimizerState, ...options.extra, ...loss,
   });
   run.compiled = step;
   // Adam's bias correction continues from the saved step count.
@@ -222,7 +267,7 @@ function batchesOf(order: Int32Array, batchSize: number, dropRemainder: boolean)
 
 /** One epoch's batches: from the feature cache once it is full, else from the loader (filling the cache). */
 async function* epochBatches(train: TrainBatches, epoch: number, cache: FeatureCache | null): AsyncGenerator<{ indices: Int32Array; labels: Int32Array; images?: Float32Array; cached?: Float32Array }> {
-  if (cache?.complete) {
+  if (cache?.completeWithout(train.excluded)) {
     for (const indices of batchesOf(train.order(epoch), train.batchSize, train.dropRemainder)) {
       yield { indices, labels: Int32Array.from(indices, (i) => train.dataset.labelAt(i)), cached: cache.gather(indices) };
     }
