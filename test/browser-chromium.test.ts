@@ -111,7 +111,7 @@ test('tlkit web: fixed features on the shipped target task in the page give tlki
   // The pipeline at its smallest (every step one epoch): its source checkpoint and its fixed-feature row.
   const { execFileSync } = await import('node:child_process');
   execFileSync(process.execPath, [path.join(process.cwd(), 'bin', 'tlkit.js'), 'pipeline', '--epoch-scale', '0.02', '--out', out], { stdio: 'pipe', env: { ...process.env, TLKIT_THREADS: '2' } });
-  const results = JSON.parse(await fs.readFile(path.join(out, 'pipeline.json'), 'utf8')) as { target: Array<{ method: string; accuracy: number }> };
+  const results = JSON.parse(await fs.readFile(path.join(out, 'results.json'), 'utf8')) as { target: Array<{ method: string; accuracy: number }> };
   const pipelineFixed = results.target.find((r) => r.method === 'fixed-feature')!.accuracy;
 
   const server = await startWebServer({ sourceCheckpoint: path.join(out, 'checkpoints', 'source-best.ckpt') });

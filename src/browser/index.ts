@@ -6,6 +6,8 @@
  */
 import { installBrowserPlatform } from './platform.js';
 
+export { browserThreads, threadsAvailable, WASM_MEMORY_BYTES } from './platform.js';
+
 installBrowserPlatform();
 
 export * from '../tensor.js';

@@ -66,7 +66,8 @@ function drawChart(history: EpochRecord[]): void {
     <text x="${width - pad}" y="${pad - 8}" font-size="12" fill="#2f6fde" text-anchor="end">accuracy (0 to 1)</text>
     <text x="${width / 2}" y="${height - 8}" font-size="12" text-anchor="middle">epoch ${history.length}</text>
     <polyline fill="none" stroke="#d35400" stroke-width="2" points="${line(history.map((r) => r.trainLoss), yLoss)}"/>
-    <polyline fill="none" stroke="#2f6fde" stroke-width="2" points="${line(history.map((r) => r.valAccuracy), yAcc)}"/>`;
+    <polyline fill="none" stroke="#2f6fde" stroke-width="2" points="${line(history.map((r) => r.valAccuracy), yAcc)}"/>
+    ${history.map((r, i) => `<circle cx="${x(i).toFixed(1)}" cy="${yLoss(r.trainLoss).toFixed(1)}" r="3" fill="#d35400"/><circle cx="${x(i).toFixed(1)}" cy="${yAcc(r.valAccuracy).toFixed(1)}" r="3" fill="#2f6fde"/>`).join('')}`;
 }
 
 /** Evaluation images as thumbnails, framed blue when predicted right and red when wrong. */
@@ -173,8 +174,8 @@ export async function runFashion(tlkit: Tlkit, options: FashionRunOptions): Prom
   });
   const train = new tlkit.DataLoader(task.labelled, { batchSize: task.batchSize, shuffle: true, seed: options.seed, transforms });
   const evaluation = new tlkit.DataLoader(task.evaluation, { batchSize: 256, seed: options.seed, transforms });
-  const history = await train_(tlkit, net, options, train, evaluation, inputShape);
-  const result = await tlkit.evaluate(net, evaluation, inputShape);
+  // The last epoch's validation is the evaluation (inference mode, the whole evaluation split): no second pass.
+  const { history, result } = await train_(tlkit, net, options, train, evaluation, inputShape);
   drawGrid(result.indices.slice(0, 64).map((index, k) => ({
     source: task.evaluation.sourceAt(index), right: result.predicted[k] === result.labels[k],
     title: `${task.target.classNames[result.predicted[k]!]} (true: ${task.target.classNames[result.labels[k]!]})`,
@@ -184,16 +185,17 @@ export async function runFashion(tlkit: Tlkit, options: FashionRunOptions): Prom
   return { accuracy: result.accuracy, history, milliseconds: performance.now() - started };
 }
 
-async function train_(tlkit: Tlkit, net: ResNet, options: FashionRunOptions, train: TlkitModule.DataLoader, val: TlkitModule.DataLoader, inputShape: number[]): Promise<EpochRecord[]> {
+async function train_(tlkit: Tlkit, net: ResNet, options: FashionRunOptions, train: TlkitModule.DataLoader, val: TlkitModule.DataLoader, inputShape: number[]): Promise<{ history: EpochRecord[]; result: TlkitModule.Evaluation }> {
   const history: EpochRecord[] = [];
   state.abort = new AbortController();
   const common = {
     ...tlkit.FIXED_FEATURE_RECIPE, epochs: options.epochs, lr: options.lr, train, val, inputShape, log, signal: state.abort.signal,
     onEpochEnd: (record: EpochRecord) => { history.push(record); drawChart(history); },
   };
-  if (options.strategy === 'fixed') await tlkit.trainFixedFeature(net, common);
-  else await tlkit.fineTune(net, { ...common, optimizer: { kind: 'momentum', momentum: 0.9, weightDecay: 5e-4 } });
-  return history;
+  const fitted = options.strategy === 'fixed'
+    ? await tlkit.trainFixedFeature(net, common)
+    : (await tlkit.fineTune(net, { ...common, optimizer: { kind: 'momentum', momentum: 0.9, weightDecay: 5e-4 } })).body;
+  return { history, result: fitted.lastEvaluation ?? (await tlkit.evaluate(net, val, inputShape)) };
 }
 
 async function runDropped(tlkit: Tlkit, options: FashionRunOptions): Promise<RunResult> {
@@ -217,8 +219,7 @@ async function runDropped(tlkit: Tlkit, options: FashionRunOptions): Promise<Run
   const batchSize = Math.min(numberOf('batch'), trainView.length);
   const train = new tlkit.DataLoader(trainView, { batchSize, shuffle: true, seed: options.seed, transforms });
   const val = new tlkit.DataLoader(valView, { batchSize: 64, seed: options.seed, transforms });
-  const history = await train_(tlkit, net, options, train, val, inputShape);
-  const result = await tlkit.evaluate(net, val, inputShape);
+  const { history, result } = await train_(tlkit, net, options, train, val, inputShape);
   drawGrid(result.indices.slice(0, 64).map((index, k) => ({ source: valView.sourceAt(index), right: result.predicted[k] === result.labels[k], title: classes[result.predicted[k]!]!.name })));
   state.net = net;
   state.inputShape = inputShape;
@@ -243,11 +244,13 @@ async function onTrain(tlkit: Tlkit): Promise<void> {
   ($('download-ckpt') as HTMLButtonElement).disabled = false;
 }
 
+const threads = (n: number) => `${n} thread${n === 1 ? '' : 's'}`;
+
 async function start(): Promise<Tlkit> {
   const tlkit = (await import(new URL('/tlkit.mjs', location.href).href)) as Tlkit;
   const isolated = globalThis.crossOriginIsolated === true;
   $('status').textContent = isolated
-    ? `onnxruntime-web (wasm), ${Math.min(4, Math.ceil(navigator.hardwareConcurrency / 2))} threads: the page is cross-origin isolated`
+    ? `onnxruntime-web (wasm), ${threads(tlkit.browserThreads())}: the page is cross-origin isolated`
     : 'onnxruntime-web (wasm) on a single thread: this page is not cross-origin isolated (serve it with COOP/COEP headers, as tlkit web does, for threads)';
   if (!isolated) $('status').classList.add('notice');
   for (const input of document.querySelectorAll<HTMLInputElement>('input[name=data]')) input.onchange = () => { $('mine').hidden = checked('data') !== 'mine'; };
