@@ -1,6 +1,7 @@
 import type { Batch } from '../data/loader.js';
 import type { Module } from '../nn/module.js';
 import { InferenceRunner } from '../runtime/inference.js';
+import type { Int8Options } from '../runtime/int8.js';
 import { softmax } from './metrics.js';
 
 export interface BatchStream {
@@ -42,8 +43,8 @@ export class EvaluationAccumulator {
 }
 
 /** Runs a network in inference mode (BN with moving statistics) over every batch of a loader. */
-export async function evaluate(net: Module, loader: BatchStream, inputShape: readonly number[]): Promise<Evaluation> {
-  const runner = await InferenceRunner.create(net, inputShape);
+export async function evaluate(net: Module, loader: BatchStream, inputShape: readonly number[], options: { int8?: Int8Options } = {}): Promise<Evaluation> {
+  const runner = await InferenceRunner.create(net, inputShape, { int8: options.int8 });
   const accumulator = new EvaluationAccumulator();
   try {
     for await (const batch of loader.epoch(0)) {

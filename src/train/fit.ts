@@ -11,6 +11,7 @@ import { loadParamIntoNet } from '../io/load-params.js';
 import { readTrainingCheckpoint, saveNetCheckpoint, type TrainingState } from './checkpoint.js';
 import { EvaluationAccumulator, type BatchStream, type Evaluation } from './evaluate.js';
 import { FeatureCache } from './feature-cache.js';
+import type { Int8Options } from '../runtime/int8.js';
 import { countCorrect } from './metrics.js';
 import { learningRateAt, type LrSchedule } from './schedules.js';
 import { firstNonFinite, NonFiniteLossError, NonFiniteStateError } from './health.js';
@@ -67,6 +68,8 @@ export interface FitOptions {
   extra?: Pick<TrainStepOptions, 'extraLoss' | 'extraInputs' | 'featureStage'>;
   /** Stops after the current step when it resolves (Ctrl-C). */
   signal?: AbortSignal;
+  /** Run the frozen prefix as an int8 QDQ graph calibrated on this sample (runtime/int8.ts); default float32. */
+  int8?: Int8Options;
 }
 
 export interface FitResult {
@@ -128,7 +131,7 @@ export async function fit(net: Module, options: FitOptions): Promise<FitResult> 
   });
   const step = await TrainStep.create(net, {
     inputShape: options.inputShape, optimizer: options.optimizer, bnTraining, lrScale: options.lrScale,
-    labelSmoothing: options.labelSmoothing, initialOptimizerState, ...options.extra,
+    labelSmoothing: options.labelSmoothing, initialOptimizerState, ...options.extra, prefixInt8: options.int8,
   });
   // Adam's bias correction continues from the saved step count.
   for (let i = 0; i < state.step; i++) step.advanceStepCounter();
