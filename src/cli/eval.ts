@@ -5,7 +5,10 @@ import type { Module } from '../nn/module.js';
 import { confusionMatrix, macroAverage, perClassMetrics, type ClassMetrics } from '../report/metrics.js';
 import { InferenceRunner } from '../runtime/inference.js';
 import { EvaluationAccumulator, type Evaluation } from '../train/evaluate.js';
-import { evalLoader, evaluationFolder, optionalPositiveInt, parsePadMode, positiveInt } from './shared-options.js';
+import { describeInt8, type Int8Options, type Int8Report, type Precision } from '../runtime/int8.js';
+import {
+  addPrecisionOptions, evalLoader, evaluationFolder, int8Options, optionalPositiveInt, parsePadMode, parsePrecision, positiveInt, type PrecisionCliOptions,
+} from './shared-options.js';
 
 export interface FolderEvaluation {
   evaluation: Evaluation;
@@ -14,8 +17,8 @@ export interface FolderEvaluation {
 }
 
 /** Runs a network in inference mode over a loader, keeping the first images (for prediction grids). */
-export async function evaluateWithImages(net: Module, loader: DataLoader, inputShape: readonly number[], keepImages: number, limit = Infinity): Promise<FolderEvaluation> {
-  const runner = await InferenceRunner.create(net, inputShape);
+export async function evaluateWithImages(net: Module, loader: DataLoader, inputShape: readonly number[], keepImages: number, limit = Infinity, int8?: Int8Options): Promise<FolderEvaluation & { int8?: Int8Report }> {
+  const runner = await InferenceRunner.create(net, inputShape, { int8 });
   const accumulator = new EvaluationAccumulator();
   const images: Float32Array[] = [];
   const per = inputShape.reduce((a, b) => a * b, 1);
@@ -31,7 +34,7 @@ export async function evaluateWithImages(net: Module, loader: DataLoader, inputS
   } finally {
     await runner.release();
   }
-  return { evaluation: accumulator.finish(), images };
+  return { evaluation: accumulator.finish(), images, int8: runner.int8 };
 }
 
 /** The model's class count must match the folder's, else every label would be misread. */
@@ -47,7 +50,7 @@ export function headClasses(net: { fc: Module }): number {
   return weight[1].shape[0]!;
 }
 
-interface EvalOptions {
+interface EvalOptions extends PrecisionCliOptions {
   model: string;
   weights: string;
   numClasses?: string;
@@ -65,6 +68,8 @@ export interface EvalReport {
   classes: ClassMetrics[];
   macro: { precision: number | null; recall: number | null; f1: number | null };
   confusion: number[][];
+  precision: Precision;
+  int8?: Int8Report;
 }
 
 export async function evalFolder(dir: string, options: EvalOptions): Promise<EvalReport> {
@@ -77,21 +82,23 @@ export async function evalFolder(dir: string, options: EvalOptions): Promise<Eva
   checkClassCount(headClasses(net), folder.classNames, options.weights, folder.root);
   const size = positiveInt(options.imageSize, '--image-size');
   const loader = evalLoader(folder, positiveInt(options.batchSize, '--batch-size'), size);
-  const { evaluation } = await evaluateWithImages(net, loader, [net.conv1.inChannels, size, size], 0);
+  const channels = net.conv1.inChannels;
+  const int8 = await int8Options(options, { calibration: folder, imageSize: size, channels, seed: 0 });
+  const { evaluation, int8: report } = await evaluateWithImages(net, loader, [channels, size, size], 0, Infinity, int8);
   const classNames = [...folder.classNames];
   const confusion = confusionMatrix(evaluation.labels, evaluation.predicted, classNames.length);
   const classes = perClassMetrics(confusion, classNames);
   return {
     folder: folder.root, images: evaluation.labels.length, accuracy: evaluation.accuracy, loss: evaluation.loss, classes,
     macro: { precision: macroAverage(classes, 'precision'), recall: macroAverage(classes, 'recall'), f1: macroAverage(classes, 'f1') },
-    confusion,
+    confusion, precision: parsePrecision(options.precision), ...(report ? { int8: report } : {}),
   };
 }
 
 const shown = (v: number | null) => (v === null ? '  -  ' : v.toFixed(3));
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('eval')
     .description('accuracy, loss and per-class precision/recall/F1 of a model on an image folder (the tutorial\'s val transforms)')
     .argument('<folder>', 'an image folder with one sub-folder per class, or a dataset folder with val/ inside')
@@ -101,7 +108,8 @@ export function register(program: Command): void {
     .option('--pad-mode <mode>', "'same' (MindSpore) or 'pad' (PyTorch); default: from the weights' naming")
     .option('--image-size <n>', 'crop size (images are resized to size+32, then center-cropped)', '224')
     .option('--batch-size <n>', 'images per run', '16')
-    .option('--json', 'print the report as JSON')
+    .option('--json', 'print the report as JSON');
+  addPrecisionOptions(command, 'default: the evaluated folder, on images apart from the agreement sample')
     .action(async (dir: string, options: EvalOptions) => {
       const report = await evalFolder(dir, options);
       if (options.json) {
@@ -109,7 +117,7 @@ export function register(program: Command): void {
         return;
       }
       const out: string[] = [
-        `${report.folder}: ${report.images} images`,
+        `${report.folder}: ${report.images} images${report.int8 ? ` (${describeInt8(report.int8)})` : ''}`,
         `Accuracy: [${report.accuracy.toFixed(3)}], Loss: [${report.loss.toFixed(3)}]`,
         '',
         `${'class'.padEnd(20)} precision  recall     f1  support`,

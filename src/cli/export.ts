@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { loadModel } from '../models/registry.js';
-import { exportInferenceOnnx } from '../transfer/export.js';
+import { describeInt8, type Int8Report } from '../runtime/int8.js';
+import { exportInferenceOnnx, exportInt8Onnx } from '../transfer/export.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { optionalPositiveInt, parsePadMode, positiveInt } from './shared-options.js';
+import { addPrecisionOptions, int8Options, optionalPositiveInt, parsePadMode, positiveInt, type PrecisionCliOptions } from './shared-options.js';
 
-interface ExportCliOptions {
+interface ExportCliOptions extends PrecisionCliOptions {
   model: string;
   numClasses?: string;
   padMode?: string;
@@ -13,19 +14,23 @@ interface ExportCliOptions {
   withSoftmax?: boolean;
 }
 
-export async function exportModel(weights: string, options: ExportCliOptions): Promise<{ out: string; bytes: number; classes: number }> {
+export async function exportModel(weights: string, options: ExportCliOptions): Promise<{ out: string; bytes: number; classes: number; int8?: Int8Report }> {
   const { net } = await loadModel(options.model, {
     weights, numClasses: optionalPositiveInt(options.numClasses, '--num-classes'), padMode: parsePadMode(options.padMode),
   });
   const size = positiveInt(options.imageSize, '--image-size');
-  const bytes = exportInferenceOnnx(net, { inputShape: [net.conv1.inChannels, size, size], withSoftmax: options.withSoftmax, name: options.model });
+  const channels = net.conv1.inChannels;
+  const exportOptions = { inputShape: [channels, size, size], withSoftmax: options.withSoftmax, name: options.model };
+  const int8 = await int8Options(options, { imageSize: size, channels, seed: 0 });
+  const quantized = int8 ? await exportInt8Onnx(net, { ...exportOptions, int8 }) : undefined;
+  const bytes = quantized?.bytes ?? exportInferenceOnnx(net, exportOptions);
   await writeFileAtomic(options.out, bytes);
   const fc = net.fc.namedParameters().find(([name]) => name === 'weight');
-  return { out: options.out, bytes: bytes.length, classes: fc ? fc[1].shape[0]! : 0 };
+  return { out: options.out, bytes: bytes.length, classes: fc ? fc[1].shape[0]! : 0, ...(quantized ? { int8: quantized.report } : {}) };
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('export')
     .description("write an inference ONNX model: input 'input' [batch, C, H, W] float32 (normalized like the val transforms), output 'output' logits")
     .argument('<weights>', 'best.ckpt from tlkit train, a .safetensors file, or a registry name such as resnet50-mindspore')
@@ -34,9 +39,10 @@ export function register(program: Command): void {
     .option('--pad-mode <mode>', "'same' (MindSpore) or 'pad' (PyTorch); default: from the weights' naming")
     .option('--image-size <n>', 'input height and width', '224')
     .option('--with-softmax', "also output 'probabilities' (softmax of the logits)")
-    .option('--out <file>', 'ONNX file to write', 'model.onnx')
+    .option('--out <file>', 'ONNX file to write', 'model.onnx');
+  addPrecisionOptions(command, 'required with int8: a folder of training images, or a dataset folder whose train/ is used')
     .action(async (weights: string, options: ExportCliOptions) => {
       const result = await exportModel(weights, options);
-      process.stdout.write(`wrote ${result.out} (${(result.bytes / 1e6).toFixed(1)} MB, ${result.classes} classes)\n`);
+      process.stdout.write(`wrote ${result.out} (${(result.bytes / 1e6).toFixed(1)} MB, ${result.classes} classes)${result.int8 ? `; ${describeInt8(result.int8)}` : ''}\n`);
     });
 }

@@ -9,12 +9,16 @@ import { InferenceRunner } from '../runtime/inference.js';
 import type { HostTensor } from '../tensor.js';
 import { accuracyOf, KNearestNeighbours, NearestClassMean } from '../transfer/neighbours.js';
 import { SoftmaxRegression, type FeatureMatrix } from '../transfer/tensor-classifier.js';
-import { describeStages, evalLoader, nonNegativeInt, optionalPositiveInt, parsePadMode, positiveInt, positiveNumber, singleFolder } from './shared-options.js';
+import { describeInt8 } from '../runtime/int8.js';
+import {
+  addPrecisionOptions, describeStages, evalLoader, int8Options, nonNegativeInt, optionalPositiveInt, parsePadMode, positiveInt, positiveNumber, singleFolder,
+  type PrecisionCliOptions,
+} from './shared-options.js';
 
 export const CLASSIFIERS = ['softmax', 'knn', 'ncm'] as const;
 type ClassifierKind = (typeof CLASSIFIERS)[number];
 
-interface FeaturesOptions {
+interface FeaturesOptions extends PrecisionCliOptions {
   model: string;
   weights?: string;
   padMode?: string;
@@ -56,7 +60,10 @@ export async function extractToFile(dir: string, options: FeaturesOptions & { ou
   const folder = await singleFolder(dir);
   const { net } = await loadModel(options.model, { weights: options.weights, padMode: parsePadMode(options.padMode) });
   const size = positiveInt(options.imageSize, '--image-size');
-  const runner = await InferenceRunner.create(featureStages(net, options.stage), [net.conv1.inChannels, size, size]);
+  const channels = net.conv1.inChannels;
+  const int8 = await int8Options(options, { calibration: folder, imageSize: size, channels, seed: 0, onReport: (report) => process.stderr.write(`${describeInt8(report)}\n`) });
+  const runner = await InferenceRunner.create(featureStages(net, options.stage), [channels, size, size], { int8 });
+  const int8Report = runner.int8;
   const chunks: Float32Array[] = [];
   const labels: number[] = [];
   try {
@@ -72,7 +79,10 @@ export async function extractToFile(dir: string, options: FeaturesOptions & { ou
   const rows = labels.length;
   const dimension = values.length / rows;
   const classNames = [...folder.classNames];
-  const metadata = { class_names: JSON.stringify(classNames), model: options.model, weights: options.weights ?? '', stage: options.stage, image_size: String(size), folder: folder.root };
+  const metadata: Record<string, string> = {
+    class_names: JSON.stringify(classNames), model: options.model, weights: options.weights ?? '', stage: options.stage, image_size: String(size), folder: folder.root,
+    precision: int8Report ? 'int8' : 'float32', ...(int8Report ? { int8: JSON.stringify(int8Report) } : {}),
+  };
   await writeSafetensors(options.out, [
     ['features', { dtype: 'float32', shape: [rows, dimension], data: values }],
     ['labels', { dtype: 'int32', shape: [rows], data: Int32Array.from(labels) }],
@@ -147,7 +157,7 @@ export async function trainClassifier(options: FeaturesOptions): Promise<{ kind:
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('features')
     .description('feature-based transfer: save pooled features of a stage for an image folder, or train a classifier (softmax, kNN, nearest class mean) on saved features')
     .argument('[folder]', 'an image folder with one sub-folder per class (e.g. data/train); not with --classifier')
@@ -164,7 +174,8 @@ export function register(program: Command): void {
     .option('--k <n>', 'neighbours for knn', '5')
     .option('--epochs <n>', 'epochs for softmax', '100')
     .option('--lr <rate>', 'Adam learning rate for softmax', '0.01')
-    .option('--seed <n>', 'seed for softmax', '0')
+    .option('--seed <n>', 'seed for softmax', '0');
+  addPrecisionOptions(command, 'default: the folder the features are extracted from')
     .action(async (folder: string | undefined, options: FeaturesOptions) => {
       if (options.classifier) {
         if (folder) throw new Error('--classifier trains on saved features (--train, --test): give no image folder');

@@ -8,7 +8,8 @@ import { InferenceRunner } from '../runtime/inference.js';
 import { compose, evalTransforms } from '../data/transforms.js';
 import { IMAGE_EXTENSIONS } from '../data/image-folder.js';
 import { softmax } from '../train/metrics.js';
-import { optionalPositiveInt, parsePadMode, positiveInt } from './shared-options.js';
+import { describeInt8 } from '../runtime/int8.js';
+import { addPrecisionOptions, int8Options, optionalPositiveInt, parsePadMode, positiveInt, type PrecisionCliOptions } from './shared-options.js';
 
 export interface Prediction {
   source: string;
@@ -19,7 +20,7 @@ export interface Prediction {
   probabilities: number[];
 }
 
-interface PredictOptions {
+interface PredictOptions extends PrecisionCliOptions {
   model: string;
   weights?: string;
   numClasses?: string;
@@ -65,11 +66,15 @@ export async function predict(inputs: string[], options: PredictOptions): Promis
   const size = positiveInt(options.imageSize, '--image-size');
   const batchSize = positiveInt(options.batchSize, '--batch-size');
   const results: Prediction[] = [];
+  const int8 = await int8Options(options, { imageSize: size, channels, seed: 0, onReport: (report) => process.stderr.write(`${describeInt8(report)}\n`) });
   let runner: InferenceRunner | null = null;
   const runnerFor = async (shape: number[]) => {
     if (!runner || runner.inputShape.join() !== shape.join()) {
       await runner?.release();
-      runner = await InferenceRunner.create(net, shape);
+      if (int8 && shape.join() !== [channels, size, size].join()) {
+        throw new Error(`--precision int8 is calibrated on ${size}x${size} images; this input is [${shape.join(', ')}] (give --image-size to match)`);
+      }
+      runner = await InferenceRunner.create(net, shape, { int8 });
     }
     return runner;
   };
@@ -110,7 +115,7 @@ export async function predict(inputs: string[], options: PredictOptions): Promis
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('predict')
     .description('classify .npy tensors (raw NCHW float32), images or folders of images')
     .argument('<inputs...>', '.npy files, image files or folders')
@@ -121,7 +126,8 @@ export function register(program: Command): void {
     .option('--image-size <n>', 'crop size for image inputs', '224')
     .option('--class-names <list>', 'comma-separated class names for the output')
     .option('--batch-size <n>', 'samples per run', '16')
-    .option('--json', 'print a JSON array, one object per sample')
+    .option('--json', 'print a JSON array, one object per sample');
+  addPrecisionOptions(command, 'required with int8: a folder of training images, or a dataset folder whose train/ is used')
     .action(async (inputs: string[], options: PredictOptions) => {
       const predictions = await predict(inputs, options);
       if (options.json) {

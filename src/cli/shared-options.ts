@@ -6,6 +6,11 @@ import { ImageFolder } from '../data/image-folder.js';
 import { DataLoader } from '../data/loader.js';
 import { compose, evalTransforms, trainTransforms } from '../data/transforms.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
+import type { Command } from 'commander';
+import { calibrationSamples } from '../data/calibration-sample.js';
+import {
+  CALIBRATION_METHOD, DEFAULT_AGREEMENT_IMAGES, DEFAULT_CALIBRATION_IMAGES, PRECISIONS, type Int8Options, type Int8Report, type Precision,
+} from '../runtime/int8.js';
 
 export function positiveInt(value: string | undefined, flag: string): number {
   const n = Number(value);
@@ -108,4 +113,54 @@ export function trainLoader(folder: ImageFolder, batchSize: number, imageSize: n
 export function describeStages(names: readonly string[]): string {
   const groups = new Set(names.map((n) => n.split('.')[0]!));
   return [...groups].join(', ');
+}
+
+export interface PrecisionCliOptions {
+  precision?: string;
+  calibrationImages?: string;
+  calibrateOn?: string;
+}
+
+/** --precision and the int8 calibration options, for every command that runs frozen layers. */
+export function addPrecisionOptions(command: Command, calibrateOnDefault: string): Command {
+  return command
+    .option(
+      '--precision <p>',
+      `${PRECISIONS.join(' or ')}: int8 runs the frozen layers as an int8 QDQ graph (int8 per-channel weights, uint8 activations, ` +
+        `static scales from ${CALIBRATION_METHOD} calibration on a sample of training images; cached)`,
+      'float32',
+    )
+    .option('--calibration-images <n>', 'int8: size of the seeded random calibration sample', String(DEFAULT_CALIBRATION_IMAGES))
+    .option('--calibrate-on <folder>', `int8: image folder to calibrate on (${calibrateOnDefault})`);
+}
+
+export function parsePrecision(value: string | undefined): Precision {
+  if (value === undefined) return 'float32';
+  if (!(PRECISIONS as readonly string[]).includes(value)) throw new Error(`--precision must be one of ${PRECISIONS.join(', ')}, got "${value}"`);
+  return value as Precision;
+}
+
+/**
+ * Int8Options for `--precision int8` (undefined for float32): calibration on a seeded sample of `--calibrate-on`
+ * (or the command's own training folder), agreement measured on `heldOut` or on other images of that folder.
+ */
+export async function int8Options(
+  options: PrecisionCliOptions,
+  context: { calibration?: ImageFolder; heldOut?: ImageFolder; imageSize: number; channels: number; seed: number; onReport?: (report: Int8Report) => void },
+): Promise<Int8Options | undefined> {
+  if (parsePrecision(options.precision) === 'float32') return undefined;
+  const count = positiveInt(options.calibrationImages ?? String(DEFAULT_CALIBRATION_IMAGES), '--calibration-images');
+  let folder = context.calibration;
+  if (options.calibrateOn) {
+    const trainDir = path.join(options.calibrateOn, 'train');
+    folder = (await isDirectory(trainDir)) && (await isDirectory(path.join(options.calibrateOn, 'val'))) ? await ImageFolder.open(trainDir) : await singleFolder(options.calibrateOn);
+  }
+  if (!folder) throw new Error('--precision int8 needs --calibrate-on <folder>: training images to calibrate the int8 scales on');
+  const transforms = compose(evalTransforms(context.imageSize), { channels: context.channels === 1 ? 1 : 3 });
+  const samples = calibrationSamples(
+    folder,
+    { calibration: count, heldOut: DEFAULT_AGREEMENT_IMAGES, seed: context.seed, name: folder.root, transforms },
+    context.heldOut ? { dataset: context.heldOut, name: context.heldOut.root } : undefined,
+  );
+  return { ...samples, onReport: context.onReport };
 }

@@ -16,14 +16,16 @@ import { parseSchedule } from '../train/schedules.js';
 import { fineTune, replaceHead, trainFixedFeature } from '../transfer/strategies.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { evaluateWithImages } from './eval.js';
+import { describeInt8, type Int8Options, type Int8Report } from '../runtime/int8.js';
 import {
-  evalLoader, nonNegativeInt, nonNegativeNumber, OPTIMIZER_KINDS, parseOptimizer, parsePadMode, positiveInt, positiveNumber, trainLoader, trainValFolders,
+  addPrecisionOptions, evalLoader, int8Options, nonNegativeInt, nonNegativeNumber, OPTIMIZER_KINDS, parseOptimizer, parsePadMode, parsePrecision, positiveInt,
+  positiveNumber, trainLoader, trainValFolders, type PrecisionCliOptions,
 } from './shared-options.js';
 
 export const TRAIN_MODES = ['fixed-feature', 'finetune', 'scratch'] as const;
 export type TrainMode = (typeof TRAIN_MODES)[number];
 
-interface TrainOptions {
+interface TrainOptions extends PrecisionCliOptions {
   model: string;
   pretrained?: string;
   mode: string;
@@ -96,6 +98,16 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
   if (mode !== 'finetune' && (options.fromStage || options.freeze || bodyLrScale !== undefined || headEpochs !== undefined)) {
     throw new Error('--from-stage, --freeze, --body-lr-scale and --head-epochs apply to --mode finetune only');
   }
+  const precision = parsePrecision(options.precision);
+  if (precision === 'int8') {
+    const trainsEverything = mode === 'scratch' ? '--mode scratch trains every layer'
+      : mode === 'finetune' && !options.fromStage ? '--mode finetune without --from-stage trains every layer'
+        : mode === 'fixed-feature' && options.bnTrain ? '--bn-train keeps the backbone\'s BN layers training'
+          : undefined;
+    if (trainsEverything) {
+      throw new Error(`--precision int8 applies to frozen layers only, and ${trainsEverything}; allowed: --precision float32, or int8 with --mode fixed-feature or --mode finetune --from-stage <stage>`);
+    }
+  }
   if (options.avgPool !== undefined) {
     const kernel = positiveInt(options.avgPool, '--avg-pool');
     const side = finalMapSize(imageSize);
@@ -119,7 +131,17 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
     padMode: net.padMode, trainImages: trainFolder.length, valImages: valFolder.length,
     ...(mode === 'finetune' ? { fromStage: options.fromStage ?? null, freeze: options.freeze ?? null, bodyLrScale: bodyLrScale ?? 1, headEpochs: headEpochs ?? 0 } : {}),
     bnTraining: options.bnTrain ? true : options.bnFrozen ? false : mode !== 'fixed-feature',
+    precision,
   };
+  const int8Reports: Record<string, Int8Report> = {};
+  const int8 = await int8Options(options, {
+    calibration: trainFolder, heldOut: valFolder, imageSize, channels: net.conv1.inChannels, seed,
+    onReport: (report) => {
+      int8Reports[Object.keys(int8Reports).length === 0 ? 'frozen' : `frozen${Object.keys(int8Reports).length + 1}`] = report;
+      config.int8 = int8Reports;
+      log(describeInt8(report));
+    },
+  });
   let history: RunEpoch[] = [];
   if (options.resume) history = await readRunRecord(outDir).then((r) => r.history, () => []);
   const record = (): RunRecord => ({ config, classNames, history });
@@ -142,7 +164,7 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
     epochs, lr, optimizer, schedule, inputShape,
     train: trainLoader(trainFolder, batchSize, imageSize, { augment: options.augment, seed }),
     val: evalLoader(valFolder, batchSize, imageSize),
-    checkpointDir: outDir, resume: options.resume, log, progress: options.progress ?? process.stderr.isTTY, signal: controller.signal,
+    checkpointDir: outDir, resume: options.resume, log, progress: options.progress ?? process.stderr.isTTY, signal: controller.signal, int8,
     onEpochEnd: async (epochRecord) => {
       history = [...history.filter((h) => h.epoch < epochRecord.epoch), toRunEpoch(epochRecord)];
       await writeRunRecord(outDir, record());
@@ -169,7 +191,7 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
     process.off('SIGINT', onSigint);
   }
 
-  if (!result.interrupted) await finishRun(net, { outDir, result, valFolder, batchSize, imageSize, seed, inputShape, classNames, record });
+  if (!result.interrupted) await finishRun(net, { outDir, result, valFolder, batchSize, imageSize, seed, inputShape, classNames, record, int8, int8Reports });
   await dashboard?.close();
   return { result, outDir };
 }
@@ -184,6 +206,8 @@ interface FinishContext {
   inputShape: number[];
   classNames: string[];
   record: () => RunRecord;
+  int8?: Int8Options;
+  int8Reports: Record<string, Int8Report>;
 }
 
 /** Evaluates best.ckpt on val, then writes run.json with the evaluation, predictions.png and report.html. */
@@ -196,7 +220,9 @@ async function finishRun(net: ResNet, context: FinishContext): Promise<void> {
   net.eval();
   // Shuffled like the tutorial's val dataset (shuffle=True), so the grid shows more than the first class.
   const loader = evalLoader(context.valFolder, context.batchSize, context.imageSize, { shuffle: true, seed: context.seed });
-  const { evaluation, images } = await evaluateWithImages(net, loader, inputShape, 12);
+  // The frozen backbone is evaluated at the precision it was trained with.
+  const { evaluation, images, int8 } = await evaluateWithImages(net, loader, inputShape, 12, Infinity, context.int8);
+  if (int8) context.int8Reports.evaluation = int8;
   const shape = inputShape as [number, number, number];
   const normalization = { mean: IMAGENET_MEAN_255, std: IMAGENET_STD_255 };
   const imagesRecord = await writeRunImages(outDir, images, shape, normalization);
@@ -213,7 +239,7 @@ async function finishRun(net: ResNet, context: FinishContext): Promise<void> {
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('train')
     .description('transfer-train a ResNet on an image dataset, like the MindSpore dogs-vs-wolves tutorial')
     .argument('<data-dir>', 'dataset folder with train/ and val/ image folders (one sub-folder per class), e.g. datasets-Canidae/data/Canidae')
@@ -244,7 +270,8 @@ export function register(program: Command): void {
     .option('--resume', 'continue from last.ckpt in --out')
     .option('--seed <n>', 'seed of the new head, shuffling and augmentation', '0')
     .option('--dashboard', 'serve a live report on 127.0.0.1 while training')
-    .option('--no-progress', 'no progress bar on stderr')
+    .option('--no-progress', 'no progress bar on stderr');
+  addPrecisionOptions(command, 'default: the training images, agreement measured on val/')
     .addHelpText('after', '\nCtrl-C stops after the current step (exit code 130); best.ckpt and last.ckpt keep the last complete epoch.')
     .action(async (dataDir: string, options: TrainOptions) => {
       const { result } = await train(dataDir, options);

@@ -143,7 +143,9 @@ export async function buildInt8Model(
   const { model: folded, folded: foldedCount } = foldBatchNorms(float);
   const foldedBytes = onnx.ModelProto.encode(folded).finish();
   const tensors = activationTensors(folded);
-  const key = createHash('sha256').update(foldedBytes).update(`\n${CALIBRATION_METHOD}\n${options.calibration.key}`).digest('hex').slice(0, 24);
+  // The graph's nodes and weights, not its name: `export` and `predict` of one model share a calibration.
+  const graphBytes = onnx.GraphProto.encode({ ...folded.graph!, name: '' }).finish();
+  const key = createHash('sha256').update(graphBytes).update(`\n${CALIBRATION_METHOD}\n${options.calibration.key}`).digest('hex').slice(0, 24);
   const cacheDir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir;
   const file = cacheDir === null ? undefined : path.join(cacheDir, `${key}.json`);
   let ranges = file ? await readCache(file, tensors) : undefined;
