@@ -7,6 +7,7 @@ import { BadDataError, SkippedFiles, type SkippedFile } from '../src/data/bad-im
 import { ImageFolder } from '../src/data/image-folder.js';
 import { DataLoader } from '../src/data/loader.js';
 import { compose, evalTransforms } from '../src/data/transforms.js';
+import { verifyImages } from '../src/data/verify.js';
 import { writeDirtyClass, type DirtyClass } from './helpers/dirty-images.js';
 
 let dir: string;
@@ -111,4 +112,15 @@ test('the pixel limit is configurable: lower skips ordinary images, 0 lifts it',
   const big = unchecked.samples.findIndex((s) => s.path.endsWith('cats/truncated.jpg'));
   await assert.rejects(unchecked.get(big), /cannot decode .*cats\/truncated\.jpg: Input image exceeds pixel limit/);
   await unchecked.get(unchecked.samples.findIndex((s) => s.path.endsWith('cats/plain.png')));
+});
+
+test('verifyImages: full decode of every image at any depth, bad ones in folder order, progress reported per image', async () => {
+  const progress: Array<[number, number]> = [];
+  const result = await verifyImages(root, { concurrency: 3, onProgress: (done, total) => progress.push([done, total]) });
+  assert.equal(result.checked, 2 * (dirty.good.length + dirty.badHeader.length + dirty.badDecode.length));
+  assert.deepEqual(result.bad.map((b) => path.relative(root, b.path)), inBoth([...dirty.badHeader, ...dirty.badDecode]));
+  assert.deepEqual(relative(result.links), inBoth(dirty.links));
+  assert.equal(result.others, 2);
+  assert.deepEqual(progress.map(([done]) => done), Array.from({ length: result.checked }, (_, k) => k + 1));
+  assert.ok(progress.every(([, total]) => total === result.checked));
 });

@@ -1,62 +1,26 @@
 import type { Command } from 'commander';
-import type { DataLoader } from '../data/loader.js';
 import { loadModel } from '../models/registry.js';
-import type { Module } from '../nn/module.js';
 import { confusionMatrix, macroAverage, perClassMetrics, type ClassMetrics } from '../report/metrics.js';
-import { InferenceRunner } from '../runtime/inference.js';
-import { EvaluationAccumulator, type Evaluation } from '../train/evaluate.js';
-import { describeInt8, type Int8Options, type Int8Report, type Precision } from '../runtime/int8.js';
+import { evaluateWithImages } from '../train/evaluate.js';
+import { checkClassCount, headClasses } from '../transfer/strategies.js';
+import type { PadMode } from '../nn/layers/conv2d.js';
+import { describeInt8, type Int8Report } from '../runtime/int8.js';
 import {
-  addPrecisionOptions, evalLoader, evaluationFolder, int8Options, optionalPositiveInt, parsePadMode, parsePrecision, positiveInt, type PrecisionCliOptions,
+  batchSizeOption, calibrateOnOption, calibrationImagesOption, evalLoader, evaluationFolder, imageSizeOption, int8Options, modelOption, numClassesOption, padModeOption,
+  precisionOption, weightsOption, type Precision,
 } from './shared-options.js';
 
-export interface FolderEvaluation {
-  evaluation: Evaluation;
-  /** The first `keepImages` normalized CHW images, in evaluation order. */
-  images: Float32Array[];
-}
-
-/** Runs a network in inference mode over a loader, keeping the first images (for prediction grids). */
-export async function evaluateWithImages(net: Module, loader: DataLoader, inputShape: readonly number[], keepImages: number, limit = Infinity, int8?: Int8Options): Promise<FolderEvaluation & { int8?: Int8Report }> {
-  const runner = await InferenceRunner.create(net, inputShape, { int8 });
-  const accumulator = new EvaluationAccumulator();
-  const images: Float32Array[] = [];
-  const per = inputShape.reduce((a, b) => a * b, 1);
-  let seen = 0;
-  try {
-    for await (const batch of loader.epoch(0)) {
-      const out = await runner.run(batch.images, batch.labels.length);
-      accumulator.add(out.data, out.shape[1]!, batch.labels, batch.indices);
-      for (let i = 0; i < batch.labels.length && images.length < keepImages; i++) images.push(batch.images.slice(i * per, (i + 1) * per));
-      seen += batch.labels.length;
-      if (seen >= limit) break;
-    }
-  } finally {
-    await runner.release();
-  }
-  return { evaluation: accumulator.finish(), images, int8: runner.int8 };
-}
-
-/** The model's class count must match the folder's, else every label would be misread. */
-export function checkClassCount(modelClasses: number, classNames: readonly string[], weights: string | undefined, folder: string): void {
-  if (modelClasses !== classNames.length) {
-    throw new Error(`${weights ?? 'the model'} has ${modelClasses} output classes but ${folder} has ${classNames.length} (${classNames.join(', ')})`);
-  }
-}
-
-export function headClasses(net: { fc: Module }): number {
-  const weight = net.fc.namedParameters().find(([name]) => name === 'weight');
-  if (!weight) throw new Error('the model has no fc.weight');
-  return weight[1].shape[0]!;
-}
-
-interface EvalOptions extends PrecisionCliOptions {
+interface EvalOptions {
   model: string;
   weights: string;
-  numClasses?: string;
-  padMode?: string;
-  imageSize: string;
-  batchSize: string;
+  numClasses?: number;
+  padMode?: PadMode;
+  imageSize: number;
+  batchSize: number;
+  precision?: Precision;
+  calibrationImages?: number;
+  calibrateOn?: string;
+  tta?: boolean;
   json?: boolean;
 }
 
@@ -74,42 +38,41 @@ export interface EvalReport {
 
 export async function evalFolder(dir: string, options: EvalOptions): Promise<EvalReport> {
   const folder = await evaluationFolder(dir);
-  const { net } = await loadModel(options.model, {
-    weights: options.weights,
-    numClasses: optionalPositiveInt(options.numClasses, '--num-classes'),
-    padMode: parsePadMode(options.padMode),
-  });
+  const { net } = await loadModel(options.model, { weights: options.weights, numClasses: options.numClasses, padMode: options.padMode });
   checkClassCount(headClasses(net), folder.classNames, options.weights, folder.root);
-  const size = positiveInt(options.imageSize, '--image-size');
-  const loader = evalLoader(folder, positiveInt(options.batchSize, '--batch-size'), size);
+  const size = options.imageSize;
+  const loader = evalLoader(folder, options.batchSize, size);
   const channels = net.conv1.inChannels;
   const int8 = await int8Options(options, { calibration: folder, imageSize: size, channels, seed: 0 });
-  const { evaluation, int8: report } = await evaluateWithImages(net, loader, [channels, size, size], 0, Infinity, int8);
+  const { evaluation, int8: report } = await evaluateWithImages(net, loader, [channels, size, size], 0, { tta: options.tta, int8 });
   const classNames = [...folder.classNames];
   const confusion = confusionMatrix(evaluation.labels, evaluation.predicted, classNames.length);
   const classes = perClassMetrics(confusion, classNames);
   return {
     folder: folder.root, images: evaluation.labels.length, accuracy: evaluation.accuracy, loss: evaluation.loss, classes,
     macro: { precision: macroAverage(classes, 'precision'), recall: macroAverage(classes, 'recall'), f1: macroAverage(classes, 'f1') },
-    confusion, precision: parsePrecision(options.precision), ...(report ? { int8: report } : {}),
+    confusion, precision: options.precision ?? 'float32', ...(report ? { int8: report } : {}),
   };
 }
 
 const shown = (v: number | null) => (v === null ? '  -  ' : v.toFixed(3));
 
 export function register(program: Command): void {
-  const command = program
+  program
     .command('eval')
     .description('accuracy, loss and per-class precision/recall/F1 of a model on an image folder (the tutorial\'s val transforms)')
     .argument('<folder>', 'an image folder with one sub-folder per class, or a dataset folder with val/ inside')
-    .requiredOption('--model <name>', 'architecture: resnet18, resnet34, resnet50, resnet101, resnet152')
-    .requiredOption('--weights <file>', 'weights: best.ckpt from tlkit train, a .safetensors file, or a registry name')
-    .option('--num-classes <n>', 'classes of the head (default: from the weights)')
-    .option('--pad-mode <mode>', "'same' (MindSpore) or 'pad' (PyTorch); default: from the weights' naming")
-    .option('--image-size <n>', 'crop size (images are resized to size+32, then center-cropped)', '224')
-    .option('--batch-size <n>', 'images per run', '16')
-    .option('--json', 'print the report as JSON');
-  addPrecisionOptions(command, 'default: the evaluated folder, on images apart from the agreement sample')
+    .addOption(modelOption())
+    .addOption(weightsOption(undefined, true))
+    .addOption(numClassesOption())
+    .addOption(padModeOption())
+    .addOption(imageSizeOption())
+    .addOption(batchSizeOption())
+    .addOption(precisionOption())
+    .addOption(calibrationImagesOption())
+    .addOption(calibrateOnOption('default: the evaluated folder, apart from the agreement images'))
+    .option('--tta', 'test-time augmentation: average the predictions of each centre crop and its mirror image')
+    .option('--json', 'print the report as JSON')
     .action(async (dir: string, options: EvalOptions) => {
       const report = await evalFolder(dir, options);
       if (options.json) {

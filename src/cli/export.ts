@@ -3,22 +3,26 @@ import { loadModel } from '../models/registry.js';
 import { describeInt8, type Int8Report } from '../runtime/int8.js';
 import { exportInferenceOnnx, exportInt8Onnx } from '../transfer/export.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { addPrecisionOptions, int8Options, optionalPositiveInt, parsePadMode, positiveInt, type PrecisionCliOptions } from './shared-options.js';
+import type { PadMode } from '../nn/layers/conv2d.js';
+import {
+  calibrateOnOption, calibrationImagesOption, imageSizeOption, int8Options, modelOption, numClassesOption, padModeOption, precisionOption, type Precision,
+} from './shared-options.js';
 
-interface ExportCliOptions extends PrecisionCliOptions {
+interface ExportCliOptions {
   model: string;
-  numClasses?: string;
-  padMode?: string;
-  imageSize: string;
+  numClasses?: number;
+  padMode?: PadMode;
+  imageSize: number;
+  precision?: Precision;
+  calibrationImages?: number;
+  calibrateOn?: string;
   out: string;
   withSoftmax?: boolean;
 }
 
 export async function exportModel(weights: string, options: ExportCliOptions): Promise<{ out: string; bytes: number; classes: number; int8?: Int8Report }> {
-  const { net } = await loadModel(options.model, {
-    weights, numClasses: optionalPositiveInt(options.numClasses, '--num-classes'), padMode: parsePadMode(options.padMode),
-  });
-  const size = positiveInt(options.imageSize, '--image-size');
+  const { net } = await loadModel(options.model, { weights, numClasses: options.numClasses, padMode: options.padMode });
+  const size = options.imageSize;
   const channels = net.conv1.inChannels;
   const exportOptions = { inputShape: [channels, size, size], withSoftmax: options.withSoftmax, name: options.model };
   const int8 = await int8Options(options, { imageSize: size, channels, seed: 0 });
@@ -30,17 +34,19 @@ export async function exportModel(weights: string, options: ExportCliOptions): P
 }
 
 export function register(program: Command): void {
-  const command = program
+  program
     .command('export')
     .description("write an inference ONNX model: input 'input' [batch, C, H, W] float32 (normalized like the val transforms), output 'output' logits")
     .argument('<weights>', 'best.ckpt from tlkit train, a .safetensors file, or a registry name such as resnet50-mindspore')
-    .option('--model <name>', 'architecture: resnet18, resnet34, resnet50, resnet101, resnet152', 'resnet50')
-    .option('--num-classes <n>', 'classes of the head (default: from the weights)')
-    .option('--pad-mode <mode>', "'same' (MindSpore) or 'pad' (PyTorch); default: from the weights' naming")
-    .option('--image-size <n>', 'input height and width', '224')
+    .addOption(modelOption())
+    .addOption(numClassesOption())
+    .addOption(padModeOption())
+    .addOption(imageSizeOption('input height and width'))
+    .addOption(precisionOption())
+    .addOption(calibrationImagesOption())
+    .addOption(calibrateOnOption('required with int8: a folder of training images, or a dataset folder whose train/ is used'))
     .option('--with-softmax', "also output 'probabilities' (softmax of the logits)")
-    .option('--out <file>', 'ONNX file to write', 'model.onnx');
-  addPrecisionOptions(command, 'required with int8: a folder of training images, or a dataset folder whose train/ is used')
+    .option('--out <file>', 'ONNX file to write', 'model.onnx')
     .action(async (weights: string, options: ExportCliOptions) => {
       const result = await exportModel(weights, options);
       process.stdout.write(`wrote ${result.out} (${(result.bytes / 1e6).toFixed(1)} MB, ${result.classes} classes)${result.int8 ? `; ${describeInt8(result.int8)}` : ''}\n`);

@@ -4,12 +4,20 @@ import type { Command } from 'commander';
 import { readNpy } from '../io/npy.js';
 import { toFloat32 } from '../io/dtype.js';
 import { loadModel } from '../models/registry.js';
-import { InferenceRunner } from '../runtime/inference.js';
 import { compose, evalTransforms } from '../data/transforms.js';
 import { IMAGE_EXTENSIONS } from '../data/image-folder.js';
+import { ImageFiles } from '../data/image-files.js';
+import { DataLoader } from '../data/loader.js';
+import type { PadMode } from '../nn/layers/conv2d.js';
+import { numel } from '../tensor.js';
+import { collectOutputs, withRunner, type InputStream } from '../train/infer.js';
 import { softmax } from '../train/metrics.js';
+import { TestTimeAugmentation } from '../train/tta.js';
 import { describeInt8 } from '../runtime/int8.js';
-import { addPrecisionOptions, int8Options, optionalPositiveInt, parsePadMode, positiveInt, type PrecisionCliOptions } from './shared-options.js';
+import {
+  batchSizeOption, calibrateOnOption, calibrationImagesOption, imageSizeOption, int8Options, modelOption, numClassesOption, padModeOption, precisionOption, weightsOption,
+  type Precision,
+} from './shared-options.js';
 
 export interface Prediction {
   source: string;
@@ -20,14 +28,18 @@ export interface Prediction {
   probabilities: number[];
 }
 
-interface PredictOptions extends PrecisionCliOptions {
+interface PredictOptions {
   model: string;
   weights?: string;
-  numClasses?: string;
-  padMode?: string;
-  imageSize: string;
+  numClasses?: number;
+  padMode?: PadMode;
+  imageSize: number;
   classNames?: string;
-  batchSize: string;
+  batchSize: number;
+  precision?: Precision;
+  calibrationImages?: number;
+  calibrateOn?: string;
+  tta?: boolean;
   json?: boolean;
 }
 
@@ -56,78 +68,71 @@ async function imageFiles(input: string): Promise<string[]> {
 }
 
 export async function predict(inputs: string[], options: PredictOptions): Promise<Prediction[]> {
-  const { net } = await loadModel(options.model, {
-    weights: options.weights,
-    numClasses: optionalPositiveInt(options.numClasses, '--num-classes'),
-    padMode: parsePadMode(options.padMode),
-  });
+  const { net } = await loadModel(options.model, { weights: options.weights, numClasses: options.numClasses, padMode: options.padMode });
   const channels = net.conv1.inChannels;
   const classNames = options.classNames?.split(',');
-  const size = positiveInt(options.imageSize, '--image-size');
-  const batchSize = positiveInt(options.batchSize, '--batch-size');
+  const { imageSize: size, batchSize } = options;
   const results: Prediction[] = [];
   const int8 = await int8Options(options, { imageSize: size, channels, seed: 0, onReport: (report) => process.stderr.write(`${describeInt8(report)}\n`) });
-  let runner: InferenceRunner | null = null;
-  const runnerFor = async (shape: number[]) => {
-    if (!runner || runner.inputShape.join() !== shape.join()) {
-      await runner?.release();
-      if (int8 && shape.join() !== [channels, size, size].join()) {
-        throw new Error(`--precision int8 is calibrated on ${size}x${size} images; this input is [${shape.join(', ')}] (give --image-size to match)`);
-      }
-      runner = await InferenceRunner.create(net, shape, { int8 });
+  const classify = async (sampleShape: number[], stream: InputStream, source: (index: number) => { source: string; index: number }) => {
+    if (int8 && sampleShape.join() !== [channels, size, size].join()) {
+      throw new Error(`--precision int8 calibrates on ${size}x${size} images; these inputs are [${sampleShape.join(', ')}] (give --image-size to match)`);
     }
-    return runner;
-  };
-  const emit = (source: string, logits: Float32Array, classes: number, offset: number) => {
-    for (let i = 0; i * classes < logits.length; i++) {
-      const row = Array.from(logits.subarray(i * classes, (i + 1) * classes));
-      const probabilities = softmax(row);
+    const outputs = await withRunner(net, sampleShape, (runner) => collectOutputs(options.tta ? new TestTimeAugmentation(runner, sampleShape) : runner, stream), { int8 });
+    for (let row = 0; row < outputs.rows; row++) {
+      const logits = Array.from(outputs.values.subarray(row * outputs.dimension, (row + 1) * outputs.dimension));
+      const probabilities = softmax(logits);
       const label = probabilities.indexOf(Math.max(...probabilities));
-      results.push({ source, index: offset + i, label, className: classNames?.[label], logits: row, probabilities });
+      results.push({ ...source(outputs.indices[row]!), label, className: classNames?.[label], logits, probabilities });
     }
   };
-  try {
-    for (const input of inputs) {
-      if (input.toLowerCase().endsWith('.npy')) {
-        const { data, shape } = await npyInputs(input, channels);
-        const r = await runnerFor(shape.slice(1));
-        const per = shape.slice(1).reduce((a, b) => a * b, 1);
-        for (let start = 0; start < shape[0]!; start += batchSize) {
-          const n = Math.min(batchSize, shape[0]! - start);
-          const out = await r.run(data.subarray(start * per, (start + n) * per), n);
-          emit(input, out.data, out.shape[1]!, start);
-        }
-        continue;
-      }
-      const pipeline = compose(evalTransforms(size), { channels: channels === 1 ? 1 : 3 });
-      for (const file of await imageFiles(input)) {
-        const image = await pipeline.apply({ kind: 'file', path: file }).catch((error: Error) => {
-          throw new Error(`${file}: cannot read the image (${error.message})`);
-        });
-        const out = await (await runnerFor(image.shape)).run(image.data, 1);
-        emit(file, out.data, out.shape[1]!, 0);
-      }
+  for (const input of inputs) {
+    if (input.toLowerCase().endsWith('.npy')) {
+      const { data, shape } = await npyInputs(input, channels);
+      await classify(shape.slice(1), tensorBatches(data, shape, batchSize), (index) => ({ source: input, index }));
+      continue;
     }
-  } finally {
-    await (runner as InferenceRunner | null)?.release();
+    const files = await imageFiles(input);
+    if (files.length === 0) continue;
+    const transforms = compose(evalTransforms(size), { channels: channels === 1 ? 1 : 3 });
+    await classify([channels, size, size], new DataLoader(new ImageFiles(files), { batchSize, transforms }), (index) => ({ source: files[index]!, index: 0 }));
   }
   return results;
 }
 
+/** Batches of a raw NCHW tensor, as a loader would give them. */
+function tensorBatches(data: Float32Array, shape: number[], batchSize: number): InputStream {
+  const [n, ...sample] = shape as [number, ...number[]];
+  const per = numel(sample);
+  const starts = Array.from({ length: Math.ceil(n / batchSize) }, (_, k) => k * batchSize);
+  return {
+    steps: starts.length,
+    epoch: async function* () {
+      for (const start of starts) {
+        const count = Math.min(batchSize, n - start);
+        yield { images: data.subarray(start * per, (start + count) * per), labels: new Int32Array(count), indices: Int32Array.from({ length: count }, (_, i) => start + i) };
+      }
+    },
+  };
+}
+
 export function register(program: Command): void {
-  const command = program
+  program
     .command('predict')
     .description('classify .npy tensors (raw NCHW float32), images or folders of images')
     .argument('<inputs...>', '.npy files, image files or folders')
-    .requiredOption('--model <name>', 'architecture: resnet18, resnet34, resnet50, resnet101, resnet152')
-    .option('--weights <file>', 'weights: .ckpt, .safetensors, or a registry name such as resnet50-mindspore')
-    .option('--num-classes <n>', 'classes of the head (default: from the weights)')
-    .option('--pad-mode <mode>', "'same' (MindSpore) or 'pad' (PyTorch); default: from the weights' naming")
-    .option('--image-size <n>', 'crop size for image inputs', '224')
+    .addOption(modelOption())
+    .addOption(weightsOption())
+    .addOption(numClassesOption())
+    .addOption(padModeOption())
+    .addOption(imageSizeOption('crop size for image inputs (resized to size+32, then center-cropped)'))
     .option('--class-names <list>', 'comma-separated class names for the output')
-    .option('--batch-size <n>', 'samples per run', '16')
-    .option('--json', 'print a JSON array, one object per sample');
-  addPrecisionOptions(command, 'required with int8: a folder of training images, or a dataset folder whose train/ is used')
+    .addOption(batchSizeOption('samples per run'))
+    .addOption(precisionOption())
+    .addOption(calibrationImagesOption())
+    .addOption(calibrateOnOption('required with int8: a folder of training images, or a dataset folder whose train/ is used'))
+    .option('--tta', 'test-time augmentation: average the predictions of each input and its mirror image')
+    .option('--json', 'print a JSON array, one object per sample')
     .action(async (inputs: string[], options: PredictOptions) => {
       const predictions = await predict(inputs, options);
       if (options.json) {

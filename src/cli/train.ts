@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { SkippedFiles } from '../data/bad-images.js';
 import { IMAGENET_MEAN_255, IMAGENET_STD_255 } from '../data/transforms.js';
 import { readWeights } from '../io/weights.js';
 import { loadParamIntoNet } from '../io/load-params.js';
@@ -11,44 +12,56 @@ import {
   readRunRecord, renderPredictionGrid, startDashboard, writeReport, writeRunImages, writeRunRecord,
   PREDICTIONS_PNG, type Dashboard, type EpochRecord as RunEpoch, type RunRecord,
 } from '../report/index.js';
-import { fit, type EpochRecord, type FitOptions, type FitResult } from '../train/fit.js';
-import { parseSchedule } from '../train/schedules.js';
-import { fineTune, replaceHead, trainFixedFeature } from '../transfer/strategies.js';
-import { writeFileAtomic } from '../util/atomic.js';
-import { evaluateWithImages } from './eval.js';
+import { DashboardUpdates, EarlyStopping, RunRecordWriter, type Callback } from '../train/callbacks/index.js';
+import { evaluateWithImages } from '../train/evaluate.js';
 import { describeInt8, type Int8Options, type Int8Report } from '../runtime/int8.js';
+import { fit, type FitOptions, type FitResult } from '../train/fit.js';
+import { describeSchedule, parseSchedule, type LrSchedule } from '../train/schedules.js';
+import { fineTune, replaceHead, trainFixedFeature } from '../transfer/strategies.js';
+import { ensureFolder, writeFileAtomic } from '../util/atomic.js';
+import { explainWriteFault, lockOutFolder } from './run-folder.js';
+import type { PadMode } from '../nn/layers/conv2d.js';
 import {
-  addPrecisionOptions, evalLoader, int8Options, nonNegativeInt, nonNegativeNumber, OPTIMIZER_KINDS, parseOptimizer, parsePadMode, parsePrecision, positiveInt,
-  positiveNumber, trainLoader, trainValFolders, type PrecisionCliOptions,
+  addDataFlags, imageFolderOptions, strictDataError, type DataFlags,
+  amountOption, batchSizeOption, choiceOption, countOption, evalLoader, imageSizeOption, intOption, modelOption, OPTIMIZER_KINDS, padModeOption, parsedOption, parseOptimizer,
+  precisionOption, rateOption, seedOption, trainLoader, trainValFolders, weightsOption, type OptimizerKind, type Precision,
+  calibrateOnOption, calibrationImagesOption, int8Options,
 } from './shared-options.js';
 
 export const TRAIN_MODES = ['fixed-feature', 'finetune', 'scratch'] as const;
 export type TrainMode = (typeof TRAIN_MODES)[number];
 
-interface TrainOptions extends PrecisionCliOptions {
+interface TrainOptions extends DataFlags {
   model: string;
+  weights?: string;
+  /** The earlier name of --weights. */
   pretrained?: string;
-  mode: string;
-  epochs: string;
-  batchSize: string;
-  lr: string;
-  momentum: string;
-  imageSize: string;
+  mode: TrainMode;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  momentum: number;
+  imageSize: number;
   fromStage?: string;
   freeze?: string;
   bnFrozen?: boolean;
   bnTrain?: boolean;
-  bodyLrScale?: string;
-  headEpochs?: string;
-  schedule: string;
-  optimizer: string;
-  weightDecay: string;
-  avgPool?: string;
+  bodyLrScale?: number;
+  headEpochs?: number;
+  schedule: LrSchedule;
+  optimizer: OptimizerKind;
+  weightDecay: number;
+  avgPool?: number;
   out: string;
   resume?: boolean;
-  seed: string;
+  seed: number;
   augment: boolean;
-  padMode?: string;
+  padMode?: PadMode;
+  precision: Precision;
+  calibrationImages?: number;
+  calibrateOn?: string;
+  earlyStopping?: number;
+  earlyStoppingMetric: 'accuracy' | 'loss';
   dashboard?: boolean;
   progress?: boolean;
 }
@@ -60,56 +73,42 @@ function finalMapSize(imageSize: number): number {
   return side;
 }
 
-function toRunEpoch(record: EpochRecord): RunEpoch {
-  const { epoch, trainLoss, trainAccuracy, valLoss, valAccuracy, epochMs, stepMs } = record;
-  return { epoch, trainLoss, trainAccuracy, valLoss, valAccuracy, epochMs, stepMs };
-}
-
 /** The network to train: pretrained weights with a new head of `classes` outputs, or random weights. */
-async function buildNetwork(options: TrainOptions, mode: TrainMode, classes: number, log: (line: string) => void): Promise<ResNet> {
-  const padMode = parsePadMode(options.padMode);
+async function buildNetwork(options: TrainOptions, weights: string | undefined, classes: number, log: (line: string) => void): Promise<ResNet> {
+  const { mode, padMode } = options;
   if (mode === 'scratch') {
-    if (options.pretrained) throw new Error('--mode scratch trains from random weights; drop --pretrained (or use --mode finetune)');
+    if (weights) throw new Error('--mode scratch trains from random weights; drop --weights (or use --mode finetune)');
     return createResNet(options.model, { numClasses: classes, padMode });
   }
-  if (!options.pretrained) {
-    log(`warning: no --pretrained weights: ${mode} starts from a randomly initialised ${options.model}`);
+  if (!weights) {
+    log(`warning: no --weights: ${mode} starts from a randomly initialised ${options.model}`);
     return createResNet(options.model, { numClasses: classes, padMode });
   }
-  const { net } = await loadModel(options.model, { weights: options.pretrained, padMode });
+  const { net } = await loadModel(options.model, { weights, padMode });
   // The tutorial's `net.fc = nn.Dense(in_channels, 2)`, whatever head the weights came with.
   return replaceHead(net, classes);
 }
 
 export async function train(dataDir: string, options: TrainOptions): Promise<{ result: FitResult; outDir: string }> {
-  if (!(TRAIN_MODES as readonly string[]).includes(options.mode)) throw new Error(`--mode must be one of ${TRAIN_MODES.join(', ')}, got "${options.mode}"`);
-  const mode = options.mode as TrainMode;
+  const { mode, epochs, batchSize, lr, momentum, imageSize, seed, bodyLrScale, headEpochs, schedule } = options;
   if (options.bnFrozen && options.bnTrain) throw new Error('--bn-frozen and --bn-train contradict each other: give one');
-  const epochs = positiveInt(options.epochs, '--epochs');
-  const batchSize = positiveInt(options.batchSize, '--batch-size');
-  const lr = positiveNumber(options.lr, '--lr');
-  const momentum = nonNegativeNumber(options.momentum, '--momentum');
-  const imageSize = positiveInt(options.imageSize, '--image-size');
-  const seed = nonNegativeInt(options.seed, '--seed');
-  const optimizer = parseOptimizer(options.optimizer, momentum, nonNegativeNumber(options.weightDecay, '--weight-decay'));
-  const schedule = parseSchedule(options.schedule);
-  const bodyLrScale = options.bodyLrScale === undefined ? undefined : positiveNumber(options.bodyLrScale, '--body-lr-scale');
-  const headEpochs = options.headEpochs === undefined ? undefined : nonNegativeInt(options.headEpochs, '--head-epochs');
-  if (mode !== 'finetune' && (options.fromStage || options.freeze || bodyLrScale !== undefined || headEpochs !== undefined)) {
-    throw new Error('--from-stage, --freeze, --body-lr-scale and --head-epochs apply to --mode finetune only');
-  }
-  const precision = parsePrecision(options.precision);
-  if (precision === 'int8') {
+  if (options.weights && options.pretrained && options.weights !== options.pretrained) throw new Error('--pretrained is another name for --weights: give one');
+  const weights = options.weights ?? options.pretrained;
+  if (options.precision === 'int8') {
     const trainsEverything = mode === 'scratch' ? '--mode scratch trains every layer'
       : mode === 'finetune' && !options.fromStage ? '--mode finetune without --from-stage trains every layer'
-        : mode === 'fixed-feature' && options.bnTrain ? '--bn-train keeps the backbone\'s BN layers training'
+        : mode === 'fixed-feature' && options.bnTrain ? "--bn-train keeps the backbone's BN layers training"
           : undefined;
     if (trainsEverything) {
       throw new Error(`--precision int8 applies to frozen layers only, and ${trainsEverything}; allowed: --precision float32, or int8 with --mode fixed-feature or --mode finetune --from-stage <stage>`);
     }
   }
+  const optimizer = parseOptimizer(options.optimizer, momentum, options.weightDecay);
+  if (mode !== 'finetune' && (options.fromStage || options.freeze || bodyLrScale !== undefined || headEpochs !== undefined)) {
+    throw new Error('--from-stage, --freeze, --body-lr-scale and --head-epochs apply to --mode finetune only');
+  }
   if (options.avgPool !== undefined) {
-    const kernel = positiveInt(options.avgPool, '--avg-pool');
+    const kernel = options.avgPool;
     const side = finalMapSize(imageSize);
     if (kernel !== side) {
       throw new Error(`--avg-pool ${kernel} pools a ${kernel}x${kernel} window, but at --image-size ${imageSize} layer4's output is ${side}x${side}; tlkit pools it globally (the tutorial's AvgPool2d(7) at 224 px)`);
@@ -117,38 +116,50 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
   }
 
   const log = (line: string) => process.stdout.write(`${line}\n`);
-  const { train: trainFolder, val: valFolder } = await trainValFolders(dataDir);
+  const skipped = new SkippedFiles();
+  const strict = options.strictData ?? false;
+  const { train: trainFolder, val: valFolder } = await trainValFolders(dataDir, imageFolderOptions(options, skipped)).catch((error: unknown) => {
+    throw strictDataError(error, dataDir);
+  });
+  // Before the network is built, so a second run refuses at once.
+  const outDir = options.out;
+  await ensureFolder(outDir);
+  const lock = await lockOutFolder(outDir, 'tlkit train', log);
   const classNames = [...trainFolder.classNames];
   seedInitializers(seed);
-  const net = await buildNetwork(options, mode, classNames.length, (line) => process.stderr.write(`${line}\n`));
+  const net = await buildNetwork(options, weights, classNames.length, (line) => process.stderr.write(`${line}\n`));
   const inputShape = [net.conv1.inChannels, imageSize, imageSize];
-  const outDir = options.out;
-  await fs.mkdir(outDir, { recursive: true });
 
   const config: Record<string, unknown> = {
-    command: 'tlkit train', data: path.resolve(dataDir), model: options.model, pretrained: options.pretrained ?? null, mode, epochs, batchSize, lr,
-    optimizer: optimizer.kind, momentum, weightDecay: Number(options.weightDecay), schedule: options.schedule, imageSize, augment: options.augment, seed,
-    padMode: net.padMode, trainImages: trainFolder.length, valImages: valFolder.length,
+    command: 'tlkit train', data: path.resolve(dataDir), model: options.model, pretrained: weights ?? null, mode, epochs, batchSize, lr,
+    optimizer: optimizer.kind, momentum, weightDecay: options.weightDecay, schedule: describeSchedule(schedule), imageSize, augment: options.augment, seed,
+    ...(options.earlyStopping ? { earlyStopping: { patience: options.earlyStopping, metric: options.earlyStoppingMetric } } : {}),
+    padMode: net.padMode, trainImages: trainFolder.length, valImages: valFolder.length, strictData: strict, pixelLimit: trainFolder.pixelLimit,
     ...(mode === 'finetune' ? { fromStage: options.fromStage ?? null, freeze: options.freeze ?? null, bodyLrScale: bodyLrScale ?? 1, headEpochs: headEpochs ?? 0 } : {}),
     bnTraining: options.bnTrain ? true : options.bnFrozen ? false : mode !== 'fixed-feature',
-    precision,
+    precision: options.precision ?? 'float32',
   };
+  // Each frozen part's calibration and int8/float32 agreement, then the final evaluation's, go into run.json.
   const int8Reports: Record<string, Int8Report> = {};
   const int8 = await int8Options(options, {
     calibration: trainFolder, heldOut: valFolder, imageSize, channels: net.conv1.inChannels, seed,
     onReport: (report) => {
-      int8Reports[Object.keys(int8Reports).length === 0 ? 'frozen' : `frozen${Object.keys(int8Reports).length + 1}`] = report;
+      const count = Object.keys(int8Reports).length;
+      int8Reports[count === 0 ? 'frozen' : `frozen${count + 1}`] = report;
       config.int8 = int8Reports;
       log(describeInt8(report));
     },
   });
   let history: RunEpoch[] = [];
   if (options.resume) history = await readRunRecord(outDir).then((r) => r.history, () => []);
-  const record = (): RunRecord => ({ config, classNames, history });
-  await writeRunRecord(outDir, record());
+  const runRecord = new RunRecordWriter(outDir, { config, classNames }, history, () => ({ skippedFiles: skipped.list() }));
+  await runRecord.write();
+  const callbacks: Callback[] = [runRecord];
+  if (options.earlyStopping) callbacks.push(new EarlyStopping({ patience: options.earlyStopping, monitor: options.earlyStoppingMetric }));
   let dashboard: Dashboard | undefined;
   if (options.dashboard) {
     dashboard = await startDashboard(outDir);
+    callbacks.push(new DashboardUpdates(dashboard));
     process.stderr.write(`dashboard: ${dashboard.url}\n`);
   }
 
@@ -162,14 +173,9 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
 
   const fitOptions: FitOptions = {
     epochs, lr, optimizer, schedule, inputShape,
-    train: trainLoader(trainFolder, batchSize, imageSize, { augment: options.augment, seed }),
-    val: evalLoader(valFolder, batchSize, imageSize),
-    checkpointDir: outDir, resume: options.resume, log, progress: options.progress ?? process.stderr.isTTY, signal: controller.signal, int8,
-    onEpochEnd: async (epochRecord) => {
-      history = [...history.filter((h) => h.epoch < epochRecord.epoch), toRunEpoch(epochRecord)];
-      await writeRunRecord(outDir, record());
-      dashboard?.notifyUpdate();
-    },
+    train: trainLoader(trainFolder, batchSize, imageSize, { augment: options.augment, seed, skipped, strict }),
+    val: evalLoader(valFolder, batchSize, imageSize, { skipped, strict }),
+    checkpointDir: outDir, resume: options.resume, log, progress: options.progress ?? process.stderr.isTTY, signal: controller.signal, callbacks, int8,
   };
   log('Start Training Loop ...');
   let result: FitResult;
@@ -191,8 +197,10 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
     process.off('SIGINT', onSigint);
   }
 
-  if (!result.interrupted) await finishRun(net, { outDir, result, valFolder, batchSize, imageSize, seed, inputShape, classNames, record, int8, int8Reports });
+  if (!result.interrupted) await finishRun(net, { outDir, result, valFolder, batchSize, imageSize, seed, inputShape, classNames, record: () => runRecord.record(), skipped, int8, int8Reports });
+  if (skipped.size > 0) log(`${skipped.size} data file${skipped.size === 1 ? '' : 's'} left out (warned above); ${path.join(outDir, 'run.json')} lists them`);
   await dashboard?.close();
+  await lock.release();
   return { result, outDir };
 }
 
@@ -206,6 +214,7 @@ interface FinishContext {
   inputShape: number[];
   classNames: string[];
   record: () => RunRecord;
+  skipped: SkippedFiles;
   int8?: Int8Options;
   int8Reports: Record<string, Int8Report>;
 }
@@ -219,9 +228,9 @@ async function finishRun(net: ResNet, context: FinishContext): Promise<void> {
   }
   net.eval();
   // Shuffled like the tutorial's val dataset (shuffle=True), so the grid shows more than the first class.
-  const loader = evalLoader(context.valFolder, context.batchSize, context.imageSize, { shuffle: true, seed: context.seed });
+  const loader = evalLoader(context.valFolder, context.batchSize, context.imageSize, { shuffle: true, seed: context.seed, skipped: context.skipped });
   // The frozen backbone is evaluated at the precision it was trained with.
-  const { evaluation, images, int8 } = await evaluateWithImages(net, loader, inputShape, 12, Infinity, context.int8);
+  const { evaluation, images, int8 } = await evaluateWithImages(net, loader, inputShape, 12, { int8: context.int8 });
   if (int8) context.int8Reports.evaluation = int8;
   const shape = inputShape as [number, number, number];
   const normalization = { mean: IMAGENET_MEAN_255, std: IMAGENET_STD_255 };
@@ -241,19 +250,20 @@ async function finishRun(net: ResNet, context: FinishContext): Promise<void> {
 export function register(program: Command): void {
   const command = program
     .command('train')
-    .description('transfer-train a ResNet on an image dataset, like the MindSpore dogs-vs-wolves tutorial')
+    .description('transfer-train a model on an image dataset, like the MindSpore dogs-vs-wolves tutorial')
     .argument('<data-dir>', 'dataset folder with train/ and val/ image folders (one sub-folder per class), e.g. datasets-Canidae/data/Canidae')
-    .option('--model <name>', 'architecture: resnet18, resnet34, resnet50, resnet101, resnet152', 'resnet50')
-    .option('--pretrained <weights>', 'registry name (resnet50-mindspore) or a .ckpt/.safetensors file; the head is replaced by Dense(features, classes in train/)')
-    .option('--mode <mode>', 'fixed-feature (train fc only, tutorial 3.3), finetune, or scratch (random weights)', 'fixed-feature')
-    .option('--epochs <n>', 'epochs', '5')
-    .option('--batch-size <n>', 'images per step', '18')
-    .option('--lr <rate>', 'learning rate', '0.001')
-    .option('--momentum <m>', 'momentum of the Momentum optimizer', '0.5')
-    .option('--optimizer <kind>', `${OPTIMIZER_KINDS.join(', ')} (momentum = MindSpore nn.Momentum)`, 'momentum')
-    .option('--weight-decay <wd>', 'L2 weight decay (decoupled for adamw)', '0')
-    .option('--schedule <s>', 'learning-rate schedule: constant, step:EPOCHS:GAMMA, cosine, one-cycle', 'constant')
-    .option('--image-size <n>', 'training crop size; val images are resized to size+32 and center-cropped', '224')
+    .addOption(modelOption())
+    .addOption(weightsOption('registry name (resnet50-mindspore) or a .ckpt/.safetensors file; the head is replaced by Dense(features, classes in train/)'))
+    .addOption(new Option('--pretrained <weights>', 'another name for --weights'))
+    .addOption(choiceOption('--mode <mode>', 'fixed-feature (train fc only, tutorial 3.3), finetune, or scratch (random weights)', TRAIN_MODES, 'fixed-feature'))
+    .addOption(intOption('--epochs <n>', 'epochs', 5))
+    .addOption(batchSizeOption('images per step', 18))
+    .addOption(rateOption('--lr <rate>', 'learning rate', 0.001))
+    .addOption(amountOption('--momentum <m>', 'momentum of the Momentum optimizer', 0.5))
+    .addOption(choiceOption('--optimizer <kind>', 'momentum = MindSpore nn.Momentum', OPTIMIZER_KINDS, 'momentum'))
+    .addOption(amountOption('--weight-decay <wd>', 'L2 weight decay (decoupled for adamw)', 0))
+    .addOption(parsedOption('--schedule <s>', 'learning-rate schedule: constant, step:EPOCHS:GAMMA, cosine, one-cycle', (value) => parseSchedule(value)).default({ kind: 'constant' }, 'constant'))
+    .addOption(imageSizeOption('training crop size; val images are resized to size+32 and center-cropped'))
     .option('--no-augment', 'train on the val transforms (resize + center crop) instead of random crops and flips; fixed-feature training then computes the backbone features once and caches them')
     .option('--from-stage <stage>', 'finetune: train from this stage on (layer4, layer3.5, fc); earlier stages stay frozen')
     .option('--freeze <patterns>', 'finetune: comma-separated parameter name patterns to keep frozen (layer1.*, **.norm*)')
@@ -262,19 +272,26 @@ export function register(program: Command): void {
       '--bn-train',
       'BN layers use batch statistics and update their moving averages (default for finetune). With fixed-feature this is what the tutorial does: its frozen backbone still runs BN in training mode, so features depend on the batch and the whole backbone runs as a training graph each step (much slower, no feature cache); tlkit\'s default freezes BN too, making the backbone a fixed function',
     )
-    .option('--body-lr-scale <x>', 'finetune: learning-rate multiplier for the pretrained body relative to the new head', undefined)
-    .option('--head-epochs <n>', 'finetune: first train the new head alone for this many epochs')
-    .option('--avg-pool <k>', "accepted for the tutorial's AvgPool2d(kernel_size=7): tlkit's global average pool is the same at 224 px")
-    .option('--pad-mode <mode>', "'same' (MindSpore) or 'pad' (PyTorch); default: from the weights' naming, 'same' without weights")
+    .addOption(rateOption('--body-lr-scale <x>', 'finetune: learning-rate multiplier for the pretrained body relative to the new head'))
+    .addOption(countOption('--head-epochs <n>', 'finetune: first train the new head alone for this many epochs'))
+    .addOption(intOption('--avg-pool <k>', "accepted for the tutorial's AvgPool2d(kernel_size=7): tlkit's global average pool is the same at 224 px"))
+    .addOption(padModeOption("'same' (MindSpore) or 'pad' (PyTorch); default: from the weights' naming, 'same' without weights"))
+    .addOption(precisionOption())
+    .addOption(calibrationImagesOption())
+    .addOption(calibrateOnOption('default: the training images; the agreement is measured on val/'))
+    .addOption(intOption('--early-stopping <patience>', 'stop when the validation metric has not improved for this many epochs, and keep the best epoch\'s weights'))
+    .addOption(choiceOption('--early-stopping-metric <m>', 'what --early-stopping watches: validation accuracy or loss', ['accuracy', 'loss'] as const, 'accuracy'))
     .option('--out <dir>', 'folder for best.ckpt, last.ckpt and the run record (run.json, predictions.png, report.html)', './BestCheckpoint')
     .option('--resume', 'continue from last.ckpt in --out')
-    .option('--seed <n>', 'seed of the new head, shuffling and augmentation', '0')
+    .addOption(seedOption('seed of the new head, shuffling and augmentation'))
     .option('--dashboard', 'serve a live report on 127.0.0.1 while training')
     .option('--no-progress', 'no progress bar on stderr');
-  addPrecisionOptions(command, 'default: the training images, agreement measured on val/')
+  addDataFlags(command)
     .addHelpText('after', '\nCtrl-C stops after the current step (exit code 130); best.ckpt and last.ckpt keep the last complete epoch.')
     .action(async (dataDir: string, options: TrainOptions) => {
-      const { result } = await train(dataDir, options);
+      const { result } = await train(dataDir, options).catch(async (error: unknown) => {
+        throw await explainWriteFault(error, options.out);
+      });
       if (result.interrupted) process.exitCode = 130;
     });
 }

@@ -4,19 +4,24 @@ import { IMAGENET_MEAN_255, IMAGENET_STD_255 } from '../data/transforms.js';
 import { loadModel } from '../models/registry.js';
 import { renderPredictionGrid } from '../report/grid.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { checkClassCount, evaluateWithImages, headClasses } from './eval.js';
-import { evalLoader, evaluationFolder, nonNegativeInt, optionalPositiveInt, parsePadMode, positiveInt } from './shared-options.js';
+import { evaluateWithImages } from '../train/evaluate.js';
+import { checkClassCount, headClasses } from '../transfer/strategies.js';
+import type { PadMode } from '../nn/layers/conv2d.js';
+import {
+  evalLoader, evaluationFolder, imageSizeOption, intOption, modelOption, numClassesOption, padModeOption, precisionOption, requireFloat32, seedOption, weightsOption, type Precision,
+} from './shared-options.js';
 
 interface VisualizeOptions {
   model: string;
   weights: string;
-  numClasses?: string;
-  padMode?: string;
-  imageSize: string;
+  numClasses?: number;
+  padMode?: PadMode;
+  imageSize: number;
   out: string;
-  rows: string;
-  cols: string;
-  seed: string;
+  rows: number;
+  cols: number;
+  seed: number;
+  precision?: Precision;
   shuffle: boolean;
   json?: boolean;
 }
@@ -34,18 +39,15 @@ export interface ShownPrediction {
  * titled `predict:<class>`, blue when right and red when wrong, written as one PNG.
  */
 export async function visualize(dir: string, options: VisualizeOptions): Promise<ShownPrediction[]> {
+  requireFloat32(options.precision, 'visualize');
   const folder = await evaluationFolder(dir);
-  const { net } = await loadModel(options.model, {
-    weights: options.weights, numClasses: optionalPositiveInt(options.numClasses, '--num-classes'), padMode: parsePadMode(options.padMode),
-  });
+  const { net } = await loadModel(options.model, { weights: options.weights, numClasses: options.numClasses, padMode: options.padMode });
   checkClassCount(headClasses(net), folder.classNames, options.weights, folder.root);
-  const rows = positiveInt(options.rows, '--rows');
-  const cols = positiveInt(options.cols, '--cols');
-  const size = positiveInt(options.imageSize, '--image-size');
+  const { rows, cols, imageSize: size } = options;
   const count = Math.min(rows * cols, folder.length);
-  const loader = evalLoader(folder, count, size, { shuffle: options.shuffle, seed: nonNegativeInt(options.seed, '--seed') });
+  const loader = evalLoader(folder, count, size, { shuffle: options.shuffle, seed: options.seed });
   const shape: [number, number, number] = [net.conv1.inChannels, size, size];
-  const { evaluation, images } = await evaluateWithImages(net, loader, shape, count, count);
+  const { evaluation, images } = await evaluateWithImages(net, loader, shape, count, { limit: count });
   const classNames = [...folder.classNames];
   const png = await renderPredictionGrid({
     images, shape, mean: IMAGENET_MEAN_255, std: IMAGENET_STD_255, predicted: evaluation.predicted, actual: evaluation.labels, classNames,
@@ -66,15 +68,16 @@ export function register(program: Command): void {
     .command('visualize')
     .description("the tutorial's visualize_model: predictions on the first val batch as a PNG grid, titles blue when right, red when wrong")
     .argument('<folder>', 'the val image folder (one sub-folder per class), or a dataset folder with val/ inside')
-    .option('--model <name>', 'architecture: resnet18, resnet34, resnet50, resnet101, resnet152', 'resnet50')
-    .requiredOption('--weights <file>', 'weights: best.ckpt from tlkit train, a .safetensors file, or a registry name')
-    .option('--num-classes <n>', 'classes of the head (default: from the weights)')
-    .option('--pad-mode <mode>', "'same' (MindSpore) or 'pad' (PyTorch); default: from the weights' naming")
-    .option('--image-size <n>', 'crop size (resize to size+32, center crop)', '224')
+    .addOption(modelOption())
+    .addOption(weightsOption(undefined, true))
+    .addOption(numClassesOption())
+    .addOption(padModeOption())
+    .addOption(imageSizeOption())
+    .addOption(precisionOption())
     .option('--out <file>', 'PNG to write', 'predictions.png')
-    .option('--rows <n>', 'grid rows', '2')
-    .option('--cols <n>', 'grid columns', '2')
-    .option('--seed <n>', "shuffle seed (the tutorial's val set is shuffled)", '0')
+    .addOption(intOption('--rows <n>', 'grid rows', 2))
+    .addOption(intOption('--cols <n>', 'grid columns', 2))
+    .addOption(seedOption("shuffle seed (the tutorial's val set is shuffled)"))
     .option('--no-shuffle', 'take the first images in folder order')
     .option('--json', 'print the shown predictions as JSON')
     .action(async (dir: string, options: VisualizeOptions) => {

@@ -1,5 +1,6 @@
 import { ImageDecodeError, SkippedFiles } from './bad-images.js';
-import { Dataset, isSourceDataset, Sample, SourceDataset } from './dataset.js';
+import { Dataset, ImageSource, isSourceDataset, Sample, SourceDataset } from './dataset.js';
+import { explainDecodeFailure } from './image-check.js';
 import { mixSeed, mulberry32, shuffleInPlace } from './random.js';
 import { compose, Pipeline, TransformStep } from './transforms.js';
 
@@ -142,12 +143,16 @@ export class DataLoader implements AsyncIterable<Batch> {
         } catch (error) {
           if (!(error instanceof ImageDecodeError) || mode === 'fail') throw error;
           this.bad.add(index);
-          this.skipped.add({ path: error.path, kind: 'bad-image', reason: `cannot decode: ${error.reason.split('\n')[0]}` });
+          this.skipped.add({ path: error.path, kind: 'bad-image', reason: await this.explain(index, error) });
         }
       }
       if (mode === 'drop') return undefined;
     }
     throw new Error(`DataLoader: none of the ${order.length} examples decodes (see the warnings above)`);
+  }
+
+  private explain(index: number, error: ImageDecodeError): Promise<string> {
+    return explainFailure(isSourceDataset(this.dataset) ? this.dataset.sourceAt(index) : undefined, error);
   }
 
   private async loadExample(index: number, seed: number, into?: Float32Array): Promise<Sample> {
@@ -164,6 +169,12 @@ interface Loaded {
   sample: Sample;
   /** Position in the dataset: not the planned one when a bad image was replaced. */
   index: number;
+}
+
+/** The reason from a decode of the file alone: messages of failures that overlap get swapped. */
+async function explainFailure(source: ImageSource | undefined, error: ImageDecodeError): Promise<string> {
+  const said = `cannot decode: ${error.reason.split('\n')[0]}`;
+  return source?.kind === 'file' ? explainDecodeFailure(source.path, source.pixelLimit, said) : said;
 }
 
 function assemble(loaded: Loaded[], target?: Float32Array): Batch {

@@ -15,9 +15,6 @@ import { Session, type SessionOptions } from './session.js';
 const { onnx } = onnxProto;
 type ModelProto = InstanceType<typeof onnx.ModelProto>;
 
-export const PRECISIONS = ['float32', 'int8'] as const;
-export type Precision = (typeof PRECISIONS)[number];
-
 /** The calibration method tlkit implements: each tensor's minimum and maximum over the calibration images. */
 export const CALIBRATION_METHOD = 'minmax';
 /** Default calibration sample: enough for stable min/max of a ResNet's activations, a few seconds of float inference. */

@@ -1,7 +1,8 @@
 import type { Batch } from '../data/loader.js';
 import type { Module } from '../nn/module.js';
-import { InferenceRunner } from '../runtime/inference.js';
-import type { Int8Options } from '../runtime/int8.js';
+import { evaluateStream, withRunner, type StreamEvaluation } from './infer.js';
+import type { Int8Options, Int8Report } from '../runtime/int8.js';
+import { TestTimeAugmentation } from './tta.js';
 import { softmax } from './metrics.js';
 
 export interface BatchStream {
@@ -42,17 +43,26 @@ export class EvaluationAccumulator {
   }
 }
 
+export interface EvaluateOptions {
+  /** Average the predictions of each image and its mirror image (test-time augmentation). */
+  tta?: boolean;
+  /** Keep the first this many input images (for prediction grids). */
+  keepImages?: number;
+  /** Stop after this many samples. */
+  limit?: number;
+  /** Run the network as an int8 QDQ graph calibrated on this sample (runtime/int8.ts). */
+  int8?: Int8Options;
+}
+
 /** Runs a network in inference mode (BN with moving statistics) over every batch of a loader. */
-export async function evaluate(net: Module, loader: BatchStream, inputShape: readonly number[], options: { int8?: Int8Options } = {}): Promise<Evaluation> {
-  const runner = await InferenceRunner.create(net, inputShape, { int8: options.int8 });
-  const accumulator = new EvaluationAccumulator();
-  try {
-    for await (const batch of loader.epoch(0)) {
-      const out = await runner.run(batch.images, batch.labels.length);
-      accumulator.add(out.data, out.shape[1]!, batch.labels, batch.indices);
-    }
-  } finally {
-    await runner.release();
-  }
-  return accumulator.finish();
+export async function evaluate(net: Module, loader: BatchStream, inputShape: readonly number[], options: Omit<EvaluateOptions, 'keepImages'> = {}): Promise<Evaluation> {
+  return (await evaluateWithImages(net, loader, inputShape, 0, options)).evaluation;
+}
+
+/** `evaluate`, also keeping the first `keepImages` input images. */
+export async function evaluateWithImages(net: Module, loader: BatchStream, inputShape: readonly number[], keepImages: number, options: Omit<EvaluateOptions, 'keepImages'> = {}): Promise<StreamEvaluation & { int8?: Int8Report }> {
+  return withRunner(net, inputShape, async (runner) => ({
+    ...(await evaluateStream(options.tta ? new TestTimeAugmentation(runner, inputShape) : runner, loader, { keepImages, limit: options.limit })),
+    ...(runner.int8 ? { int8: runner.int8 } : {}),
+  }), { int8: options.int8 });
 }

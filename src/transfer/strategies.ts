@@ -3,7 +3,7 @@
  * fine-tuning (whole network or from a stage on; freeze-then-unfreeze; lower body rate).
  */
 import { Dense } from '../nn/layers/dense.js';
-import { namePattern } from '../nn/module.js';
+import { namePattern, type Module } from '../nn/module.js';
 import type { ResNet } from '../models/resnet.js';
 import { fit, type FitOptions, type FitResult } from '../train/fit.js';
 import { stageIndex } from '../runtime/stages.js';
@@ -12,6 +12,19 @@ import { stageIndex } from '../runtime/stages.js';
 export function replaceHead(net: ResNet, classes: number): ResNet {
   net.fc = new Dense(net.featureChannels, classes);
   return net;
+}
+
+/** The model's class count must match the folder's, else every label would be misread. */
+export function checkClassCount(modelClasses: number, classNames: readonly string[], weights: string | undefined, folder: string): void {
+  if (modelClasses !== classNames.length) {
+    throw new Error(`${weights ?? 'the model'} has ${modelClasses} output classes but ${folder} has ${classNames.length} (${classNames.join(', ')})`);
+  }
+}
+
+export function headClasses(net: { fc: Module }): number {
+  const weight = net.fc.namedParameters().find(([name]) => name === 'weight');
+  if (!weight) throw new Error('the model has no fc.weight');
+  return weight[1].shape[0]!;
 }
 
 export type CommonFitOptions = Omit<FitOptions, 'bnTraining'>;
