@@ -10,7 +10,8 @@ import { ImageFiles } from '../data/image-files.js';
 import { DataLoader } from '../data/loader.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 import { numel } from '../tensor.js';
-import { collectOutputs, withRunner, type InputStream } from '../train/infer.js';
+import { collectOutputs, withRunner, type InputStream, type RunnerFactory } from '../train/infer.js';
+import { createCachedInferenceRunner } from '../runtime/session-cache.js';
 import { softmax } from '../train/metrics.js';
 import { TestTimeAugmentation } from '../train/tta.js';
 import { describeInt8 } from '../runtime/int8.js';
@@ -68,7 +69,10 @@ async function imageFiles(input: string): Promise<string[]> {
 }
 
 export async function predict(inputs: string[], options: PredictOptions): Promise<Prediction[]> {
-  const { net } = await loadModel(options.model, { weights: options.weights, numClasses: options.numClasses, padMode: options.padMode });
+  const { net, report, weightsPath } = await loadModel(options.model, { weights: options.weights, numClasses: options.numClasses, padMode: options.padMode });
+  // Every value from the file: the next process reads ORT's optimized model back from the session cache.
+  const fromFile = weightsPath !== undefined && report !== undefined && report.missing.length === 0 && report.mismatched.length === 0;
+  const create: RunnerFactory | undefined = fromFile ? (n, shape, o) => createCachedInferenceRunner(n, shape, weightsPath, o) : undefined;
   const channels = net.conv1.inChannels;
   const classNames = options.classNames?.split(',');
   const { imageSize: size, batchSize } = options;
@@ -78,7 +82,7 @@ export async function predict(inputs: string[], options: PredictOptions): Promis
     if (int8 && sampleShape.join() !== [channels, size, size].join()) {
       throw new Error(`--precision int8 calibrates on ${size}x${size} images; these inputs are [${sampleShape.join(', ')}] (give --image-size to match)`);
     }
-    const outputs = await withRunner(net, sampleShape, (runner) => collectOutputs(options.tta ? new TestTimeAugmentation(runner, sampleShape) : runner, stream), { int8 });
+    const outputs = await withRunner(net, sampleShape, (runner) => collectOutputs(options.tta ? new TestTimeAugmentation(runner, sampleShape) : runner, stream), { create, int8 });
     for (let row = 0; row < outputs.rows; row++) {
       const logits = Array.from(outputs.values.subarray(row * outputs.dimension, (row + 1) * outputs.dimension));
       const probabilities = softmax(logits);

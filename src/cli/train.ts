@@ -62,8 +62,19 @@ interface TrainOptions extends DataFlags {
   calibrateOn?: string;
   earlyStopping?: number;
   earlyStoppingMetric: 'accuracy' | 'loss';
+  accumulate: number;
+  classWeights?: number[] | 'balanced';
+  mixup?: number;
+  cutmix?: number;
   dashboard?: boolean;
   progress?: boolean;
+}
+
+function parseClassWeights(value: string, flag: string): number[] | 'balanced' {
+  if (value === 'balanced') return value;
+  const weights = value.split(',').map((part) => Number(part.trim()));
+  if (weights.length < 2 || weights.some((w) => !Number.isFinite(w) || w < 0)) throw new Error(`${flag} must be 'balanced' or one number >= 0 per class (e.g. 1,3.5), got "${value}"`);
+  return weights;
 }
 
 /** Side of layer4's output: each of the five stride-2 steps rounds up ('same' and torchvision's padding agree). */
@@ -103,7 +114,9 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
       throw new Error(`--precision int8 applies to frozen layers only, and ${trainsEverything}; allowed: --precision float32, or int8 with --mode fixed-feature or --mode finetune --from-stage <stage>`);
     }
   }
-  const optimizer = parseOptimizer(options.optimizer, momentum, options.weightDecay);
+  const optimizer = { ...parseOptimizer(options.optimizer, momentum, options.weightDecay), ...(options.accumulate > 1 ? { accumulate: options.accumulate } : {}) };
+  if (options.mixup !== undefined && options.cutmix !== undefined) throw new Error('--mixup and --cutmix are alternatives: give one');
+  const mix = options.mixup !== undefined ? { kind: 'mixup' as const, alpha: options.mixup, seed } : options.cutmix !== undefined ? { kind: 'cutmix' as const, alpha: options.cutmix, seed } : undefined;
   if (mode !== 'finetune' && (options.fromStage || options.freeze || bodyLrScale !== undefined || headEpochs !== undefined)) {
     throw new Error('--from-stage, --freeze, --body-lr-scale and --head-epochs apply to --mode finetune only');
   }
@@ -134,6 +147,9 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
     command: 'tlkit train', data: path.resolve(dataDir), model: options.model, pretrained: weights ?? null, mode, epochs, batchSize, lr,
     optimizer: optimizer.kind, momentum, weightDecay: options.weightDecay, schedule: describeSchedule(schedule), imageSize, augment: options.augment, seed,
     ...(options.earlyStopping ? { earlyStopping: { patience: options.earlyStopping, metric: options.earlyStoppingMetric } } : {}),
+    ...(options.accumulate > 1 ? { accumulate: options.accumulate, effectiveBatchSize: batchSize * options.accumulate } : {}),
+    ...(options.classWeights ? { classWeights: options.classWeights } : {}),
+    ...(mix ? { mix: { kind: mix.kind, alpha: mix.alpha } } : {}),
     padMode: net.padMode, trainImages: trainFolder.length, valImages: valFolder.length, strictData: strict, pixelLimit: trainFolder.pixelLimit,
     ...(mode === 'finetune' ? { fromStage: options.fromStage ?? null, freeze: options.freeze ?? null, bodyLrScale: bodyLrScale ?? 1, headEpochs: headEpochs ?? 0 } : {}),
     bnTraining: options.bnTrain ? true : options.bnFrozen ? false : mode !== 'fixed-feature',
@@ -175,7 +191,8 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
     epochs, lr, optimizer, schedule, inputShape,
     train: trainLoader(trainFolder, batchSize, imageSize, { augment: options.augment, seed, skipped, strict }),
     val: evalLoader(valFolder, batchSize, imageSize, { skipped, strict }),
-    checkpointDir: outDir, resume: options.resume, log, progress: options.progress ?? process.stderr.isTTY, signal: controller.signal, callbacks, int8,
+    checkpointDir: outDir, resume: options.resume, log, progress: options.progress ?? process.stderr.isTTY, signal: controller.signal, callbacks,
+    classWeights: options.classWeights, mix, int8,
   };
   log('Start Training Loop ...');
   let result: FitResult;
@@ -280,6 +297,10 @@ export function register(program: Command): void {
     .addOption(calibrationImagesOption())
     .addOption(calibrateOnOption('default: the training images; the agreement is measured on val/'))
     .addOption(intOption('--early-stopping <patience>', 'stop when the validation metric has not improved for this many epochs, and keep the best epoch\'s weights'))
+    .addOption(intOption('--accumulate <n>', 'gradient accumulation: apply the mean gradient of this many batches at once (an effective batch n times --batch-size in the memory of one)', 1))
+    .addOption(parsedOption('--class-weights <w>', "loss weight per class: 'balanced' (n / (classes * count), for imbalanced folders) or one number per class, comma-separated", parseClassWeights))
+    .addOption(rateOption('--mixup <alpha>', 'train on mixup blends of image pairs, blend weight ~ Beta(alpha, alpha) (0.2-0.4 typical); turns the feature cache off'))
+    .addOption(rateOption('--cutmix <alpha>', 'train on cutmix (a box from another image; Beta(alpha, alpha), 1 typical); turns the feature cache off'))
     .addOption(choiceOption('--early-stopping-metric <m>', 'what --early-stopping watches: validation accuracy or loss', ['accuracy', 'loss'] as const, 'accuracy'))
     .option('--out <dir>', 'folder for best.ckpt, last.ckpt and the run record (run.json, predictions.png, report.html)', './BestCheckpoint')
     .option('--resume', 'continue from last.ckpt in --out')

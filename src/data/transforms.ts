@@ -1,7 +1,8 @@
 import { centerCropBox, CropBox, randomResizedCropBox, shorterSideSize } from './crop-geometry.js';
 import type { ImageSource } from './dataset.js';
 import { mulberry32, Random } from './random.js';
-import { decodeAndResample, GeometricOp, imageDimensions } from './sharp-stages.js';
+import { imageBackend } from './image-backend.js';
+import type { GeometricOp } from './sharp-stages.js';
 import { enlarge, splitEnlargement } from './upsample.js';
 
 /**
@@ -167,7 +168,7 @@ export class Pipeline {
   /** `into` (optional) receives the output instead of a new array; it must hold exactly one output. */
   async apply(source: ImageSource, random: Random = mulberry32(0), into?: Float32Array): Promise<TransformOutput> {
     const needsGeometry = this.steps.some((s) => GEOMETRIC.has(s.kind));
-    const start = needsGeometry ? await imageDimensions(source) : undefined;
+    const start = needsGeometry ? await imageBackend().imageDimensions(source) : undefined;
     const ops: GeometricOp[] = [];
     let mirrored = false;
     let width = start?.width ?? 0;
@@ -215,7 +216,7 @@ export class Pipeline {
       }
     }
     const { sharpOps, enlargement } = start ? splitEnlargement(ops, start) : { sharpOps: ops, enlargement: undefined };
-    let pixels = await decodeAndResample(source, sharpOps, this.channels, start);
+    let pixels = await imageBackend().decodeAndResample(source, sharpOps, this.channels, start);
     if (enlargement) {
       if (pixels.width !== enlargement.inWidth || pixels.height !== enlargement.inHeight) {
         throw new Error(`transforms: expected ${enlargement.inWidth}x${enlargement.inHeight} pixels before enlarging, got ${pixels.width}x${pixels.height}`);

@@ -43,8 +43,14 @@ export async function* inferBatches(runner: BatchRunner, stream: InputStream, op
 }
 
 /** An inference session over a network (or some of its stages) for the duration of `work`. */
-export async function withRunner<T>(net: Module | Stages, inputShape: readonly number[], work: (runner: InferenceRunner) => Promise<T>, options: { until?: string; int8?: Int8Options } = {}): Promise<T> {
-  const runner = await InferenceRunner.create(net, inputShape, options);
+/** How a runner is made: `InferenceRunner.create`, or e.g. the session cache's `createCachedInferenceRunner`. */
+export type RunnerFactory = (net: Module | Stages, inputShape: readonly number[], options: { until?: string }) => Promise<InferenceRunner>;
+
+/** With `int8`, the runner is an int8 QDQ graph (InferenceRunner.create; the session cache holds float32 graphs only). */
+export async function withRunner<T>(net: Module | Stages, inputShape: readonly number[], work: (runner: InferenceRunner) => Promise<T>, options: { until?: string; create?: RunnerFactory; int8?: Int8Options } = {}): Promise<T> {
+  const runner = options.int8
+    ? await InferenceRunner.create(net, inputShape, { until: options.until, int8: options.int8 })
+    : await (options.create ?? InferenceRunner.create)(net, inputShape, { until: options.until });
   try {
     return await work(runner);
   } finally {

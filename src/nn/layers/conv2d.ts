@@ -3,7 +3,7 @@ import { conv2d, samePadding, type Pads } from '../../graph/ops/conv.js';
 import { add } from '../../graph/ops/elementwise.js';
 import { reshape } from '../../graph/ops/reduce.js';
 import type { ForwardContext } from '../context.js';
-import { initialize, TUTORIAL_INIT, type Initializer } from '../init.js';
+import { TUTORIAL_INIT, type Initializer } from '../init.js';
 import { Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 
@@ -44,8 +44,7 @@ export class Conv2d extends Module {
     this.padMode = options.padMode ?? 'same';
     this.padding = options.padding ?? 0;
     const shape = [outChannels, inChannels, kernelSize, kernelSize];
-    this.weight = new Parameter(shape);
-    initialize(this.weight.data, shape, options.weightInit ?? TUTORIAL_INIT);
+    this.weight = new Parameter(shape, undefined, { init: options.weightInit ?? TUTORIAL_INIT });
     this.bias = options.hasBias ? new Parameter([outChannels]) : undefined;
   }
 
