@@ -1,21 +1,21 @@
 import type { Command } from 'commander';
-import { loadModel } from '../models/registry.js';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf } from '../onnx-import/network.js';
 import { confusionMatrix, macroAverage, perClassMetrics, type ClassMetrics } from '../report/metrics.js';
 import { evaluateWithImages } from '../train/evaluate.js';
 import { checkClassCount, headClasses } from '../transfer/strategies.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
-import { describeInt8, type Int8Report } from '../runtime/int8.js';
 import {
-  batchSizeOption, calibrateOnOption, calibrationImagesOption, evalLoader, evaluationFolder, imageSizeOption, int8Options, modelOption, numClassesOption, padModeOption,
+  batchSizeOption, calibrateOnOption, calibrationImagesOption, evalLoader, evaluationFolder, int8Options, intOption, modelOption, numClassesOption, padModeOption,
   precisionOption, weightsOption, type Precision,
 } from './shared-options.js';
+import { describeInt8, type Int8Report } from '../runtime/int8.js';
 
 interface EvalOptions {
   model: string;
-  weights: string;
+  weights?: string;
   numClasses?: number;
   padMode?: PadMode;
-  imageSize: number;
+  imageSize?: number;
   batchSize: number;
   precision?: Precision;
   calibrationImages?: number;
@@ -37,13 +37,14 @@ export interface EvalReport {
 }
 
 export async function evalFolder(dir: string, options: EvalOptions): Promise<EvalReport> {
+  if (!options.weights && !isOnnxPath(options.model)) throw new Error(`--weights is required for ${options.model} (an .onnx model brings its own)`);
   const folder = await evaluationFolder(dir);
-  const { net } = await loadModel(options.model, { weights: options.weights, numClasses: options.numClasses, padMode: options.padMode });
-  checkClassCount(headClasses(net), folder.classNames, options.weights, folder.root);
-  const size = options.imageSize;
-  const loader = evalLoader(folder, options.batchSize, size);
-  const channels = net.conv1.inChannels;
-  const int8 = await int8Options(options, { calibration: folder, imageSize: size, channels, seed: 0 });
+  const { net } = await loadNetwork(options.model, { weights: options.weights, numClasses: options.numClasses, padMode: options.padMode });
+  checkClassCount(headClasses(net), folder.classNames, options.weights ?? options.model, folder.root);
+  const size = imageSizeOf(net, options.imageSize);
+  const loader = evalLoader(folder, options.batchSize, size, { normalize: normalizationOf(net) });
+  const channels = inChannelsOf(net);
+  const int8 = await int8Options(options, { calibration: folder, imageSize: size, channels, seed: 0, normalize: normalizationOf(net) });
   const { evaluation, int8: report } = await evaluateWithImages(net, loader, [channels, size, size], 0, { tta: options.tta, int8 });
   const classNames = [...folder.classNames];
   const confusion = confusionMatrix(evaluation.labels, evaluation.predicted, classNames.length);
@@ -63,10 +64,10 @@ export function register(program: Command): void {
     .description('accuracy, loss and per-class precision/recall/F1 of a model on an image folder (the tutorial\'s val transforms)')
     .argument('<folder>', 'an image folder with one sub-folder per class, or a dataset folder with val/ inside')
     .addOption(modelOption())
-    .addOption(weightsOption(undefined, true))
+    .addOption(weightsOption('weights: best.ckpt from tlkit train, a .safetensors file, or a registry name (required unless --model is an .onnx file)'))
     .addOption(numClassesOption())
     .addOption(padModeOption())
-    .addOption(imageSizeOption())
+    .addOption(intOption('--image-size <n>', 'crop size (images are resized to size+32, then center-cropped; default: 224, or the .onnx model\'s input size)'))
     .addOption(batchSizeOption())
     .addOption(precisionOption())
     .addOption(calibrationImagesOption())

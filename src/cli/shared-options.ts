@@ -10,7 +10,7 @@ import type { OptimizerConfig } from '../graph/optim.js';
 import { BadDataError, DEFAULT_PIXEL_LIMIT, SkippedFiles } from '../data/bad-images.js';
 import { ImageFolder, type ImageFolderOptions } from '../data/image-folder.js';
 import { DataLoader } from '../data/loader.js';
-import { compose, evalTransforms, trainTransforms } from '../data/transforms.js';
+import { compose, evalTransforms, trainTransforms, type Normalization } from '../data/transforms.js';
 import { MODEL_NAMES } from '../models/registry.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 import { calibrationSamples } from '../data/calibration-sample.js';
@@ -186,15 +186,15 @@ export interface LoaderDataHandling {
 }
 
 /** Evaluation drops an image that fails to decode, so no example counts twice. */
-export function evalLoader(folder: ImageFolder, batchSize: number, imageSize: number, options: { shuffle?: boolean; seed?: number } & LoaderDataHandling = {}): DataLoader {
+export function evalLoader(folder: ImageFolder, batchSize: number, imageSize: number, options: { shuffle?: boolean; seed?: number; normalize?: Normalization } & LoaderDataHandling = {}): DataLoader {
   return new DataLoader(folder, {
-    batchSize, transforms: compose(evalTransforms(imageSize)), shuffle: options.shuffle ?? false, seed: options.seed,
+    batchSize, transforms: compose(evalTransforms(imageSize, options.normalize)), shuffle: options.shuffle ?? false, seed: options.seed,
     skipped: options.skipped, onBadImage: options.strict ? 'fail' : 'drop',
   });
 }
 
-export function trainLoader(folder: ImageFolder, batchSize: number, imageSize: number, options: { augment: boolean; seed: number } & LoaderDataHandling): DataLoader {
-  const transforms = options.augment ? trainTransforms(imageSize) : evalTransforms(imageSize);
+export function trainLoader(folder: ImageFolder, batchSize: number, imageSize: number, options: { augment: boolean; seed: number; normalize?: Normalization } & LoaderDataHandling): DataLoader {
+  const transforms = options.augment ? trainTransforms(imageSize, options.normalize) : evalTransforms(imageSize, options.normalize);
   return new DataLoader(folder, {
     batchSize, transforms: compose(transforms), shuffle: true, seed: options.seed, skipped: options.skipped, onBadImage: options.strict ? 'fail' : 'replace',
   });
@@ -243,7 +243,7 @@ export interface PrecisionCliOptions {
  */
 export async function int8Options(
   options: PrecisionCliOptions,
-  context: { calibration?: ImageFolder; heldOut?: ImageFolder; imageSize: number; channels: number; seed: number; onReport?: (report: Int8Report) => void },
+  context: { calibration?: ImageFolder; heldOut?: ImageFolder; imageSize: number; channels: number; seed: number; normalize?: Normalization; onReport?: (report: Int8Report) => void },
 ): Promise<Int8Options | undefined> {
   if ((options.precision ?? 'float32') === 'float32') return undefined;
   const count = options.calibrationImages ?? DEFAULT_CALIBRATION_IMAGES;
@@ -253,7 +253,7 @@ export async function int8Options(
     folder = (await isDirectory(trainDir)) && (await isDirectory(path.join(options.calibrateOn, 'val'))) ? await ImageFolder.open(trainDir) : await singleFolder(options.calibrateOn);
   }
   if (!folder) throw new Error('--precision int8 needs --calibrate-on <folder>: training images to calibrate the int8 scales on');
-  const transforms = compose(evalTransforms(context.imageSize), { channels: context.channels === 1 ? 1 : 3 });
+  const transforms = compose(evalTransforms(context.imageSize, context.normalize), { channels: context.channels === 1 ? 1 : 3 });
   const samples = calibrationSamples(
     folder,
     { calibration: count, heldOut: DEFAULT_AGREEMENT_IMAGES, seed: context.seed, name: folder.root, transforms },

@@ -3,8 +3,8 @@
  * convolutions when it loads it), input `input` [batch, C, H, W] float32 with a symbolic batch,
  * output `output` (logits) and, when asked, `probabilities` (softmax over classes).
  */
-import type { Graph } from '../graph/graph.js';
-import { serializeGraph, toModelProto } from '../graph/onnx.js';
+import onnxProto from 'onnx-proto';
+import { toModelProto } from '../graph/onnx.js';
 import { buildInt8Model, type Int8Options, type Int8Report } from '../runtime/int8.js';
 import type { Module } from '../nn/module.js';
 import { buildInferenceGraph } from '../runtime/compile.js';
@@ -16,10 +16,12 @@ export interface ExportOptions {
   withSoftmax?: boolean;
   /** The graph's name inside the file. */
   name?: string;
+  /** The preprocessing the model expects, written as metadata (tlkit.mean, tlkit.std on the 0-255 scale, tlkit.image_size) so an import finds it. */
+  normalization?: { mean: number[]; std: number[] };
 }
 
 export function exportInferenceOnnx(net: Module, options: ExportOptions): Uint8Array {
-  return serializeGraph(exportGraph(net, options), options.name ?? 'tlkit');
+  return onnxProto.onnx.ModelProto.encode(exportModelProto(net, options)).finish();
 }
 
 /**
@@ -27,10 +29,10 @@ export function exportInferenceOnnx(net: Module, options: ExportOptions): Uint8A
  * smaller, runnable by onnxruntime-node and onnxruntime-web.
  */
 export async function exportInt8Onnx(net: Module, options: ExportOptions & { int8: Int8Options }): Promise<{ bytes: Uint8Array; report: Int8Report }> {
-  return buildInt8Model(toModelProto(exportGraph(net, options), options.name ?? 'tlkit'), options.inputShape, options.int8);
+  return buildInt8Model(exportModelProto(net, options), options.inputShape, options.int8);
 }
 
-function exportGraph(net: Module, options: ExportOptions): Graph {
+function exportModelProto(net: Module, options: ExportOptions): ReturnType<typeof toModelProto> {
   net.parameters();
   const graph = buildInferenceGraph(stagesOf(net), options.inputShape);
   if (options.withSoftmax) {
@@ -39,5 +41,11 @@ function exportGraph(net: Module, options: ExportOptions): Graph {
     const [probabilities] = graph.emit('Softmax', [logits.value], [logits.value.shape], { axis: 1 });
     graph.output(probabilities!, 'probabilities', { dynamicBatch: true });
   }
-  return graph;
+  const model = toModelProto(graph, options.name ?? 'tlkit');
+  const [, height] = options.inputShape;
+  model.metadataProps = [
+    ...(options.normalization ? [{ key: 'tlkit.mean', value: options.normalization.mean.join(',') }, { key: 'tlkit.std', value: options.normalization.std.join(',') }] : []),
+    ...(height !== undefined ? [{ key: 'tlkit.image_size', value: String(height) }] : []),
+  ];
+  return model;
 }
