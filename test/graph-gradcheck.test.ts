@@ -70,6 +70,17 @@ test('batch norm in training and inference mode', async () => {
   }, [{ name: 'x', shape: [2, 3, 2, 2] }, { name: 'gamma', shape: [3] }, { name: 'beta', shape: [3] }]);
 });
 
+test('conv2d with bias, and frozen BN folded into the conv before it (finite differences taken on the unfolded graph)', async () => {
+  await gradcheck((g, [x, w, b]) => conv2d(g, x!, w!, { stride: 1, pads: [1, 1, 1, 1] }, b!), [{ name: 'x', shape: [2, 2, 5, 5] }, { name: 'w', shape: [3, 2, 3, 3] }, { name: 'b', shape: [3] }]);
+  // 5x5 runs as batch columns (<= FOLD_MAX_POSITIONS), 15x15 as an ORT Conv; stride 2 for ConvTranspose's dX.
+  for (const [size, stride] of [[5, 1], [15, 1], [6, 2]] as const) {
+    await gradcheck((g, [x, w, gamma, beta]) => {
+      const conv = conv2d(g, x!, w!, { stride, pads: [1, 1, 1, 1] });
+      return batchNormInference(g, conv, gamma!, beta!, g.constant([0.1, -0.2, 0.3]), g.constant([0.5, 1.5, 2]), 1e-5);
+    }, [{ name: 'x', shape: [2, 2, size, size] }, { name: 'w', shape: [3, 2, 3, 3] }, { name: 'gamma', shape: [3] }, { name: 'beta', shape: [3] }]);
+  }
+});
+
 test('max, average and global pooling', async () => {
   await gradcheck((g, [x]) => maxPool2d(g, x!, { kernel: 3, stride: 2, pads: [1, 1, 1, 1] }), [{ name: 'x', shape: [1, 2, 5, 5], values: spread(50, 3) }]);
   await gradcheck((g, [x]) => maxPool2d(g, x!, { kernel: 3, stride: 2, pads: [0, 0, 1, 1] }), [{ name: 'x', shape: [2, 1, 6, 6], values: spread(72, 4) }]);

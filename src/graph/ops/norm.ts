@@ -2,6 +2,10 @@
 import type { Graph } from '../graph.js';
 import type { SymbolicTensor } from '../ir.js';
 import * as p from './primitives.js';
+import { conv2d, convProducing, type ConvCall } from './conv.js';
+import { mul, sub } from './elementwise.js';
+import { reshape } from './reduce.js';
+import { engineTuning } from './tuning.js';
 
 type T = SymbolicTensor;
 const CHANNEL_AXES = [0, 2, 3];
@@ -51,8 +55,29 @@ export function batchNormTraining(g: Graph, x: T, gamma: T, beta: T, movingMean:
   return { y, newMovingMean, newMovingVariance };
 }
 
-/** Inference mode: ONNX BatchNormalization, which ORT folds into the preceding Conv when weights are constant. */
+/**
+ * Inference mode: ONNX BatchNormalization, which ORT folds into the preceding Conv when weights
+ * are constant. In a training graph (frozen BN under trainable weights) tlkit folds it itself:
+ * the conv is re-emitted with W' = W * gamma / sqrt(var + eps) and bias beta - mean * gamma /
+ * sqrt(var + eps), so no full-size BN work is left in the forward or the backward; the gradients
+ * of W, gamma and beta come from the per-channel products on weight-sized tensors.
+ */
 export function batchNormInference(g: Graph, x: T, gamma: T, beta: T, movingMean: T, movingVariance: T, eps: number): T {
+  const conv = convProducing(g, x);
+  if (conv && engineTuning.foldFrozenBatchNorm && (g.requiresGrad(x) || g.requiresGrad(gamma) || g.requiresGrad(beta))) return foldedIntoConv(g, conv, gamma, beta, movingMean, movingVariance, eps);
+  return batchNormNode(g, x, gamma, beta, movingMean, movingVariance, eps);
+}
+
+function foldedIntoConv(g: Graph, conv: ConvCall, gamma: T, beta: T, movingMean: T, movingVariance: T, eps: number): T {
+  const c = gamma.shape[0]!;
+  const rstd = p.unary(g, 'Reciprocal', p.unary(g, 'Sqrt', p.add(g, movingVariance, g.constant(eps))));
+  const scale = mul(g, gamma, rstd);
+  const weight = mul(g, conv.w, reshape(g, scale, [c, 1, 1, 1]));
+  const bias = sub(g, beta, mul(g, movingMean, scale));
+  return conv2d(g, conv.x, weight, conv.options, bias);
+}
+
+function batchNormNode(g: Graph, x: T, gamma: T, beta: T, movingMean: T, movingVariance: T, eps: number): T {
   const c = x.shape[1]!;
   const y = g.emit1('BatchNormalization', [x, gamma, beta, movingMean, movingVariance], x.shape, { epsilon: { float: eps } });
   g.record([x, gamma, beta], [y], ([dy]) => {
