@@ -1,7 +1,8 @@
 /**
  * A/B of engine formulations (src/graph/ops/tuning.ts) on one training scenario, in one process:
  * the same seeded network is compiled once per variant and the variants take single steps in
- * turn, so a noisy shared machine slows them alike. Losses are printed to show the variants
+ * turn, so a noisy shared machine slows them alike. A variant may also set session options
+ * (`{"session": {"memPattern": false}}`). Losses are printed to show the variants
  * compute the same thing.
  *
  *   node dist/bench/ab-step.js small '{"foldFrozenBatchNorm":false}' '{}' [--iters 8] [--bn-frozen]
@@ -9,6 +10,7 @@
 import * as os from 'node:os';
 import { engineTuning } from '../src/graph/ops/tuning.js';
 import { seedInitializers } from '../src/nn/init.js';
+import type { SessionOptions } from '../src/runtime/session.js';
 import { TrainStep } from '../src/runtime/train-step.js';
 import { CASES } from './step-cases.js';
 
@@ -23,11 +25,12 @@ async function main(): Promise<void> {
   const defaults = { ...engineTuning };
   const steps: TrainStep[] = [];
   for (const variant of variants) {
-    Object.assign(engineTuning, defaults, JSON.parse(variant) as Partial<typeof engineTuning>);
+    const { session, ...tuning } = JSON.parse(variant) as Partial<typeof engineTuning> & { session?: SessionOptions };
+    Object.assign(engineTuning, defaults, tuning);
     seedInitializers(0);
     const net = c.net();
     if (!bnTraining) net.eval();
-    steps.push(await TrainStep.create(net, { inputShape: c.image, optimizer: { kind: 'momentum', momentum: 0.9, weightDecay: 1e-4 }, bnTraining, session: { threads: 2 } }));
+    steps.push(await TrainStep.create(net, { inputShape: c.image, optimizer: { kind: 'momentum', momentum: 0.9, weightDecay: 1e-4 }, bnTraining, session: { threads: 2, ...session } }));
   }
   Object.assign(engineTuning, defaults);
   const images = new Float32Array(c.batch * c.image.reduce((a, b) => a * b, 1)).map((_, i) => ((i * 2654435761) % 1000) / 1000 - 0.5);
