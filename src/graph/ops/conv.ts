@@ -84,9 +84,26 @@ export function conv2d(g: Graph, x: T, w: T, options: Conv2dOptions, bias?: T): 
 export const FOLD_MAX_POSITIONS = engineTuning.foldMaxPositions;
 
 
+/**
+ * im2col as one grouped Conv with constant one-hot kernels: [n, ci*kh*kw, ho, wo], channels
+ * ordered like the weight's [ci, kh, kw]. One node (padding and stride included) where the
+ * shifted-slice form takes a Pad, kh*kw Slices and a Concat.
+ */
+function oneHotColumns(g: Graph, x: T, kh: number, kw: number, stride: number, pads: Pads, ho: number, wo: number): T {
+  const [n, ci] = x.shape as [number, number, number, number];
+  const taps = kh * kw;
+  const kernel = new Float32Array(ci * taps * taps);
+  for (let c = 0; c < ci; c++) for (let t = 0; t < taps; t++) kernel[(c * taps + t) * taps + t] = 1;
+  const onehot = g.constant(Array.from(kernel), [ci * taps, 1, kh, kw]);
+  return g.emit1('Conv', [x, onehot], [n, ci * taps, ho, wo], { kernel_shape: [kh, kw], strides: [stride, stride], pads: [...pads], group: ci });
+}
+
+const oneHotApplies = (kh: number, kw: number) => engineTuning.im2col === 'one-hot-conv' && kh * kw > 1;
+
 /** im2col across the batch: [ci*kh*kw, n*ho*wo], rows ordered like the weight's [ci, kh, kw]. */
 function batchColumns(g: Graph, x: T, kh: number, kw: number, stride: number, pads: Pads, ho: number, wo: number): T {
   const [n, ci] = x.shape as [number, number, number, number];
+  if (oneHotApplies(kh, kw)) return p.reshape(g, p.transpose(g, oneHotColumns(g, x, kh, kw, stride, pads, ho, wo), [1, 0, 2, 3]), [ci * kh * kw, n * ho * wo]);
   const parts = windows(g, p.pad2d(g, p.transpose(g, x, [1, 0, 2, 3]), pads), kh, kw, stride, ho, wo);
   return parts.length === 1
     ? p.reshape(g, parts[0]!, [ci, n * ho * wo])
@@ -163,8 +180,10 @@ function convWeightGradPerSample(g: Graph, dy: T, x: T, w: T, { stride, pads }: 
   const [co, , kh, kw] = w.shape as [number, number, number, number];
   const [, , ho, wo] = dy.shape as [number, number, number, number];
   const positions = ho * wo;
-  const parts = windows(g, p.pad2d(g, x, pads), kh, kw, stride, ho, wo);
-  const columns = parts.length === 1
+  const parts = oneHotApplies(kh, kw) ? [] : windows(g, p.pad2d(g, x, pads), kh, kw, stride, ho, wo);
+  const columns = oneHotApplies(kh, kw)
+    ? p.reshape(g, oneHotColumns(g, x, kh, kw, stride, pads, ho, wo), [n, ci * kh * kw, positions])
+    : parts.length === 1
     ? p.reshape(g, parts[0]!, [n, ci, positions])
     : p.reshape(g, p.concat(g, parts.map((part) => p.unsqueeze(g, part, 2)), 2), [n, ci * kh * kw, positions]);
   const dy3 = p.reshape(g, dy, [n, co, positions]);

@@ -10,6 +10,8 @@ export const engineTuning = {
   foldMinChannels: 0,
   /** conv.ts: stride-1 dX as batch columns too, from this many input channels. */
   dxFoldMinChannels: 0,
+  /** conv.ts: how im2col columns are made: shifted Slices + Concat, or one grouped Conv with one-hot kernels. */
+  im2col: 'slices' as 'slices' | 'one-hot-conv',
   /** norm.ts: frozen BN after a conv in a training graph folded into the conv's weight and bias. */
   foldFrozenBatchNorm: true,
 };
