@@ -3,6 +3,7 @@ import { gradcheck } from './helpers/gradcheck.js';
 import * as ew from '../src/graph/ops/elementwise.js';
 import * as rd from '../src/graph/ops/reduce.js';
 import { conv2d, samePadding } from '../src/graph/ops/conv.js';
+import { engineTuning } from '../src/graph/ops/tuning.js';
 import { batchNormInference, batchNormTraining } from '../src/graph/ops/norm.js';
 import { avgPool2d, globalAvgPool, maxPool2d } from '../src/graph/ops/pool.js';
 import { dense } from '../src/graph/ops/dense.js';
@@ -54,6 +55,15 @@ test('conv2d: stride 1 and 2, symmetric, same and none padding, 1x1 and 3x3', as
   ];
   for (const c of cases) {
     await gradcheck((g, [x, w]) => conv2d(g, x!, w!, { stride: c.stride, pads: c.pads }), [{ name: 'x', shape: c.x }, { name: 'w', shape: c.w }]);
+  }
+  // The alternative im2col (one grouped Conv with one-hot kernels) must give the same gradients.
+  engineTuning.im2col = 'one-hot-conv';
+  try {
+    for (const c of cases) {
+      await gradcheck((g, [x, w]) => conv2d(g, x!, w!, { stride: c.stride, pads: c.pads }), [{ name: 'x', shape: c.x }, { name: 'w', shape: c.w }]);
+    }
+  } finally {
+    engineTuning.im2col = 'slices';
   }
 });
 
