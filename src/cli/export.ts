@@ -1,13 +1,15 @@
 import type { Command } from 'commander';
 import * as path from 'node:path';
-import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf } from '../onnx-import/network.js';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, parseChannelValues } from '../onnx-import/network.js';
 import { exportInferenceOnnx } from '../transfer/export.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
-import { intOption, modelOption, numClassesOption, padModeOption, precisionOption, requireFloat32, type Precision } from './shared-options.js';
+import { intOption, modelOption, numClassesOption, padModeOption, precisionOption, parsedOption, requireFloat32, type Precision } from './shared-options.js';
 
 interface ExportCliOptions {
   model: string;
+  mean?: number[];
+  std?: number[];
   numClasses?: number;
   padMode?: PadMode;
   imageSize?: number;
@@ -19,7 +21,7 @@ interface ExportCliOptions {
 export async function exportModel(weights: string | undefined, options: ExportCliOptions): Promise<{ out: string; bytes: number; classes: number }> {
   requireFloat32(options.precision, 'export');
   if (!weights && !isOnnxPath(options.model)) throw new Error(`give the weights to export (best.ckpt, .safetensors or a registry name) for ${options.model}`);
-  const { net } = await loadNetwork(options.model, { weights, numClasses: options.numClasses, padMode: options.padMode });
+  const { net } = await loadNetwork(options.model, { weights, numClasses: options.numClasses, padMode: options.padMode, mean: options.mean, std: options.std });
   const size = imageSizeOf(net, options.imageSize);
   const name = isOnnxPath(options.model) ? path.basename(options.model, path.extname(options.model)) : options.model;
   const bytes = exportInferenceOnnx(net, { inputShape: [inChannelsOf(net), size, size], withSoftmax: options.withSoftmax, name, normalization: normalizationOf(net) });
@@ -38,6 +40,8 @@ export function register(program: Command): void {
     .addOption(padModeOption())
     .addOption(intOption('--image-size <n>', 'input height and width (default: 224, or the .onnx model\'s input size)'))
     .addOption(precisionOption())
+    .addOption(parsedOption('--mean <list>', 'with an .onnx --model: per-channel mean on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
+    .addOption(parsedOption('--std <list>', 'with an .onnx --model: per-channel std on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
     .option('--with-softmax', "also output 'probabilities' (softmax of the logits)")
     .option('--out <file>', 'ONNX file to write', 'model.onnx')
     .action(async (weights: string | undefined, options: ExportCliOptions) => {
