@@ -202,7 +202,7 @@ export interface DataFlags {
 /** --strict-data and --pixel-limit, for the commands that read image folders. */
 export function addDataFlags(command: Command, { strict = true }: { strict?: boolean } = {}): Command {
   if (strict) command.option('--strict-data', 'stop before training when any image fails to decode fully (default: skip bad images, warn once each, list them in run.json)');
-  return command.addOption(countOption('--pixel-limit <n>', 'skip images with more pixels (width x height) than this (decompression bombs); 0 = no limit', DEFAULT_PIXEL_LIMIT));
+  return command.addOption(countOption('--pixel-limit <n>', 'images with more pixels (width x height) than this are refused as decompression bombs (train skips them, verify lists them); 0 = no limit', DEFAULT_PIXEL_LIMIT));
 }
 
 /** ImageFolder options from the flags; skipped files go to `skipped` (warned once each). */
