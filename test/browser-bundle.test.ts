@@ -1,30 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import * as v8 from 'node:v8';
 import * as esbuild from 'esbuild';
 import * as node from '../src/index.js';
 import { encodeCheckpoint, parseCheckpoint } from '../src/io/ckpt.js';
 import { crc32, crc32Js } from '../src/util/crc32.js';
+import { BUNDLE, buildBrowserBundle, importBundle, ROOT, type Tlkit } from './helpers/browser-bundle.js';
 
 // V8 in Node 20 spends about a minute of CPU optimizing onnxruntime-web's 28 MB wasm (TurboFan tier-up)
 // and holds the process open until it is done; the baseline compiler alone runs these small steps in
 // ~0.1 s. Correctness is what this file checks (bench/ measures speed), so optimize nothing.
 v8.setFlagsFromString('--liftoff-only');
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bundle = path.join(root, 'dist', 'browser', 'tlkit.mjs');
-
-/** Builds dist/browser/ from the freshly compiled dist/src (what `npm run build` does). */
-export function buildBrowserBundle(): string {
-  execFileSync(process.execPath, [path.join(root, 'tools', 'build-browser.mjs')], { cwd: root, stdio: 'pipe' });
-  return bundle;
-}
-
-type Tlkit = typeof import('../src/browser/index.js');
+const root = ROOT;
+const bundle = BUNDLE;
 
 const NODE_ONLY_PACKAGES = ['sharp', 'onnxruntime-node', 'cli-progress', '@resvg', 'yauzl', 'commander'];
 
@@ -99,8 +91,7 @@ test('tlkit/browser loads in Node (onnxruntime-web wasm): the same names as the 
 });
 
 test('the training memory estimate refuses a batch that does not fit in WebAssembly memory, naming one that does', async () => {
-  if (!existsSync(bundle)) buildBrowserBundle();
-  const web = (await import(pathToFileURL(bundle).href)) as Tlkit;
+  const web = await importBundle();
   const net = web.createResNet('resnet50', { numClasses: 2 });
   const estimate = web.estimateTrainingMemory(net, { inputShape: [3, 224, 224], batchSize: 256, optimizer: { kind: 'momentum', momentum: 0.9 }, bnTraining: true });
   assert.ok(estimate.totalBytes > 4 * 1024 ** 3, 'ResNet-50 at batch 256 needs more than 4 GB');

@@ -1,19 +1,19 @@
 import type { Command } from 'commander';
-import { loadModel } from '../models/registry.js';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf } from '../onnx-import/network.js';
 import { confusionMatrix, macroAverage, perClassMetrics, type ClassMetrics } from '../report/metrics.js';
 import { evaluate } from '../train/evaluate.js';
 import { checkClassCount, headClasses } from '../transfer/strategies.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 import {
-  batchSizeOption, evalLoader, evaluationFolder, imageSizeOption, modelOption, numClassesOption, padModeOption, precisionOption, requireFloat32, weightsOption, type Precision,
+  batchSizeOption, evalLoader, evaluationFolder, intOption, modelOption, numClassesOption, padModeOption, precisionOption, requireFloat32, weightsOption, type Precision,
 } from './shared-options.js';
 
 interface EvalOptions {
   model: string;
-  weights: string;
+  weights?: string;
   numClasses?: number;
   padMode?: PadMode;
-  imageSize: number;
+  imageSize?: number;
   batchSize: number;
   precision?: Precision;
   tta?: boolean;
@@ -31,13 +31,14 @@ export interface EvalReport {
 }
 
 export async function evalFolder(dir: string, options: EvalOptions): Promise<EvalReport> {
+  if (!options.weights && !isOnnxPath(options.model)) throw new Error(`--weights is required for ${options.model} (an .onnx model brings its own)`);
   const folder = await evaluationFolder(dir);
   requireFloat32(options.precision, 'eval');
-  const { net } = await loadModel(options.model, { weights: options.weights, numClasses: options.numClasses, padMode: options.padMode });
-  checkClassCount(headClasses(net), folder.classNames, options.weights, folder.root);
-  const size = options.imageSize;
-  const loader = evalLoader(folder, options.batchSize, size);
-  const evaluation = await evaluate(net, loader, [net.conv1.inChannels, size, size], { tta: options.tta });
+  const { net } = await loadNetwork(options.model, { weights: options.weights, numClasses: options.numClasses, padMode: options.padMode });
+  checkClassCount(headClasses(net), folder.classNames, options.weights ?? options.model, folder.root);
+  const size = imageSizeOf(net, options.imageSize);
+  const loader = evalLoader(folder, options.batchSize, size, { normalize: normalizationOf(net) });
+  const evaluation = await evaluate(net, loader, [inChannelsOf(net), size, size], { tta: options.tta });
   const classNames = [...folder.classNames];
   const confusion = confusionMatrix(evaluation.labels, evaluation.predicted, classNames.length);
   const classes = perClassMetrics(confusion, classNames);
@@ -56,10 +57,10 @@ export function register(program: Command): void {
     .description('accuracy, loss and per-class precision/recall/F1 of a model on an image folder (the tutorial\'s val transforms)')
     .argument('<folder>', 'an image folder with one sub-folder per class, or a dataset folder with val/ inside')
     .addOption(modelOption())
-    .addOption(weightsOption(undefined, true))
+    .addOption(weightsOption('weights: best.ckpt from tlkit train, a .safetensors file, or a registry name (required unless --model is an .onnx file)'))
     .addOption(numClassesOption())
     .addOption(padModeOption())
-    .addOption(imageSizeOption())
+    .addOption(intOption('--image-size <n>', 'crop size (images are resized to size+32, then center-cropped; default: 224, or the .onnx model\'s input size)'))
     .addOption(batchSizeOption())
     .addOption(precisionOption())
     .option('--tta', 'test-time augmentation: average the predictions of each centre crop and its mirror image')

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
-import { loadModel } from '../models/registry.js';
+import { ImportedModel } from '../onnx-import/model.js';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf } from '../onnx-import/network.js';
 import type { ResNet } from '../models/resnet.js';
 import { Flatten } from '../nn/layers/activation.js';
 import { GlobalAvgPool2d } from '../nn/layers/pool.js';
@@ -11,7 +12,7 @@ import { accuracyOf, KNearestNeighbours, NearestClassMean } from '../transfer/ne
 import { SoftmaxRegression, type FeatureMatrix } from '../transfer/tensor-classifier.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 import {
-  batchSizeOption, choiceOption, describeStages, evalLoader, imageSizeOption, intOption, modelOption, padModeOption, precisionOption, rateOption, requireFloat32, seedOption,
+  batchSizeOption, choiceOption, describeStages, evalLoader, intOption, modelOption, padModeOption, precisionOption, rateOption, requireFloat32, seedOption,
   singleFolder, weightsOption, type Precision,
 } from './shared-options.js';
 
@@ -23,7 +24,7 @@ interface FeaturesOptions {
   weights?: string;
   padMode?: PadMode;
   stage: string;
-  imageSize: number;
+  imageSize?: number;
   batchSize: number;
   precision?: Precision;
   out?: string;
@@ -60,10 +61,13 @@ export interface FeatureFile extends FeatureMatrix {
 export async function extractToFile(dir: string, options: FeaturesOptions & { out: string }): Promise<FeatureFile> {
   const folder = await singleFolder(dir);
   requireFloat32(options.precision, 'features');
-  const { net } = await loadModel(options.model, { weights: options.weights, padMode: options.padMode });
-  const size = options.imageSize;
-  const loader = evalLoader(folder, options.batchSize, size);
-  const { values, rows, dimension, labels } = await extractFeatures(featureStages(net, options.stage), loader, [net.conv1.inChannels, size, size]);
+  // For an .onnx model the stage is a tensor of the file (tlkit inspect lists the cut points); flatten = the classifier's input.
+  const cut = isOnnxPath(options.model) && options.stage !== 'flatten' ? options.stage : undefined;
+  const { net } = await loadNetwork(options.model, { weights: options.weights, padMode: options.padMode, cut });
+  const size = imageSizeOf(net, options.imageSize);
+  const loader = evalLoader(folder, options.batchSize, size, { normalize: normalizationOf(net) });
+  const stages = net instanceof ImportedModel ? net.bodyStages() : featureStages(net, options.stage);
+  const { values, rows, dimension, labels } = await extractFeatures(stages, loader, [inChannelsOf(net), size, size]);
   const classNames = [...folder.classNames];
   const metadata = { class_names: JSON.stringify(classNames), model: options.model, weights: options.weights ?? '', stage: options.stage, image_size: String(size), folder: folder.root };
   await writeSafetensors(options.out, [
@@ -147,8 +151,8 @@ export function register(program: Command): void {
     .addOption(modelOption())
     .addOption(weightsOption())
     .addOption(padModeOption())
-    .option('--stage <name>', 'where to cut the network: flatten (pooled layer4), layer3, layer3.5, layer2...; feature maps are globally average-pooled', 'flatten')
-    .addOption(imageSizeOption())
+    .option('--stage <name>', 'where to cut the network: flatten (pooled layer4), layer3, layer3.5, layer2...; for an .onnx model a tensor name (tlkit inspect lists the cut points); feature maps are globally average-pooled', 'flatten')
+    .addOption(intOption('--image-size <n>', 'crop size (images are resized to size+32, then center-cropped; default: 224, or the .onnx model\'s input size)'))
     .addOption(batchSizeOption())
     .addOption(precisionOption())
     .option('--out <file>', 'features.safetensors to write (features, labels, class names); with --classifier, the trained classifier')

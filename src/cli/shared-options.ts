@@ -10,7 +10,7 @@ import type { OptimizerConfig } from '../graph/optim.js';
 import { BadDataError, DEFAULT_PIXEL_LIMIT, SkippedFiles } from '../data/bad-images.js';
 import { ImageFolder, type ImageFolderOptions } from '../data/image-folder.js';
 import { DataLoader } from '../data/loader.js';
-import { compose, evalTransforms, trainTransforms } from '../data/transforms.js';
+import { compose, evalTransforms, trainTransforms, type Normalization } from '../data/transforms.js';
 import { MODEL_NAMES } from '../models/registry.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 
@@ -180,15 +180,15 @@ export interface LoaderDataHandling {
 }
 
 /** Evaluation drops an image that fails to decode, so no example counts twice. */
-export function evalLoader(folder: ImageFolder, batchSize: number, imageSize: number, options: { shuffle?: boolean; seed?: number } & LoaderDataHandling = {}): DataLoader {
+export function evalLoader(folder: ImageFolder, batchSize: number, imageSize: number, options: { shuffle?: boolean; seed?: number; normalize?: Normalization } & LoaderDataHandling = {}): DataLoader {
   return new DataLoader(folder, {
-    batchSize, transforms: compose(evalTransforms(imageSize)), shuffle: options.shuffle ?? false, seed: options.seed,
+    batchSize, transforms: compose(evalTransforms(imageSize, options.normalize)), shuffle: options.shuffle ?? false, seed: options.seed,
     skipped: options.skipped, onBadImage: options.strict ? 'fail' : 'drop',
   });
 }
 
-export function trainLoader(folder: ImageFolder, batchSize: number, imageSize: number, options: { augment: boolean; seed: number } & LoaderDataHandling): DataLoader {
-  const transforms = options.augment ? trainTransforms(imageSize) : evalTransforms(imageSize);
+export function trainLoader(folder: ImageFolder, batchSize: number, imageSize: number, options: { augment: boolean; seed: number; normalize?: Normalization } & LoaderDataHandling): DataLoader {
+  const transforms = options.augment ? trainTransforms(imageSize, options.normalize) : evalTransforms(imageSize, options.normalize);
   return new DataLoader(folder, {
     batchSize, transforms: compose(transforms), shuffle: true, seed: options.seed, skipped: options.skipped, onBadImage: options.strict ? 'fail' : 'replace',
   });

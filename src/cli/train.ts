@@ -2,11 +2,11 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { SkippedFiles } from '../data/bad-images.js';
-import { IMAGENET_MEAN_255, IMAGENET_STD_255 } from '../data/transforms.js';
 import { readWeights } from '../io/weights.js';
 import { loadParamIntoNet } from '../io/load-params.js';
 import { createResNet, loadModel } from '../models/registry.js';
-import type { ResNet } from '../models/resnet.js';
+import { ImportedModel } from '../onnx-import/model.js';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, type TransferNetwork } from '../onnx-import/network.js';
 import { seedInitializers } from '../nn/init.js';
 import {
   readRunRecord, renderPredictionGrid, startDashboard, writeReport, writeRunImages, writeRunRecord,
@@ -22,7 +22,7 @@ import { explainWriteFault, lockOutFolder } from './run-folder.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 import {
   addDataFlags, imageFolderOptions, strictDataError, type DataFlags,
-  amountOption, batchSizeOption, choiceOption, countOption, evalLoader, imageSizeOption, intOption, modelOption, OPTIMIZER_KINDS, padModeOption, parsedOption, parseOptimizer,
+  amountOption, batchSizeOption, choiceOption, countOption, evalLoader, intOption, modelOption, OPTIMIZER_KINDS, padModeOption, parsedOption, parseOptimizer,
   precisionOption, rateOption, requireFloat32, seedOption, trainLoader, trainValFolders, weightsOption, type OptimizerKind, type Precision,
 } from './shared-options.js';
 
@@ -39,7 +39,8 @@ interface TrainOptions extends DataFlags {
   batchSize: number;
   lr: number;
   momentum: number;
-  imageSize: number;
+  imageSize?: number;
+  cut?: string;
   fromStage?: string;
   freeze?: string;
   bnFrozen?: boolean;
@@ -81,8 +82,15 @@ function finalMapSize(imageSize: number): number {
 }
 
 /** The network to train: pretrained weights with a new head of `classes` outputs, or random weights. */
-async function buildNetwork(options: TrainOptions, weights: string | undefined, classes: number, log: (line: string) => void): Promise<ResNet> {
+async function buildNetwork(options: TrainOptions, weights: string | undefined, classes: number, log: (line: string) => void): Promise<TransferNetwork> {
   const { mode, padMode } = options;
+  if (isOnnxPath(options.model)) {
+    if (mode === 'scratch') throw new Error(`--mode scratch trains a registry architecture from random weights; ${options.model} brings its own weights (use fixed-feature or finetune)`);
+    // The file holds the weights; --weights may name the best.ckpt of an earlier run on it.
+    const { net } = await loadNetwork(options.model, { weights, cut: options.cut, imageSize: options.imageSize });
+    return replaceHead(net, classes);
+  }
+  if (options.cut) throw new Error(`--cut applies to an .onnx --model; ${options.model} has stages (use --from-stage)`);
   if (mode === 'scratch') {
     if (weights) throw new Error('--mode scratch trains from random weights; drop --weights (or use --mode finetune)');
     return createResNet(options.model, { numClasses: classes, padMode });
@@ -97,7 +105,7 @@ async function buildNetwork(options: TrainOptions, weights: string | undefined, 
 }
 
 export async function train(dataDir: string, options: TrainOptions): Promise<{ result: FitResult; outDir: string }> {
-  const { mode, epochs, batchSize, lr, momentum, imageSize, seed, bodyLrScale, headEpochs, schedule } = options;
+  const { mode, epochs, batchSize, lr, momentum, seed, bodyLrScale, headEpochs, schedule } = options;
   if (options.bnFrozen && options.bnTrain) throw new Error('--bn-frozen and --bn-train contradict each other: give one');
   if (options.weights && options.pretrained && options.weights !== options.pretrained) throw new Error('--pretrained is another name for --weights: give one');
   const weights = options.weights ?? options.pretrained;
@@ -110,9 +118,9 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
   }
   if (options.avgPool !== undefined) {
     const kernel = options.avgPool;
-    const side = finalMapSize(imageSize);
+    const side = finalMapSize(options.imageSize ?? 224);
     if (kernel !== side) {
-      throw new Error(`--avg-pool ${kernel} pools a ${kernel}x${kernel} window, but at --image-size ${imageSize} layer4's output is ${side}x${side}; tlkit pools it globally (the tutorial's AvgPool2d(7) at 224 px)`);
+      throw new Error(`--avg-pool ${kernel} pools a ${kernel}x${kernel} window, but at --image-size ${options.imageSize ?? 224} layer4's output is ${side}x${side}; tlkit pools it globally (the tutorial's AvgPool2d(7) at 224 px)`);
     }
   }
 
@@ -129,7 +137,9 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
   const classNames = [...trainFolder.classNames];
   seedInitializers(seed);
   const net = await buildNetwork(options, weights, classNames.length, (line) => process.stderr.write(`${line}\n`));
-  const inputShape = [net.conv1.inChannels, imageSize, imageSize];
+  const imageSize = imageSizeOf(net, options.imageSize);
+  const normalize = normalizationOf(net);
+  const inputShape = [inChannelsOf(net), imageSize, imageSize];
 
   const config: Record<string, unknown> = {
     command: 'tlkit train', data: path.resolve(dataDir), model: options.model, pretrained: weights ?? null, mode, epochs, batchSize, lr,
@@ -138,7 +148,7 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
     ...(options.accumulate > 1 ? { accumulate: options.accumulate, effectiveBatchSize: batchSize * options.accumulate } : {}),
     ...(options.classWeights ? { classWeights: options.classWeights } : {}),
     ...(mix ? { mix: { kind: mix.kind, alpha: mix.alpha } } : {}),
-    padMode: net.padMode, trainImages: trainFolder.length, valImages: valFolder.length, strictData: strict, pixelLimit: trainFolder.pixelLimit,
+    padMode: net instanceof ImportedModel ? null : net.padMode, ...(net instanceof ImportedModel ? { cut: net.cut } : {}), trainImages: trainFolder.length, valImages: valFolder.length, strictData: strict, pixelLimit: trainFolder.pixelLimit,
     ...(mode === 'finetune' ? { fromStage: options.fromStage ?? null, freeze: options.freeze ?? null, bodyLrScale: bodyLrScale ?? 1, headEpochs: headEpochs ?? 0 } : {}),
     bnTraining: options.bnTrain ? true : options.bnFrozen ? false : mode !== 'fixed-feature',
   };
@@ -165,8 +175,8 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
 
   const fitOptions: FitOptions = {
     epochs, lr, optimizer, schedule, inputShape,
-    train: trainLoader(trainFolder, batchSize, imageSize, { augment: options.augment, seed, skipped, strict }),
-    val: evalLoader(valFolder, batchSize, imageSize, { skipped, strict }),
+    train: trainLoader(trainFolder, batchSize, imageSize, { augment: options.augment, seed, skipped, strict, normalize }),
+    val: evalLoader(valFolder, batchSize, imageSize, { skipped, strict, normalize }),
     checkpointDir: outDir, resume: options.resume, log, progress: options.progress ?? process.stderr.isTTY, signal: controller.signal, callbacks,
     classWeights: options.classWeights, mix,
   };
@@ -211,18 +221,19 @@ interface FinishContext {
 }
 
 /** Evaluates best.ckpt on val, then writes run.json with the evaluation, predictions.png and report.html. */
-async function finishRun(net: ResNet, context: FinishContext): Promise<void> {
+async function finishRun(net: TransferNetwork, context: FinishContext): Promise<void> {
   const { outDir, result, inputShape, classNames } = context;
   if (result.bestCheckpoint) {
     const best = await fs.stat(result.bestCheckpoint).then(() => true, () => false);
-    if (best) loadParamIntoNet(net, await readWeights(result.bestCheckpoint), { strict: false });
+    // An imported model's names are the file's: no renaming from other conventions.
+    if (best) loadParamIntoNet(net, await readWeights(result.bestCheckpoint), { strict: false, convention: net instanceof ImportedModel ? 'mindspore' : 'auto' });
   }
   net.eval();
   // Shuffled like the tutorial's val dataset (shuffle=True), so the grid shows more than the first class.
-  const loader = evalLoader(context.valFolder, context.batchSize, context.imageSize, { shuffle: true, seed: context.seed, skipped: context.skipped });
+  const loader = evalLoader(context.valFolder, context.batchSize, context.imageSize, { shuffle: true, seed: context.seed, skipped: context.skipped, normalize: normalizationOf(net) });
   const { evaluation, images } = await evaluateWithImages(net, loader, inputShape, 12);
   const shape = inputShape as [number, number, number];
-  const normalization = { mean: IMAGENET_MEAN_255, std: IMAGENET_STD_255 };
+  const normalization = normalizationOf(net);
   const imagesRecord = await writeRunImages(outDir, images, shape, normalization);
   const { labels, predicted, probabilities } = evaluation;
   await writeRunRecord(outDir, { ...context.record(), evaluation: { labels, predicted, probabilities }, images: imagesRecord });
@@ -242,6 +253,7 @@ export function register(program: Command): void {
     .description('transfer-train a model on an image dataset, like the MindSpore dogs-vs-wolves tutorial')
     .argument('<data-dir>', 'dataset folder with train/ and val/ image folders (one sub-folder per class), e.g. datasets-Canidae/data/Canidae')
     .addOption(modelOption())
+    .option('--cut <tensor>', 'with an .onnx --model: the tensor whose values are the features (default: the input of its classifier; tlkit inspect model.onnx lists the cut points)')
     .addOption(weightsOption('registry name (resnet50-mindspore) or a .ckpt/.safetensors file; the head is replaced by Dense(features, classes in train/)'))
     .addOption(new Option('--pretrained <weights>', 'another name for --weights'))
     .addOption(choiceOption('--mode <mode>', 'fixed-feature (train fc only, tutorial 3.3), finetune, or scratch (random weights)', TRAIN_MODES, 'fixed-feature'))
@@ -252,9 +264,9 @@ export function register(program: Command): void {
     .addOption(choiceOption('--optimizer <kind>', 'momentum = MindSpore nn.Momentum', OPTIMIZER_KINDS, 'momentum'))
     .addOption(amountOption('--weight-decay <wd>', 'L2 weight decay (decoupled for adamw)', 0))
     .addOption(parsedOption('--schedule <s>', 'learning-rate schedule: constant, step:EPOCHS:GAMMA, cosine, one-cycle', (value) => parseSchedule(value)).default({ kind: 'constant' }, 'constant'))
-    .addOption(imageSizeOption('training crop size; val images are resized to size+32 and center-cropped'))
+    .addOption(intOption('--image-size <n>', 'training crop size; val images are resized to size+32 and center-cropped (default: 224, or the .onnx model\'s input size)'))
     .option('--no-augment', 'train on the val transforms (resize + center crop) instead of random crops and flips; fixed-feature training then computes the backbone features once and caches them')
-    .option('--from-stage <stage>', 'finetune: train from this stage on (layer4, layer3.5, fc); earlier stages stay frozen')
+    .option('--from-stage <stage>', 'finetune: train from this stage on (layer4, layer3.5, fc; for an .onnx model a tensor name: train from that tensor on); earlier stages stay frozen')
     .option('--freeze <patterns>', 'finetune: comma-separated parameter name patterns to keep frozen (layer1.*, **.norm*)')
     .option('--bn-frozen', 'BN layers use their moving statistics and are not updated (default for fixed-feature)')
     .option(

@@ -64,6 +64,14 @@ export function RandomHorizontalFlip(probability = 0.5): TransformStep {
   return { kind: 'random-horizontal-flip', probability };
 }
 
+/** Per-channel mean and std on the 0-255 scale (an imported model may bring its own). */
+export interface Normalization {
+  mean: number[];
+  std: number[];
+}
+
+export const IMAGENET_NORMALIZATION: Normalization = { mean: IMAGENET_MEAN_255, std: IMAGENET_STD_255 };
+
 /** Mean and std on the 0-255 scale of the decoded pixels, as in the tutorial. */
 export function Normalize(mean: number[], std: number[]): TransformStep {
   if (mean.length === 0 || mean.length !== std.length) throw new Error('Normalize: mean and std need the same, non-zero length');
@@ -76,18 +84,18 @@ export function HWC2CHW(): TransformStep {
 }
 
 /** The tutorial's training transforms. */
-export function trainTransforms(size = 224): TransformStep[] {
+export function trainTransforms(size = 224, normalize: Normalization = IMAGENET_NORMALIZATION): TransformStep[] {
   return [
     RandomCropDecodeResize(size, { scale: [0.08, 1.0], ratio: [0.75, 1.333] }),
     RandomHorizontalFlip(0.5),
-    Normalize(IMAGENET_MEAN_255, IMAGENET_STD_255),
+    Normalize(normalize.mean, normalize.std),
     HWC2CHW(),
   ];
 }
 
 /** The tutorial's evaluation transforms. */
-export function evalTransforms(size = 224): TransformStep[] {
-  return [Decode(), Resize(size + 32), CenterCrop(size), Normalize(IMAGENET_MEAN_255, IMAGENET_STD_255), HWC2CHW()];
+export function evalTransforms(size = 224, normalize: Normalization = IMAGENET_NORMALIZATION): TransformStep[] {
+  return [Decode(), Resize(size + 32), CenterCrop(size), Normalize(normalize.mean, normalize.std), HWC2CHW()];
 }
 
 export interface TransformOutput {
