@@ -142,8 +142,12 @@ export async function trainValFolders(dataDir: string, folderOptions: ImageFolde
     const missing = [!hasTrain && 'train/', !hasVal && 'val/'].filter(Boolean).join(' and ');
     throw new Error(`${dataDir}: expected train/ and val/ image folders inside, ${missing} missing`);
   }
-  // Both scanned before either error is reported, so the one named is train/'s when both have one.
-  const [opened, openedVal] = await Promise.allSettled([ImageFolder.open(trainDir, folderOptions), ImageFolder.open(valDir, folderOptions)]);
+  // Both scanned before either error is reported, so the one named is train/'s when both have one. One after
+  // the other: a scan checks its failures again alone for their own messages (libvips has one error buffer).
+  const [opened, openedVal] = [
+    ...(await Promise.allSettled([ImageFolder.open(trainDir, folderOptions)])),
+    ...(await Promise.allSettled([ImageFolder.open(valDir, folderOptions)])),
+  ];
   if (opened.status === 'rejected' && openedVal.status === 'rejected' && opened.reason instanceof BadDataError && openedVal.reason instanceof BadDataError) {
     throw new BadDataError([...opened.reason.files, ...openedVal.reason.files]);
   }
