@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { BadDataError, SkippedFiles, type SkippedFile } from '../src/data/bad-images.js';
 import { ImageFolder } from '../src/data/image-folder.js';
-import { DataLoader } from '../src/data/loader.js';
+import { DataLoader, type Batch } from '../src/data/loader.js';
+import { createResNet } from '../src/models/registry.js';
+import { seedInitializers } from '../src/nn/init.js';
+import { trainFixedFeature } from '../src/transfer/strategies.js';
 import { compose, evalTransforms } from '../src/data/transforms.js';
 import { verifyImages } from '../src/data/verify.js';
 import { writeDirtyClass, type DirtyClass } from './helpers/dirty-images.js';
@@ -123,4 +126,28 @@ test('verifyImages: full decode of every image at any depth, bad ones in folder 
   assert.equal(result.others, 2);
   assert.deepEqual(progress.map(([done]) => done), Array.from({ length: result.checked }, (_, k) => k + 1));
   assert.ok(progress.every(([, total]) => total === result.checked));
+});
+
+test('fixed-feature training with an image that fails to decode still trains later epochs from the feature cache', async () => {
+  class CountingLoader extends DataLoader {
+    passes = 0;
+    override epoch(epoch: number): AsyncGenerator<Batch> {
+      this.passes++;
+      return super.epoch(epoch);
+    }
+  }
+  const folder = await ImageFolder.open(root, { onWarning: () => undefined });
+  const skipped = new SkippedFiles(() => undefined);
+  const train = new CountingLoader(folder, { batchSize: 4, shuffle: true, seed: 1, transforms: compose(evalTransforms(12)), skipped });
+  seedInitializers(3);
+  const net = createResNet('resnet18', { numClasses: 2, width: 4, smallInput: true });
+  const result = await trainFixedFeature(net, {
+    epochs: 3, train, inputShape: [3, 12, 12], lr: 0.01, optimizer: { kind: 'momentum', momentum: 0.9 }, log: () => undefined, progress: false,
+  });
+  assert.equal(result.history.length, 3);
+  assert.equal(skipped.size, 4);
+  assert.equal(train.passes, 1, 'epochs 2 and 3 come from the cache, without the bad images');
+  const order = train.order(1);
+  assert.ok(![...order].some((i) => train.excluded.has(i)), 'the order the cache follows has the bad images replaced');
+  assert.equal(order.length, folder.length);
 });

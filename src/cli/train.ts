@@ -2,11 +2,11 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { SkippedFiles } from '../data/bad-images.js';
-import { IMAGENET_MEAN_255, IMAGENET_STD_255 } from '../data/transforms.js';
 import { readWeights } from '../io/weights.js';
 import { loadParamIntoNet } from '../io/load-params.js';
 import { createResNet, loadModel } from '../models/registry.js';
-import type { ResNet } from '../models/resnet.js';
+import { ImportedModel } from '../onnx-import/model.js';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, type TransferNetwork, parseChannelValues } from '../onnx-import/network.js';
 import { seedInitializers } from '../nn/init.js';
 import {
   readRunRecord, renderPredictionGrid, startDashboard, writeReport, writeRunImages, writeRunRecord,
@@ -14,6 +14,7 @@ import {
 } from '../report/index.js';
 import { DashboardUpdates, EarlyStopping, RunRecordWriter, type Callback } from '../train/callbacks/index.js';
 import { evaluateWithImages } from '../train/evaluate.js';
+import { describeInt8, type Int8Options, type Int8Report } from '../runtime/int8.js';
 import { fit, type FitOptions, type FitResult } from '../train/fit.js';
 import { describeSchedule, parseSchedule, type LrSchedule } from '../train/schedules.js';
 import { fineTune, replaceHead, trainFixedFeature } from '../transfer/strategies.js';
@@ -22,8 +23,9 @@ import { explainWriteFault, lockOutFolder } from './run-folder.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 import {
   addDataFlags, imageFolderOptions, strictDataError, type DataFlags,
-  amountOption, batchSizeOption, choiceOption, countOption, evalLoader, imageSizeOption, intOption, modelOption, OPTIMIZER_KINDS, padModeOption, parsedOption, parseOptimizer,
-  precisionOption, rateOption, requireFloat32, seedOption, trainLoader, trainValFolders, weightsOption, type OptimizerKind, type Precision,
+  amountOption, batchSizeOption, choiceOption, countOption, evalLoader, intOption, modelOption, OPTIMIZER_KINDS, padModeOption, parsedOption, parseOptimizer,
+  precisionOption, rateOption, seedOption, trainLoader, trainValFolders, weightsOption, type OptimizerKind, type Precision,
+  calibrateOnOption, calibrationImagesOption, int8Options,
 } from './shared-options.js';
 
 export const TRAIN_MODES = ['fixed-feature', 'finetune', 'scratch'] as const;
@@ -31,6 +33,8 @@ export type TrainMode = (typeof TRAIN_MODES)[number];
 
 interface TrainOptions extends DataFlags {
   model: string;
+  mean?: number[];
+  std?: number[];
   weights?: string;
   /** The earlier name of --weights. */
   pretrained?: string;
@@ -39,7 +43,8 @@ interface TrainOptions extends DataFlags {
   batchSize: number;
   lr: number;
   momentum: number;
-  imageSize: number;
+  imageSize?: number;
+  cut?: string;
   fromStage?: string;
   freeze?: string;
   bnFrozen?: boolean;
@@ -56,10 +61,23 @@ interface TrainOptions extends DataFlags {
   augment: boolean;
   padMode?: PadMode;
   precision: Precision;
+  calibrationImages?: number;
+  calibrateOn?: string;
   earlyStopping?: number;
   earlyStoppingMetric: 'accuracy' | 'loss';
+  accumulate: number;
+  classWeights?: number[] | 'balanced';
+  mixup?: number;
+  cutmix?: number;
   dashboard?: boolean;
   progress?: boolean;
+}
+
+function parseClassWeights(value: string, flag: string): number[] | 'balanced' {
+  if (value === 'balanced') return value;
+  const weights = value.split(',').map((part) => Number(part.trim()));
+  if (weights.length < 2 || weights.some((w) => !Number.isFinite(w) || w < 0)) throw new Error(`${flag} must be 'balanced' or one number >= 0 per class (e.g. 1,3.5), got "${value}"`);
+  return weights;
 }
 
 /** Side of layer4's output: each of the five stride-2 steps rounds up ('same' and torchvision's padding agree). */
@@ -70,8 +88,15 @@ function finalMapSize(imageSize: number): number {
 }
 
 /** The network to train: pretrained weights with a new head of `classes` outputs, or random weights. */
-async function buildNetwork(options: TrainOptions, weights: string | undefined, classes: number, log: (line: string) => void): Promise<ResNet> {
+async function buildNetwork(options: TrainOptions, weights: string | undefined, classes: number, log: (line: string) => void): Promise<TransferNetwork> {
   const { mode, padMode } = options;
+  if (isOnnxPath(options.model)) {
+    if (mode === 'scratch') throw new Error(`--mode scratch trains a registry architecture from random weights; ${options.model} brings its own weights (use fixed-feature or finetune)`);
+    // The file holds the weights; --weights may name the best.ckpt of an earlier run on it.
+    const { net } = await loadNetwork(options.model, { weights, cut: options.cut, imageSize: options.imageSize, mean: options.mean, std: options.std });
+    return replaceHead(net, classes);
+  }
+  if (options.cut) throw new Error(`--cut applies to an .onnx --model; ${options.model} has stages (use --from-stage)`);
   if (mode === 'scratch') {
     if (weights) throw new Error('--mode scratch trains from random weights; drop --weights (or use --mode finetune)');
     return createResNet(options.model, { numClasses: classes, padMode });
@@ -86,20 +111,30 @@ async function buildNetwork(options: TrainOptions, weights: string | undefined, 
 }
 
 export async function train(dataDir: string, options: TrainOptions): Promise<{ result: FitResult; outDir: string }> {
-  const { mode, epochs, batchSize, lr, momentum, imageSize, seed, bodyLrScale, headEpochs, schedule } = options;
+  const { mode, epochs, batchSize, lr, momentum, seed, bodyLrScale, headEpochs, schedule } = options;
   if (options.bnFrozen && options.bnTrain) throw new Error('--bn-frozen and --bn-train contradict each other: give one');
   if (options.weights && options.pretrained && options.weights !== options.pretrained) throw new Error('--pretrained is another name for --weights: give one');
   const weights = options.weights ?? options.pretrained;
-  requireFloat32(options.precision, 'train');
-  const optimizer = parseOptimizer(options.optimizer, momentum, options.weightDecay);
+  if (options.precision === 'int8') {
+    const trainsEverything = mode === 'scratch' ? '--mode scratch trains every layer'
+      : mode === 'finetune' && !options.fromStage ? '--mode finetune without --from-stage trains every layer'
+        : mode === 'fixed-feature' && options.bnTrain ? "--bn-train keeps the backbone's BN layers training"
+          : undefined;
+    if (trainsEverything) {
+      throw new Error(`--precision int8 applies to frozen layers only, and ${trainsEverything}; allowed: --precision float32, or int8 with --mode fixed-feature or --mode finetune --from-stage <stage>`);
+    }
+  }
+  const optimizer = { ...parseOptimizer(options.optimizer, momentum, options.weightDecay), ...(options.accumulate > 1 ? { accumulate: options.accumulate } : {}) };
+  if (options.mixup !== undefined && options.cutmix !== undefined) throw new Error('--mixup and --cutmix are alternatives: give one');
+  const mix = options.mixup !== undefined ? { kind: 'mixup' as const, alpha: options.mixup, seed } : options.cutmix !== undefined ? { kind: 'cutmix' as const, alpha: options.cutmix, seed } : undefined;
   if (mode !== 'finetune' && (options.fromStage || options.freeze || bodyLrScale !== undefined || headEpochs !== undefined)) {
     throw new Error('--from-stage, --freeze, --body-lr-scale and --head-epochs apply to --mode finetune only');
   }
   if (options.avgPool !== undefined) {
     const kernel = options.avgPool;
-    const side = finalMapSize(imageSize);
+    const side = finalMapSize(options.imageSize ?? 224);
     if (kernel !== side) {
-      throw new Error(`--avg-pool ${kernel} pools a ${kernel}x${kernel} window, but at --image-size ${imageSize} layer4's output is ${side}x${side}; tlkit pools it globally (the tutorial's AvgPool2d(7) at 224 px)`);
+      throw new Error(`--avg-pool ${kernel} pools a ${kernel}x${kernel} window, but at --image-size ${options.imageSize ?? 224} layer4's output is ${side}x${side}; tlkit pools it globally (the tutorial's AvgPool2d(7) at 224 px)`);
     }
   }
 
@@ -116,16 +151,33 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
   const classNames = [...trainFolder.classNames];
   seedInitializers(seed);
   const net = await buildNetwork(options, weights, classNames.length, (line) => process.stderr.write(`${line}\n`));
-  const inputShape = [net.conv1.inChannels, imageSize, imageSize];
+  const imageSize = imageSizeOf(net, options.imageSize);
+  const normalize = normalizationOf(net);
+  const inputShape = [inChannelsOf(net), imageSize, imageSize];
 
   const config: Record<string, unknown> = {
     command: 'tlkit train', data: path.resolve(dataDir), model: options.model, pretrained: weights ?? null, mode, epochs, batchSize, lr,
     optimizer: optimizer.kind, momentum, weightDecay: options.weightDecay, schedule: describeSchedule(schedule), imageSize, augment: options.augment, seed,
     ...(options.earlyStopping ? { earlyStopping: { patience: options.earlyStopping, metric: options.earlyStoppingMetric } } : {}),
-    padMode: net.padMode, trainImages: trainFolder.length, valImages: valFolder.length, strictData: strict, pixelLimit: trainFolder.pixelLimit,
+    ...(options.accumulate > 1 ? { accumulate: options.accumulate, effectiveBatchSize: batchSize * options.accumulate } : {}),
+    ...(options.classWeights ? { classWeights: options.classWeights } : {}),
+    ...(mix ? { mix: { kind: mix.kind, alpha: mix.alpha } } : {}),
+    padMode: net instanceof ImportedModel ? null : net.padMode, ...(net instanceof ImportedModel ? { cut: net.cut } : {}), trainImages: trainFolder.length, valImages: valFolder.length, strictData: strict, pixelLimit: trainFolder.pixelLimit,
     ...(mode === 'finetune' ? { fromStage: options.fromStage ?? null, freeze: options.freeze ?? null, bodyLrScale: bodyLrScale ?? 1, headEpochs: headEpochs ?? 0 } : {}),
     bnTraining: options.bnTrain ? true : options.bnFrozen ? false : mode !== 'fixed-feature',
+    precision: options.precision ?? 'float32',
   };
+  // Each frozen part's calibration and int8/float32 agreement, then the final evaluation's, go into run.json.
+  const int8Reports: Record<string, Int8Report> = {};
+  const int8 = await int8Options(options, {
+    calibration: trainFolder, heldOut: valFolder, imageSize, channels: inChannelsOf(net), seed, normalize,
+    onReport: (report) => {
+      const count = Object.keys(int8Reports).length;
+      int8Reports[count === 0 ? 'frozen' : `frozen${count + 1}`] = report;
+      config.int8 = int8Reports;
+      log(describeInt8(report));
+    },
+  });
   let history: RunEpoch[] = [];
   if (options.resume) history = await readRunRecord(outDir).then((r) => r.history, () => []);
   const runRecord = new RunRecordWriter(outDir, { config, classNames }, history, () => ({ skippedFiles: skipped.list() }));
@@ -149,9 +201,10 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
 
   const fitOptions: FitOptions = {
     epochs, lr, optimizer, schedule, inputShape,
-    train: trainLoader(trainFolder, batchSize, imageSize, { augment: options.augment, seed, skipped, strict }),
-    val: evalLoader(valFolder, batchSize, imageSize, { skipped, strict }),
-    checkpointDir: outDir, resume: options.resume, log, progress: options.progress ?? process.stderr.isTTY, signal: controller.signal, callbacks,
+    train: trainLoader(trainFolder, batchSize, imageSize, { augment: options.augment, seed, skipped, strict, normalize }),
+    val: evalLoader(valFolder, batchSize, imageSize, { skipped, strict, normalize }),
+    checkpointDir: outDir, resume: options.resume, log, progress: options.progress ?? process.stderr.isTTY, signal: controller.signal, callbacks, int8,
+    classWeights: options.classWeights, mix,
   };
   log('Start Training Loop ...');
   let result: FitResult;
@@ -173,7 +226,7 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
     process.off('SIGINT', onSigint);
   }
 
-  if (!result.interrupted) await finishRun(net, { outDir, result, valFolder, batchSize, imageSize, seed, inputShape, classNames, record: () => runRecord.record(), skipped });
+  if (!result.interrupted) await finishRun(net, { outDir, result, valFolder, batchSize, imageSize, seed, inputShape, classNames, record: () => runRecord.record(), skipped, int8, int8Reports });
   if (skipped.size > 0) log(`${skipped.size} data file${skipped.size === 1 ? '' : 's'} left out (warned above); ${path.join(outDir, 'run.json')} lists them`);
   await dashboard?.close();
   await lock.release();
@@ -191,21 +244,26 @@ interface FinishContext {
   classNames: string[];
   record: () => RunRecord;
   skipped: SkippedFiles;
+  int8?: Int8Options;
+  int8Reports: Record<string, Int8Report>;
 }
 
 /** Evaluates best.ckpt on val, then writes run.json with the evaluation, predictions.png and report.html. */
-async function finishRun(net: ResNet, context: FinishContext): Promise<void> {
+async function finishRun(net: TransferNetwork, context: FinishContext): Promise<void> {
   const { outDir, result, inputShape, classNames } = context;
   if (result.bestCheckpoint) {
     const best = await fs.stat(result.bestCheckpoint).then(() => true, () => false);
-    if (best) loadParamIntoNet(net, await readWeights(result.bestCheckpoint), { strict: false });
+    // An imported model's names are the file's: no renaming from other conventions.
+    if (best) loadParamIntoNet(net, await readWeights(result.bestCheckpoint), { strict: false, convention: net instanceof ImportedModel ? 'mindspore' : 'auto' });
   }
   net.eval();
   // Shuffled like the tutorial's val dataset (shuffle=True), so the grid shows more than the first class.
-  const loader = evalLoader(context.valFolder, context.batchSize, context.imageSize, { shuffle: true, seed: context.seed, skipped: context.skipped });
-  const { evaluation, images } = await evaluateWithImages(net, loader, inputShape, 12);
+  const loader = evalLoader(context.valFolder, context.batchSize, context.imageSize, { shuffle: true, seed: context.seed, skipped: context.skipped, normalize: normalizationOf(net) });
+  // The frozen backbone is evaluated at the precision it was trained with.
+  const { evaluation, images, int8 } = await evaluateWithImages(net, loader, inputShape, 12, { int8: context.int8 });
+  if (int8) context.int8Reports.evaluation = int8;
   const shape = inputShape as [number, number, number];
-  const normalization = { mean: IMAGENET_MEAN_255, std: IMAGENET_STD_255 };
+  const normalization = normalizationOf(net);
   const imagesRecord = await writeRunImages(outDir, images, shape, normalization);
   const { labels, predicted, probabilities } = evaluation;
   await writeRunRecord(outDir, { ...context.record(), evaluation: { labels, predicted, probabilities }, images: imagesRecord });
@@ -225,6 +283,7 @@ export function register(program: Command): void {
     .description('transfer-train a model on an image dataset, like the MindSpore dogs-vs-wolves tutorial')
     .argument('<data-dir>', 'dataset folder with train/ and val/ image folders (one sub-folder per class), e.g. datasets-Canidae/data/Canidae')
     .addOption(modelOption())
+    .option('--cut <tensor>', 'with an .onnx --model: the tensor whose values are the features (default: the input of its classifier; tlkit inspect model.onnx lists the cut points)')
     .addOption(weightsOption('registry name (resnet50-mindspore) or a .ckpt/.safetensors file; the head is replaced by Dense(features, classes in train/)'))
     .addOption(new Option('--pretrained <weights>', 'another name for --weights'))
     .addOption(choiceOption('--mode <mode>', 'fixed-feature (train fc only, tutorial 3.3), finetune, or scratch (random weights)', TRAIN_MODES, 'fixed-feature'))
@@ -235,9 +294,11 @@ export function register(program: Command): void {
     .addOption(choiceOption('--optimizer <kind>', 'momentum = MindSpore nn.Momentum', OPTIMIZER_KINDS, 'momentum'))
     .addOption(amountOption('--weight-decay <wd>', 'L2 weight decay (decoupled for adamw)', 0))
     .addOption(parsedOption('--schedule <s>', 'learning-rate schedule: constant, step:EPOCHS:GAMMA, cosine, one-cycle', (value) => parseSchedule(value)).default({ kind: 'constant' }, 'constant'))
-    .addOption(imageSizeOption('training crop size; val images are resized to size+32 and center-cropped'))
+    .addOption(intOption('--image-size <n>', 'training crop size; val images are resized to size+32 and center-cropped (default: 224, or the .onnx model\'s input size)'))
+    .addOption(parsedOption('--mean <list>', 'with an .onnx --model: per-channel mean on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
+    .addOption(parsedOption('--std <list>', 'with an .onnx --model: per-channel std on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
     .option('--no-augment', 'train on the val transforms (resize + center crop) instead of random crops and flips; fixed-feature training then computes the backbone features once and caches them')
-    .option('--from-stage <stage>', 'finetune: train from this stage on (layer4, layer3.5, fc); earlier stages stay frozen')
+    .option('--from-stage <stage>', 'finetune: train from this stage on (layer4, layer3.5, fc; for an .onnx model a tensor name: train from that tensor on); earlier stages stay frozen')
     .option('--freeze <patterns>', 'finetune: comma-separated parameter name patterns to keep frozen (layer1.*, **.norm*)')
     .option('--bn-frozen', 'BN layers use their moving statistics and are not updated (default for fixed-feature)')
     .option(
@@ -249,7 +310,13 @@ export function register(program: Command): void {
     .addOption(intOption('--avg-pool <k>', "accepted for the tutorial's AvgPool2d(kernel_size=7): tlkit's global average pool is the same at 224 px"))
     .addOption(padModeOption("'same' (MindSpore) or 'pad' (PyTorch); default: from the weights' naming, 'same' without weights"))
     .addOption(precisionOption())
+    .addOption(calibrationImagesOption())
+    .addOption(calibrateOnOption('default: the training images; the agreement is measured on val/'))
     .addOption(intOption('--early-stopping <patience>', 'stop when the validation metric has not improved for this many epochs, and keep the best epoch\'s weights'))
+    .addOption(intOption('--accumulate <n>', 'gradient accumulation: apply the mean gradient of this many batches at once (an effective batch n times --batch-size in the memory of one)', 1))
+    .addOption(parsedOption('--class-weights <w>', "loss weight per class: 'balanced' (n / (classes * count), for imbalanced folders) or one number per class, comma-separated", parseClassWeights))
+    .addOption(rateOption('--mixup <alpha>', 'train on mixup blends of image pairs, blend weight ~ Beta(alpha, alpha) (0.2-0.4 typical); turns the feature cache off'))
+    .addOption(rateOption('--cutmix <alpha>', 'train on cutmix (a box from another image; Beta(alpha, alpha), 1 typical); turns the feature cache off'))
     .addOption(choiceOption('--early-stopping-metric <m>', 'what --early-stopping watches: validation accuracy or loss', ['accuracy', 'loss'] as const, 'accuracy'))
     .option('--out <dir>', 'folder for best.ckpt, last.ckpt and the run record (run.json, predictions.png, report.html)', './BestCheckpoint')
     .option('--resume', 'continue from last.ckpt in --out')

@@ -1,22 +1,23 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { IMAGENET_MEAN_255, IMAGENET_STD_255 } from '../data/transforms.js';
-import { loadModel } from '../models/registry.js';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, parseChannelValues } from '../onnx-import/network.js';
 import { renderPredictionGrid } from '../report/grid.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { evaluateWithImages } from '../train/evaluate.js';
 import { checkClassCount, headClasses } from '../transfer/strategies.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 import {
-  evalLoader, evaluationFolder, imageSizeOption, intOption, modelOption, numClassesOption, padModeOption, precisionOption, requireFloat32, seedOption, weightsOption, type Precision,
+  evalLoader, evaluationFolder, intOption, modelOption, numClassesOption, padModeOption, precisionOption, requireFloat32, parsedOption, seedOption, weightsOption, type Precision,
 } from './shared-options.js';
 
 interface VisualizeOptions {
   model: string;
-  weights: string;
+  mean?: number[];
+  std?: number[];
+  weights?: string;
   numClasses?: number;
   padMode?: PadMode;
-  imageSize: number;
+  imageSize?: number;
   out: string;
   rows: number;
   cols: number;
@@ -40,17 +41,20 @@ export interface ShownPrediction {
  */
 export async function visualize(dir: string, options: VisualizeOptions): Promise<ShownPrediction[]> {
   requireFloat32(options.precision, 'visualize');
+  if (!options.weights && !isOnnxPath(options.model)) throw new Error(`--weights is required for ${options.model} (an .onnx model brings its own)`);
   const folder = await evaluationFolder(dir);
-  const { net } = await loadModel(options.model, { weights: options.weights, numClasses: options.numClasses, padMode: options.padMode });
-  checkClassCount(headClasses(net), folder.classNames, options.weights, folder.root);
-  const { rows, cols, imageSize: size } = options;
+  const { net } = await loadNetwork(options.model, { weights: options.weights, numClasses: options.numClasses, padMode: options.padMode, mean: options.mean, std: options.std });
+  checkClassCount(headClasses(net), folder.classNames, options.weights ?? options.model, folder.root);
+  const { rows, cols } = options;
+  const size = imageSizeOf(net, options.imageSize);
+  const normalization = normalizationOf(net);
   const count = Math.min(rows * cols, folder.length);
-  const loader = evalLoader(folder, count, size, { shuffle: options.shuffle, seed: options.seed });
-  const shape: [number, number, number] = [net.conv1.inChannels, size, size];
+  const loader = evalLoader(folder, count, size, { shuffle: options.shuffle, seed: options.seed, normalize: normalization });
+  const shape: [number, number, number] = [inChannelsOf(net), size, size];
   const { evaluation, images } = await evaluateWithImages(net, loader, shape, count, { limit: count });
   const classNames = [...folder.classNames];
   const png = await renderPredictionGrid({
-    images, shape, mean: IMAGENET_MEAN_255, std: IMAGENET_STD_255, predicted: evaluation.predicted, actual: evaluation.labels, classNames,
+    images, shape, ...normalization, predicted: evaluation.predicted, actual: evaluation.labels, classNames,
     rows: Math.ceil(count / cols), cols: Math.min(cols, count),
   });
   await writeFileAtomic(options.out, png);
@@ -69,11 +73,13 @@ export function register(program: Command): void {
     .description("the tutorial's visualize_model: predictions on the first val batch as a PNG grid, titles blue when right, red when wrong")
     .argument('<folder>', 'the val image folder (one sub-folder per class), or a dataset folder with val/ inside')
     .addOption(modelOption())
-    .addOption(weightsOption(undefined, true))
+    .addOption(weightsOption('weights: best.ckpt from tlkit train, a .safetensors file, or a registry name (required unless --model is an .onnx file)'))
     .addOption(numClassesOption())
     .addOption(padModeOption())
-    .addOption(imageSizeOption())
+    .addOption(intOption('--image-size <n>', 'crop size (images are resized to size+32, then center-cropped; default: 224, or the .onnx model\'s input size)'))
     .addOption(precisionOption())
+    .addOption(parsedOption('--mean <list>', 'with an .onnx --model: per-channel mean on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
+    .addOption(parsedOption('--std <list>', 'with an .onnx --model: per-channel std on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
     .option('--out <file>', 'PNG to write', 'predictions.png')
     .addOption(intOption('--rows <n>', 'grid rows', 2))
     .addOption(intOption('--cols <n>', 'grid columns', 2))

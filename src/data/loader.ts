@@ -1,6 +1,6 @@
 import { ImageDecodeError, SkippedFiles } from './bad-images.js';
 import { Dataset, ImageSource, isSourceDataset, Sample, SourceDataset } from './dataset.js';
-import { explainDecodeFailure } from './image-check.js';
+import { imageBackend } from './image-backend.js';
 import { mixSeed, mulberry32, shuffleInPlace } from './random.js';
 import { compose, Pipeline, TransformStep } from './transforms.js';
 
@@ -43,7 +43,7 @@ export interface Batch {
  * libuv reads UV_THREADPOOL_SIZE (default 4) once, before its first task, so it must be set at start-up.
  */
 export function defaultConcurrency(): number {
-  const pool = Number(process.env.UV_THREADPOOL_SIZE);
+  const pool = Number((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.UV_THREADPOOL_SIZE);
   return 2 * (Number.isInteger(pool) && pool > 0 ? pool : 4);
 }
 
@@ -89,11 +89,21 @@ export class DataLoader implements AsyncIterable<Batch> {
     return this.pipeline?.isRandom ?? false;
   }
 
-  /** The example order of an epoch. */
+  /** The example order of an epoch; examples known not to decode are replaced as the batches replace them. */
   order(epoch: number): Int32Array {
     const order = Int32Array.from({ length: this.dataset.length }, (_, i) => i);
     if (this.options.shuffle) shuffleInPlace(order, mulberry32(mixSeed(this.options.seed ?? 0, epoch, 0x5eed)));
+    if (this.bad.size === 0 || this.options.onBadImage === 'drop' || this.options.onBadImage === 'fail') return order;
+    const planned = order.slice();
+    for (let p = 0; p < order.length; p++) {
+      for (let k = 0; k < order.length && this.bad.has(order[p]!); k++) order[p] = planned[(p + k) % order.length]!;
+    }
     return order;
+  }
+
+  /** Dataset positions skipped because their images failed to decode. */
+  get excluded(): ReadonlySet<number> {
+    return this.bad;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Batch> {
@@ -105,7 +115,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     const steps = this.steps;
     const slots = new Semaphore(this.concurrency);
     const load = (position: number, into?: Float32Array): Promise<Loaded | undefined> =>
-      this.loadOrReplace(order, position, (index) => slots.run(() => this.loadExample(index, mixSeed(this.options.seed ?? 0, epoch, position), into)));
+      this.loadOrReplace(order, position, (index) => slots.run(() => this.loadExample(index, mixSeed(this.options.seed ?? 0, epoch, position), into)), slots);
     // With a fixed output shape each example is written straight into its batch (no per-example array and copy).
     const shape = this.pipeline?.fixedShape;
     const size = shape ? shape[0] * shape[1] * shape[2] : 0;
@@ -132,7 +142,7 @@ export class DataLoader implements AsyncIterable<Batch> {
   }
 
   /** The example at `position`, or, when its image does not decode, what onBadImage says to do instead. */
-  private async loadOrReplace(order: Int32Array, position: number, load: (index: number) => Promise<Sample>): Promise<Loaded | undefined> {
+  private async loadOrReplace(order: Int32Array, position: number, load: (index: number) => Promise<Sample>, slots: Semaphore): Promise<Loaded | undefined> {
     const mode = this.options.onBadImage ?? 'replace';
     // 'replace' walks on to the next example of the epoch (wrapping round), skipping the ones known bad.
     for (let k = 0; k < order.length; k++) {
@@ -143,7 +153,9 @@ export class DataLoader implements AsyncIterable<Batch> {
         } catch (error) {
           if (!(error instanceof ImageDecodeError) || mode === 'fail') throw error;
           this.bad.add(index);
-          this.skipped.add({ path: error.path, kind: 'bad-image', reason: await this.explain(index, error) });
+          // Alone: libvips' one error buffer gives overlapping failures each other's messages.
+          const reason = await slots.exclusive(() => this.explain(index, error));
+          this.skipped.add({ path: error.path, kind: 'bad-image', reason });
         }
       }
       if (mode === 'drop') return undefined;
@@ -174,7 +186,8 @@ interface Loaded {
 /** The reason from a decode of the file alone: messages of failures that overlap get swapped. */
 async function explainFailure(source: ImageSource | undefined, error: ImageDecodeError): Promise<string> {
   const said = `cannot decode: ${error.reason.split('\n')[0]}`;
-  return source?.kind === 'file' ? explainDecodeFailure(source.path, source.pixelLimit, said) : said;
+  const explain = imageBackend().explainDecodeFailure;
+  return source?.kind === 'file' && explain ? explain(source.path, source.pixelLimit, said) : said;
 }
 
 function assemble(loaded: Loaded[], target?: Float32Array): Batch {
@@ -207,14 +220,38 @@ class Semaphore {
   constructor(private readonly limit: number) {}
 
   async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.active++;
+    await this.acquire();
     try {
       return await task();
     } finally {
-      const wake = this.waiting.shift();
-      if (wake) wake();
-      else this.active--;
+      this.release();
     }
+  }
+
+  /** Runs `task` with every slot held: nothing else of this loader decodes meanwhile. Callers take turns. */
+  exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(async () => {
+      for (let k = 0; k < this.limit; k++) await this.acquire();
+      try {
+        return await task();
+      } finally {
+        for (let k = 0; k < this.limit; k++) this.release();
+      }
+    });
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+
+  private turn: Promise<unknown> = Promise.resolve();
+
+  private async acquire(): Promise<void> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.active++;
+  }
+
+  private release(): void {
+    const wake = this.waiting.shift();
+    if (wake) wake();
+    else this.active--;
   }
 }

@@ -8,16 +8,20 @@ import { stagesOf } from '../runtime/stages.js';
 import type { TrainingState } from './checkpoint.js';
 import type { BatchStream, Evaluation } from './evaluate.js';
 import { FeatureCache } from './feature-cache.js';
+import type { Int8Options } from '../runtime/int8.js';
 import { evaluateStream } from './infer.js';
 import { countCorrect } from './metrics.js';
 import { learningRateAt, type LrSchedule } from './schedules.js';
 import { assertTrainingFits } from './memory.js';
 import { CallbackList, type Callback, type EpochRecord, type StopRequest, type TrainBatch, type TrainingRun } from './callbacks/callback.js';
-import { Checkpoints } from './callbacks/checkpoints.js';
+import type { Checkpoints, CheckpointOptions } from './callbacks/checkpoints.js';
 import { NonFiniteGuard } from './callbacks/non-finite-guard.js';
-import { ProgressBar } from './callbacks/progress-bar.js';
 import { StopOnAbort } from './callbacks/stop-on-abort.js';
 import { TutorialLog } from './callbacks/tutorial-log.js';
+import { Mixing, SOFT_TARGETS, type MixOptions } from './callbacks/mixing.js';
+import { balancedClassWeights } from './class-weights.js';
+import { classWeightedCrossEntropy, softTargetCrossEntropy } from '../graph/ops/loss.js';
+import { nodeFitHost } from './fit-node.js';
 
 export type { EpochRecord } from './callbacks/callback.js';
 
@@ -25,10 +29,12 @@ export type { EpochRecord } from './callbacks/callback.js';
 export interface TrainBatches extends BatchStream {
   readonly batchSize: number;
   readonly dropRemainder: boolean;
-  readonly dataset: { readonly length: number; labelAt(index: number): number };
+  readonly dataset: { readonly length: number; readonly classNames?: readonly string[]; labelAt(index: number): number };
   order(epoch: number): Int32Array;
   /** True when batches differ between epochs beyond order (random augmentation). */
   readonly isRandom?: boolean;
+  /** Examples the loader skips (images that failed to decode): the feature cache is complete without them. */
+  readonly excluded?: ReadonlySet<number>;
 }
 
 export interface FitOptions {
@@ -44,6 +50,10 @@ export interface FitOptions {
   bnTraining?: boolean;
   lrScale?: (parameter: Parameter) => number;
   labelSmoothing?: number;
+  /** Per-class loss weights (torch's CrossEntropyLoss weight), or 'balanced' for n / (classes * count) from the training labels. */
+  classWeights?: readonly number[] | 'balanced';
+  /** Train on mixup or cutmix blends of each batch (turns the feature cache off). */
+  mix?: MixOptions;
   /** Cache the frozen prefix's outputs when augmentation is off: 'auto' (default) decides. */
   cacheFeatures?: boolean | 'auto';
   /** Folder for best.ckpt and last.ckpt; none = no checkpoints. */
@@ -63,6 +73,8 @@ export interface FitOptions {
   extra?: Pick<TrainStepOptions, 'extraLoss' | 'extraInputs' | 'featureStage'>;
   /** Stops after the current step when it resolves (Ctrl-C). */
   signal?: AbortSignal;
+  /** Run the frozen prefix as an int8 QDQ graph calibrated on this sample (runtime/int8.ts); default float32. */
+  int8?: Int8Options;
 }
 
 export interface FitResult {
@@ -78,16 +90,63 @@ export interface FitResult {
   stoppedEarly?: string;
 }
 
+/**
+ * What fit needs beyond ORT: checkpoint files, a terminal progress bar and the default log.
+ * Node's is train/fit-node.ts; the browser build has none (save from a callback there).
+ */
+export interface FitHost {
+  checkpoints(directory: string, options: CheckpointOptions): Checkpoints;
+  progressBar(): Callback;
+  log(line: string): void;
+}
+
+function fileHost(): FitHost {
+  if (!nodeFitHost) throw new Error('fit: checkpointDir and resume need a file system (Node.js); in a browser, save from onEpochEnd with netCheckpointEntries + encodeCheckpoint');
+  return nodeFitHost;
+}
+
 /** The callbacks every run gets from its options, before the caller's own. */
 function defaultCallbacks(options: FitOptions, checkpoints: Checkpoints | undefined): Callback[] {
   const callbacks: Callback[] = [new NonFiniteGuard()];
-  if (options.progress) callbacks.push(new ProgressBar());
+  if (options.progress && nodeFitHost) callbacks.push(nodeFitHost.progressBar());
   callbacks.push(new TutorialLog(checkpoints?.bestPath));
   if (checkpoints) callbacks.push(checkpoints);
   const onEpochEnd = options.onEpochEnd;
   if (onEpochEnd) callbacks.push({ onEpochEnd: (_run, end) => onEpochEnd(end.record, end.evaluation) });
   if (options.signal) callbacks.push(new StopOnAbort(options.signal));
   return callbacks;
+}
+
+/** The class count of a training set: its class names, else the largest label + 1. */
+function classCount(train: TrainBatches): number {
+  const names = train.dataset.classNames;
+  if (names) return names.length;
+  let largest = 0;
+  for (let i = 0; i < train.dataset.length; i++) largest = Math.max(largest, train.dataset.labelAt(i));
+  return largest + 1;
+}
+
+interface TrainingLoss {
+  loss?: TrainStepOptions['loss'];
+  extraInputs?: Record<string, readonly number[]>;
+}
+
+/** The loss the step trains on: the sparse cross-entropy, unless class weights or mixing ask for another. */
+function trainingLoss(options: FitOptions, classes: number): TrainingLoss {
+  const { train, mix } = options;
+  const classWeights = options.classWeights === 'balanced'
+    ? balancedClassWeights(Int32Array.from({ length: train.dataset.length }, (_, i) => train.dataset.labelAt(i)), classes, train.dataset.classNames)
+    : options.classWeights;
+  if (classWeights && classWeights.length !== classes) throw new Error(`${classWeights.length} class weights for ${classes} classes`);
+  if ((classWeights || mix) && options.labelSmoothing) throw new Error('label smoothing does not combine with class weights, mixup or cutmix');
+  if (mix) {
+    return {
+      loss: (g, logits) => softTargetCrossEntropy(g, logits, g.input(SOFT_TARGETS, [logits.shape[0]!, classes]), { classWeights }),
+      extraInputs: { ...options.extra?.extraInputs, [SOFT_TARGETS]: [classes] },
+    };
+  }
+  if (classWeights) return { loss: (g, logits, labels) => classWeightedCrossEntropy(g, logits, labels, classWeights) };
+  return {};
 }
 
 class Run implements TrainingRun {
@@ -124,24 +183,28 @@ interface EpochTotals {
  */
 export async function fit(net: Module, options: FitOptions): Promise<FitResult> {
   if (options.resume && !options.checkpointDir) throw new Error('resume needs checkpointDir, the folder holding last.ckpt');
-  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const log = options.log ?? nodeFitHost?.log ?? ((line: string) => console.log(line));
   const bnTraining = options.bnTraining ?? true;
   net.parameters();
-  const checkpoints = options.checkpointDir ? new Checkpoints(options.checkpointDir, { bestName: options.bestCheckpointName, resume: options.resume }) : undefined;
-  const callbacks = new CallbackList([...defaultCallbacks(options, checkpoints), ...(options.callbacks ?? [])]);
+  const checkpoints = options.checkpointDir ? fileHost().checkpoints(options.checkpointDir, { bestName: options.bestCheckpointName, resume: options.resume }) : undefined;
   const { train } = options;
+  const classes = classCount(train);
+  const loss = trainingLoss(options, classes);
+  const mixing = options.mix ? [new Mixing(options.mix, classes, options.inputShape)] : [];
+  const callbacks = new CallbackList([...defaultCallbacks(options, checkpoints), ...mixing, ...(options.callbacks ?? [])]);
   const run = new Run(net, options.epochs, train.steps, log);
   await callbacks.onTrainBegin(run);
 
   const cacheWanted = options.cacheFeatures ?? 'auto';
-  const mayCache = cacheWanted === true || (cacheWanted === 'auto' && train.isRandom === false);
+  if (cacheWanted === true && options.mix) throw new Error(`${options.mix.kind} blends images: the feature cache cannot be on`);
+  const mayCache = !options.mix && (cacheWanted === true || (cacheWanted === 'auto' && train.isRandom === false));
   assertTrainingFits(net, {
     inputShape: options.inputShape, batchSize: train.batchSize, optimizer: options.optimizer, bnTraining, lrScale: options.lrScale,
-    labelSmoothing: options.labelSmoothing, ...options.extra, cachedExamples: mayCache ? train.dataset.length : 0,
+    labelSmoothing: options.labelSmoothing, ...options.extra, ...loss, cachedExamples: mayCache ? train.dataset.length : 0,
   });
   const step = await TrainStep.create(net, {
     inputShape: options.inputShape, optimizer: options.optimizer, bnTraining, lrScale: options.lrScale,
-    labelSmoothing: options.labelSmoothing, initialOptimizerState: run.initialOptimizerState, ...options.extra,
+    labelSmoothing: options.labelSmoothing, initialOptimizerState: run.initialOptimizerState, ...options.extra, ...loss, prefixInt8: options.int8,
   });
   run.compiled = step;
   // Adam's bias correction continues from the saved step count.
@@ -207,7 +270,7 @@ function batchesOf(order: Int32Array, batchSize: number, dropRemainder: boolean)
 
 /** One epoch's batches: from the feature cache once it is full, else from the loader (filling the cache). */
 async function* epochBatches(train: TrainBatches, epoch: number, cache: FeatureCache | null): AsyncGenerator<{ indices: Int32Array; labels: Int32Array; images?: Float32Array; cached?: Float32Array }> {
-  if (cache?.complete) {
+  if (cache?.completeWithout(train.excluded)) {
     for (const indices of batchesOf(train.order(epoch), train.batchSize, train.dropRemainder)) {
       yield { indices, labels: Int32Array.from(indices, (i) => train.dataset.labelAt(i)), cached: cache.gather(indices) };
     }

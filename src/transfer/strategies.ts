@@ -4,12 +4,18 @@
  */
 import { Dense } from '../nn/layers/dense.js';
 import { namePattern, type Module } from '../nn/module.js';
-import type { ResNet } from '../models/resnet.js';
 import { fit, type FitOptions, type FitResult } from '../train/fit.js';
 import { stageIndex } from '../runtime/stages.js';
 
+/** What transfer needs of a network: steps in order, a replaceable head `fc`, the width of its features (ResNet, an imported ONNX model). */
+export interface TransferNet extends Module {
+  fc: Module;
+  readonly featureChannels: number;
+  stages(): Array<[string, Module]>;
+}
+
 /** The tutorial's `net.fc = nn.Dense(in_channels, classes)`. */
-export function replaceHead(net: ResNet, classes: number): ResNet {
+export function replaceHead<N extends TransferNet>(net: N, classes: number): N {
   net.fc = new Dense(net.featureChannels, classes);
   return net;
 }
@@ -39,7 +45,7 @@ export interface FixedFeatureOptions extends CommonFitOptions {
 }
 
 /** Trains only fc.weight and fc.bias on a frozen pretrained backbone. */
-export async function trainFixedFeature(net: ResNet, options: FixedFeatureOptions): Promise<FitResult> {
+export async function trainFixedFeature(net: TransferNet, options: FixedFeatureOptions): Promise<FitResult> {
   net.freeze();
   net.unfreeze('fc');
   if (options.backboneBnTraining) net.train(true);
@@ -61,7 +67,7 @@ export interface FineTuneOptions extends CommonFitOptions {
   headLr?: number;
 }
 
-export async function fineTune(net: ResNet, options: FineTuneOptions): Promise<{ head?: FitResult; body: FitResult }> {
+export async function fineTune(net: TransferNet, options: FineTuneOptions): Promise<{ head?: FitResult; body: FitResult }> {
   let head: FitResult | undefined;
   if (options.headEpochs && options.headEpochs > 0) {
     // The head phase trains fc alone; a relational loss on the (frozen) features would be constant.
