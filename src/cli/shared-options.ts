@@ -148,8 +148,12 @@ export async function trainValFolders(dataDir: string, folderOptions: ImageFolde
     const missing = [!hasTrain && 'train/', !hasVal && 'val/'].filter(Boolean).join(' and ');
     throw new Error(`${dataDir}: expected train/ and val/ image folders inside, ${missing} missing`);
   }
-  // Both scanned before either error is reported, so the one named is train/'s when both have one.
-  const [opened, openedVal] = await Promise.allSettled([ImageFolder.open(trainDir, folderOptions), ImageFolder.open(valDir, folderOptions)]);
+  // Both scanned before either error is reported, so the one named is train/'s when both have one. One after
+  // the other: a scan checks its failures again alone for their own messages (libvips has one error buffer).
+  const [opened, openedVal] = [
+    ...(await Promise.allSettled([ImageFolder.open(trainDir, folderOptions)])),
+    ...(await Promise.allSettled([ImageFolder.open(valDir, folderOptions)])),
+  ];
   if (opened.status === 'rejected' && openedVal.status === 'rejected' && opened.reason instanceof BadDataError && openedVal.reason instanceof BadDataError) {
     throw new BadDataError([...opened.reason.files, ...openedVal.reason.files]);
   }
@@ -208,7 +212,7 @@ export interface DataFlags {
 /** --strict-data and --pixel-limit, for the commands that read image folders. */
 export function addDataFlags(command: Command, { strict = true }: { strict?: boolean } = {}): Command {
   if (strict) command.option('--strict-data', 'stop before training when any image fails to decode fully (default: skip bad images, warn once each, list them in run.json)');
-  return command.addOption(countOption('--pixel-limit <n>', 'skip images with more pixels (width x height) than this (decompression bombs); 0 = no limit', DEFAULT_PIXEL_LIMIT));
+  return command.addOption(countOption('--pixel-limit <n>', 'images with more pixels (width x height) than this are refused as decompression bombs (train skips them, verify lists them); 0 = no limit', DEFAULT_PIXEL_LIMIT));
 }
 
 /** ImageFolder options from the flags; skipped files go to `skipped` (warned once each). */
