@@ -6,7 +6,7 @@ import { readWeights } from '../io/weights.js';
 import { loadParamIntoNet } from '../io/load-params.js';
 import { createResNet, loadModel } from '../models/registry.js';
 import { ImportedModel } from '../onnx-import/model.js';
-import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, type TransferNetwork } from '../onnx-import/network.js';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, type TransferNetwork, parseChannelValues } from '../onnx-import/network.js';
 import { seedInitializers } from '../nn/init.js';
 import {
   readRunRecord, renderPredictionGrid, startDashboard, writeReport, writeRunImages, writeRunRecord,
@@ -14,6 +14,7 @@ import {
 } from '../report/index.js';
 import { DashboardUpdates, EarlyStopping, RunRecordWriter, type Callback } from '../train/callbacks/index.js';
 import { evaluateWithImages } from '../train/evaluate.js';
+import { describeInt8, type Int8Options, type Int8Report } from '../runtime/int8.js';
 import { fit, type FitOptions, type FitResult } from '../train/fit.js';
 import { describeSchedule, parseSchedule, type LrSchedule } from '../train/schedules.js';
 import { fineTune, freezeBackbone, replaceHead, trainFixedFeature, unfreezeForFineTune } from '../transfer/strategies.js';
@@ -28,7 +29,8 @@ import type { PadMode } from '../nn/layers/conv2d.js';
 import {
   addDataFlags, imageFolderOptions, strictDataError, type DataFlags,
   amountOption, batchSizeOption, choiceOption, countOption, evalLoader, intOption, modelOption, OPTIMIZER_KINDS, padModeOption, parsedOption, parseOptimizer,
-  positiveNumber, precisionOption, rateOption, requireFloat32, seedOption, trainLoader as trainLoaderOf, trainValFolders, weightsOption, type OptimizerKind, type Precision,
+  positiveNumber, precisionOption, rateOption, seedOption, trainLoader as trainLoaderOf, trainValFolders, weightsOption, type OptimizerKind, type Precision,
+  calibrateOnOption, calibrationImagesOption, int8Options,
 } from './shared-options.js';
 
 export const TRAIN_MODES = ['fixed-feature', 'finetune', 'scratch'] as const;
@@ -37,6 +39,8 @@ export type TrainMode = (typeof TRAIN_MODES)[number];
 /** What train and lr-find share: the data, the model, what is trained and how. */
 export interface SetupOptions extends DataFlags {
   model: string;
+  mean?: number[];
+  std?: number[];
   weights?: string;
   /** The earlier name of --weights. */
   pretrained?: string;
@@ -63,6 +67,8 @@ export interface SetupOptions extends DataFlags {
 }
 
 interface TrainOptions extends SetupOptions {
+  calibrationImages?: number;
+  calibrateOn?: string;
   epochs: number;
   lr: number | 'auto';
   headEpochs?: number;
@@ -96,7 +102,7 @@ async function buildNetwork(options: SetupOptions, weights: string | undefined, 
   if (isOnnxPath(options.model)) {
     if (mode === 'scratch') throw new Error(`--mode scratch trains a registry architecture from random weights; ${options.model} brings its own weights (use fixed-feature or finetune)`);
     // The file holds the weights; --weights may name the best.ckpt of an earlier run on it.
-    const { net } = await loadNetwork(options.model, { weights, cut: options.cut, imageSize: options.imageSize });
+    const { net } = await loadNetwork(options.model, { weights, cut: options.cut, imageSize: options.imageSize, mean: options.mean, std: options.std });
     return replaceHead(net, classes);
   }
   if (options.cut) throw new Error(`--cut applies to an .onnx --model; ${options.model} has stages (use --from-stage)`);
@@ -136,6 +142,15 @@ export async function openTraining(dataDir: string, options: SetupOptions, befor
   if (options.bnFrozen && options.bnTrain) throw new Error('--bn-frozen and --bn-train contradict each other: give one');
   if (options.weights && options.pretrained && options.weights !== options.pretrained) throw new Error('--pretrained is another name for --weights: give one');
   const weights = options.weights ?? options.pretrained;
+  if (options.precision === 'int8') {
+    const trainsEverything = mode === 'scratch' ? '--mode scratch trains every layer'
+      : mode === 'finetune' && !options.fromStage ? '--mode finetune without --from-stage trains every layer'
+        : mode === 'fixed-feature' && options.bnTrain ? "--bn-train keeps the backbone's BN layers training"
+          : undefined;
+    if (trainsEverything) {
+      throw new Error(`--precision int8 applies to frozen layers only, and ${trainsEverything}; allowed: --precision float32, or int8 with --mode fixed-feature or --mode finetune --from-stage <stage>`);
+    }
+  }
   const optimizer = { ...parseOptimizer(options.optimizer, momentum, options.weightDecay), ...(options.accumulate > 1 ? { accumulate: options.accumulate } : {}) };
   if (options.mixup !== undefined && options.cutmix !== undefined) throw new Error('--mixup and --cutmix are alternatives: give one');
   const mix = options.mixup !== undefined ? { kind: 'mixup' as const, alpha: options.mixup, seed } : options.cutmix !== undefined ? { kind: 'cutmix' as const, alpha: options.cutmix, seed } : undefined;
@@ -172,7 +187,6 @@ function freezePatterns(text: string | undefined): string[] | undefined {
 
 export async function train(dataDir: string, options: TrainOptions): Promise<{ result: FitResult; outDir: string }> {
   const { mode, epochs, batchSize, momentum, seed, bodyLrScale, headEpochs, schedule } = options;
-  requireFloat32(options.precision, 'train');
   if (mode !== 'finetune' && headEpochs !== undefined) throw new Error('--from-stage, --freeze, --body-lr-scale and --head-epochs apply to --mode finetune only');
   if (options.avgPool !== undefined) {
     const kernel = options.avgPool;
@@ -210,7 +224,19 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
     padMode: net instanceof ImportedModel ? null : net.padMode, ...(net instanceof ImportedModel ? { cut: net.cut } : {}), trainImages: trainFolder.length, valImages: valFolder.length, strictData: strict, pixelLimit: trainFolder.pixelLimit,
     ...(mode === 'finetune' ? { fromStage: options.fromStage ?? null, freeze: options.freeze ?? null, bodyLrScale: bodyLrScale ?? 1, headEpochs: headEpochs ?? 0 } : {}),
     bnTraining: options.bnTrain ? true : options.bnFrozen ? false : mode !== 'fixed-feature',
+    precision: options.precision ?? 'float32',
   };
+  // Each frozen part's calibration and int8/float32 agreement, then the final evaluation's, go into run.json.
+  const int8Reports: Record<string, Int8Report> = {};
+  const int8 = await int8Options(options, {
+    calibration: trainFolder, heldOut: valFolder, imageSize, channels: inChannelsOf(net), seed, normalize,
+    onReport: (report) => {
+      const count = Object.keys(int8Reports).length;
+      int8Reports[count === 0 ? 'frozen' : `frozen${count + 1}`] = report;
+      config.int8 = int8Reports;
+      log(describeInt8(report));
+    },
+  });
   let history: RunEpoch[] = [];
   if (options.resume) history = await readRunRecord(outDir).then((r) => r.history, () => []);
   const runRecord = new RunRecordWriter(outDir, { config, classNames }, history, () => ({ skippedFiles: skipped.list() }));
@@ -236,7 +262,7 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
     epochs, lr, optimizer, schedule, inputShape,
     train: setup.trainLoader,
     val: evalLoader(valFolder, batchSize, imageSize, { skipped, strict, normalize }),
-    checkpointDir: outDir, resume: options.resume, log, progress: options.progress ?? process.stderr.isTTY, signal: controller.signal, callbacks,
+    checkpointDir: outDir, resume: options.resume, log, progress: options.progress ?? process.stderr.isTTY, signal: controller.signal, callbacks, int8,
     classWeights: options.classWeights, mix,
   };
   log('Start Training Loop ...');
@@ -259,7 +285,7 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
     process.off('SIGINT', onSigint);
   }
 
-  if (!result.interrupted) await finishRun(net, { outDir, result, valFolder, batchSize, imageSize, seed, inputShape, classNames, record: () => runRecord.record(), skipped });
+  if (!result.interrupted) await finishRun(net, { outDir, result, valFolder, batchSize, imageSize, seed, inputShape, classNames, record: () => runRecord.record(), skipped, int8, int8Reports });
   if (skipped.size > 0) log(`${skipped.size} data file${skipped.size === 1 ? '' : 's'} left out (warned above); ${path.join(outDir, 'run.json')} lists them`);
   await dashboard?.close();
   await lock?.release();
@@ -277,6 +303,8 @@ interface FinishContext {
   classNames: string[];
   record: () => RunRecord;
   skipped: SkippedFiles;
+  int8?: Int8Options;
+  int8Reports: Record<string, Int8Report>;
 }
 
 /** Evaluates best.ckpt on val, then writes run.json with the evaluation, predictions.png and report.html. */
@@ -290,7 +318,9 @@ async function finishRun(net: TransferNetwork, context: FinishContext): Promise<
   net.eval();
   // Shuffled like the tutorial's val dataset (shuffle=True), so the grid shows more than the first class.
   const loader = evalLoader(context.valFolder, context.batchSize, context.imageSize, { shuffle: true, seed: context.seed, skipped: context.skipped, normalize: normalizationOf(net) });
-  const { evaluation, images } = await evaluateWithImages(net, loader, inputShape, 12);
+  // The frozen backbone is evaluated at the precision it was trained with.
+  const { evaluation, images, int8 } = await evaluateWithImages(net, loader, inputShape, 12, { int8: context.int8 });
+  if (int8) context.int8Reports.evaluation = int8;
   const shape = inputShape as [number, number, number];
   const normalization = normalizationOf(net);
   const imagesRecord = await writeRunImages(outDir, images, shape, normalization);
@@ -323,6 +353,8 @@ export function addSetupOptions(command: Command): Command {
     .addOption(choiceOption('--optimizer <kind>', 'momentum = MindSpore nn.Momentum', OPTIMIZER_KINDS, 'momentum'))
     .addOption(amountOption('--weight-decay <wd>', 'L2 weight decay (decoupled for adamw)', 0))
     .addOption(intOption('--image-size <n>', 'training crop size; val images are resized to size+32 and center-cropped (default: 224, or the .onnx model\'s input size)'))
+    .addOption(parsedOption('--mean <list>', 'with an .onnx --model: per-channel mean on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
+    .addOption(parsedOption('--std <list>', 'with an .onnx --model: per-channel std on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
     .option('--no-augment', 'train on the val transforms (resize + center crop) instead of random crops and flips; fixed-feature training then computes the backbone features once and caches them')
     .option('--from-stage <stage>', 'finetune: train from this stage on (layer4, layer3.5, fc; for an .onnx model a tensor name: train from that tensor on); earlier stages stay frozen')
     .option('--freeze <patterns>', 'finetune: comma-separated parameter name patterns to keep frozen (layer1.*, **.norm*)')
@@ -352,6 +384,8 @@ export function register(program: Command): void {
     .addOption(parsedOption('--lr <rate>', "learning rate, or 'auto': run lr-find first and train at its suggestion", parseLearningRate, 0.001))
     .addOption(parsedOption('--schedule <s>', 'learning-rate schedule: constant, step:EPOCHS:GAMMA, cosine, one-cycle', (value) => parseSchedule(value)).default({ kind: 'constant' }, 'constant'))
     .addOption(countOption('--head-epochs <n>', 'finetune: first train the new head alone for this many epochs'))
+    .addOption(calibrationImagesOption())
+    .addOption(calibrateOnOption('default: the training images; the agreement is measured on val/'))
     .addOption(intOption('--avg-pool <k>', "accepted for the tutorial's AvgPool2d(kernel_size=7): tlkit's global average pool is the same at 224 px"))
     .addOption(intOption('--early-stopping <patience>', 'stop when the validation metric has not improved for this many epochs, and keep the best epoch\'s weights'))
     .addOption(choiceOption('--early-stopping-metric <m>', 'what --early-stopping watches: validation accuracy or loss', ['accuracy', 'loss'] as const, 'accuracy'))
