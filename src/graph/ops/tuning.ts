@@ -9,7 +9,8 @@
  * columns), 235 (batch columns only from 64 channels), 241 (batch columns up to 784 positions),
  * 334 vs 342 in another window (one-hot im2col); ResNet-18 224 b16 1749 ms vs 1859 (one-hot) and
  * 1818 (no batch columns); ResNet-50 b8 BN frozen 2002 ms folded vs 2000 unfolded. The im2col
- * traffic (9x the input per 3x3 conv) is the same in every form, and no standard ONNX op computes
+ * traffic (9x the input per 3x3 conv) is the same in every form (one Gather with precomputed
+ * indices, tried too, took 1.4-2.5x the slices' time on these shapes), and no standard ONNX op computes
  * a conv's weight gradient without it; the defaults stay as measured in the first round.
  */
 export const engineTuning = {
