@@ -37,7 +37,9 @@ export async function runPipelineCommand(options: PipelineCommandOptions, config
   if (options.model.toLowerCase().endsWith('.onnx')) {
     throw new Error(`${options.model}: pipeline trains its source model from scratch on --data; to transfer from an .onnx model use tlkit train --model ${options.model} (fixed-feature or finetune) or tlkit features --model ${options.model}`);
   }
-  const data = await loadPipelineData(options.data, options.imageSize);
+  const data = await loadPipelineData(options.data, options.imageSize).catch((error: Error) => {
+    throw options.data ? new Error(`--data ${error.message}`) : error;
+  });
   const sourceClasses = classList(options.sourceClasses, '--source-classes', data.dataset.classNames);
   const targetClasses = classList(options.targetClasses, '--target-classes', data.dataset.classNames);
   const overlap = sourceClasses.filter((c) => targetClasses.includes(c));

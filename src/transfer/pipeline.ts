@@ -26,6 +26,7 @@ import { SoftmaxRegression } from './tensor-classifier.js';
 import { KNearestNeighbours, accuracyOf } from './neighbours.js';
 import { fineTune, replaceHead, trainFixedFeature } from './strategies.js';
 import { rkdExtraLoss, PAPER_RKD_WEIGHTS, type RkdWeights } from './rkd.js';
+import { numel } from '../tensor.js';
 
 export type TargetMethod = 'scratch' | 'fixed-feature' | 'feature-softmax' | 'feature-knn' | 'finetune' | 'finetune-rkd';
 
@@ -136,7 +137,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineDet
   const sourceValLabels = Array.from({ length: sourceVal.length }, (_, i) => sourceVal.labelAt(i));
   const majority = accuracyOf(sourceValLabels.map(() => majorityClass), sourceValLabels);
   seedInitializers(seed);
-  const linear = new Sequential(new Flatten(), new Dense(inputShape.reduce((a, b) => a * b, 1), source.classNames.length));
+  const linear = new Sequential(new Flatten(), new Dense(numel(inputShape), source.classNames.length));
   const linearFit = await timed('linear-baseline', () => fit(linear, {
     epochs: epochs.linearBaseline, train: loader(sourceTrain, 64, true), val: loader(sourceVal, 256), inputShape,
     optimizer: { kind: 'adam', weightDecay: 1e-4 }, lr: 1e-3, log: quiet,
@@ -228,7 +229,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineDet
       extra: { ...rkd, featureStage: 'flatten' },
       extraFeeds: async ({ images }) => {
         if (!images) throw new Error('RKD needs the batch images to compute the teacher embeddings');
-        const n = images.length / inputShape.reduce((a, b) => a * b, 1);
+        const n = images.length / numel(inputShape);
         return { rkd_teacher: (await teacher.run(images, n)).data };
       },
       cacheFeatures: false,
