@@ -4,18 +4,22 @@ import type { Command } from 'commander';
 import { readNpy } from '../io/npy.js';
 import { toFloat32 } from '../io/dtype.js';
 import { loadModel } from '../models/registry.js';
-import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, type TransferNetwork } from '../onnx-import/network.js';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, type TransferNetwork, parseChannelValues } from '../onnx-import/network.js';
 import { compose, evalTransforms } from '../data/transforms.js';
 import { IMAGE_EXTENSIONS } from '../data/image-folder.js';
 import { ImageFiles } from '../data/image-files.js';
 import { DataLoader } from '../data/loader.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
-import { numel } from '../tensor.js';
+import { formatShape, numel } from '../tensor.js';
 import { collectOutputs, withRunner, type InputStream, type RunnerFactory } from '../train/infer.js';
 import { createCachedInferenceRunner } from '../runtime/session-cache.js';
 import { softmax } from '../train/metrics.js';
 import { TestTimeAugmentation } from '../train/tta.js';
-import { batchSizeOption, intOption, modelOption, numClassesOption, padModeOption, precisionOption, requireFloat32, weightsOption, type Precision } from './shared-options.js';
+import { describeInt8 } from '../runtime/int8.js';
+import {
+  batchSizeOption, calibrateOnOption, calibrationImagesOption, int8Options, intOption, modelOption, parsedOption, numClassesOption, padModeOption, precisionOption, weightsOption,
+  type Precision,
+} from './shared-options.js';
 
 export interface Prediction {
   source: string;
@@ -28,6 +32,8 @@ export interface Prediction {
 
 interface PredictOptions {
   model: string;
+  mean?: number[];
+  std?: number[];
   weights?: string;
   numClasses?: number;
   padMode?: PadMode;
@@ -35,6 +41,8 @@ interface PredictOptions {
   classNames?: string;
   batchSize: number;
   precision?: Precision;
+  calibrationImages?: number;
+  calibrateOn?: string;
   tta?: boolean;
   json?: boolean;
 }
@@ -43,8 +51,8 @@ interface PredictOptions {
 async function npyInputs(file: string, channels: number): Promise<{ data: Float32Array; shape: number[] }> {
   const tensor = await readNpy(file);
   const shape = tensor.shape.length === 3 ? [1, ...tensor.shape] : tensor.shape;
-  if (shape.length !== 4) throw new Error(`${file}: expected an NCHW tensor of rank 4 (or CHW of rank 3), got shape [${tensor.shape.join(', ')}]`);
-  if (shape[1] !== channels) throw new Error(`${file}: the model takes ${channels} channels, the tensor [${tensor.shape.join(', ')}] has ${shape[1]}`);
+  if (shape.length !== 4) throw new Error(`${file}: expected an NCHW tensor of rank 4 (or CHW of rank 3), got shape ${formatShape(tensor.shape)}`);
+  if (shape[1] !== channels) throw new Error(`${file}: the model takes ${channels} channels, the tensor ${formatShape(tensor.shape)} has ${shape[1]}`);
   return { data: toFloat32(tensor), shape };
 }
 
@@ -64,11 +72,10 @@ async function imageFiles(input: string): Promise<string[]> {
 }
 
 export async function predict(inputs: string[], options: PredictOptions): Promise<Prediction[]> {
-  requireFloat32(options.precision, 'predict');
   let net: TransferNetwork;
   let create: RunnerFactory | undefined;
   if (isOnnxPath(options.model)) {
-    net = (await loadNetwork(options.model, { weights: options.weights, numClasses: options.numClasses })).net;
+    net = (await loadNetwork(options.model, { weights: options.weights, numClasses: options.numClasses, mean: options.mean, std: options.std })).net;
   } else {
     const { net: resnet, report, weightsPath } = await loadModel(options.model, { weights: options.weights, numClasses: options.numClasses, padMode: options.padMode });
     net = resnet;
@@ -81,8 +88,14 @@ export async function predict(inputs: string[], options: PredictOptions): Promis
   const size = imageSizeOf(net, options.imageSize);
   const { batchSize } = options;
   const results: Prediction[] = [];
+  const int8 = await int8Options(options, {
+    imageSize: size, channels, seed: 0, normalize: normalizationOf(net), onReport: (report) => process.stderr.write(`${describeInt8(report)}\n`),
+  });
   const classify = async (sampleShape: number[], stream: InputStream, source: (index: number) => { source: string; index: number }) => {
-    const outputs = await withRunner(net, sampleShape, (runner) => collectOutputs(options.tta ? new TestTimeAugmentation(runner, sampleShape) : runner, stream), { create });
+    if (int8 && sampleShape.join() !== [channels, size, size].join()) {
+      throw new Error(`--precision int8 calibrates on ${size}x${size} images; these inputs are ${formatShape(sampleShape)} (give --image-size to match)`);
+    }
+    const outputs = await withRunner(net, sampleShape, (runner) => collectOutputs(options.tta ? new TestTimeAugmentation(runner, sampleShape) : runner, stream), { create, int8 });
     for (let row = 0; row < outputs.rows; row++) {
       const logits = Array.from(outputs.values.subarray(row * outputs.dimension, (row + 1) * outputs.dimension));
       const probabilities = softmax(logits);
@@ -130,9 +143,13 @@ export function register(program: Command): void {
     .addOption(numClassesOption())
     .addOption(padModeOption())
     .addOption(intOption('--image-size <n>', 'crop size for image inputs (resized to size+32, then center-cropped; default: 224, or the .onnx model\'s input size)'))
+    .addOption(parsedOption('--mean <list>', 'with an .onnx --model: per-channel mean on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
+    .addOption(parsedOption('--std <list>', 'with an .onnx --model: per-channel std on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
     .option('--class-names <list>', 'comma-separated class names for the output')
     .addOption(batchSizeOption('samples per run'))
     .addOption(precisionOption())
+    .addOption(calibrationImagesOption())
+    .addOption(calibrateOnOption('required with int8: a folder of training images, or a dataset folder whose train/ is used'))
     .option('--tta', 'test-time augmentation: average the predictions of each input and its mirror image')
     .option('--json', 'print a JSON array, one object per sample')
     .action(async (inputs: string[], options: PredictOptions) => {

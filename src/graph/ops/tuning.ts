@@ -1,0 +1,27 @@
+/**
+ * Formulation switches of the training graphs, in one place so a bench can build the same
+ * network both ways in one process and time them side by side (bench/ab-step.ts). The defaults
+ * are the measured choices; each is explained where it is read.
+ *
+ * A/B on 2026-12-01 (AMD EPYC, 2 cores, AVX2; bench/ab-step.js under nice -15 beside other jobs;
+ * medians of 8-10 steps, variants alternating in one process), all within the run-to-run noise
+ * of about 5%: demo model b64 242 ms (defaults) vs 242 (dX by Conv everywhere), 237 (no batch
+ * columns), 235 (batch columns only from 64 channels), 241 (batch columns up to 784 positions),
+ * 334 vs 342 in another window (one-hot im2col); ResNet-18 224 b16 1749 ms vs 1859 (one-hot) and
+ * 1818 (no batch columns); ResNet-50 b8 BN frozen 2002 ms folded vs 2000 unfolded. The im2col
+ * traffic (9x the input per 3x3 conv) is the same in every form (one Gather with precomputed
+ * indices, tried too, took 1.4-2.5x the slices' time on these shapes), and no standard ONNX op computes
+ * a conv's weight gradient without it; the defaults stay as measured in the first round.
+ */
+export const engineTuning = {
+  /** conv.ts: convs with at most this many output positions per image run as one batch-wide GEMM. */
+  foldMaxPositions: 196,
+  /** conv.ts: ... and at least this many output channels (im2col costs 9x the input per conv; the GEMM amortizes it over the channels). */
+  foldMinChannels: 0,
+  /** conv.ts: stride-1 dX as batch columns too, from this many input channels. */
+  dxFoldMinChannels: 0,
+  /** conv.ts: how im2col columns are made: shifted Slices + Concat, or one grouped Conv with one-hot kernels. */
+  im2col: 'slices' as 'slices' | 'one-hot-conv',
+  /** norm.ts: frozen BN after a conv in a training graph folded into the conv's weight and bias. */
+  foldFrozenBatchNorm: true,
+};
