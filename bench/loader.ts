@@ -1,19 +1,19 @@
 /**
  * Loader throughput: tlkit's ImageFolder + the tutorial's training transforms + DataLoader (batch 18) against
  * torchvision's ImageFolder + RandomResizedCrop/RandomHorizontalFlip/ToTensor/Normalize + DataLoader, on the
- * same generated JPEGs, in one run. Appends a dated section to bench/RESULTS.md.
+ * same generated JPEGs (web-size and phone-size photos), in one run. Appends a dated section to bench/RESULTS.md.
  *
- *   npx tsc -p tsconfig.json && node dist/bench/loader.js [--images 200] [--epochs 2] [--rounds 3] [--no-torch] [--no-record]
+ *   npx tsc -p tsconfig.json && node dist/bench/loader.js [--images 200] [--phone-images 24] [--epochs 2] [--rounds 3] [--no-torch] [--no-record]
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { ImageFolder } from '../src/data/image-folder.js';
 import { DataLoader } from '../src/data/loader.js';
 import { trainTransforms } from '../src/data/transforms.js';
-import { writeBenchImages } from './loader-images.js';
+import { PHOTO_SIZES, writeBenchImages } from './loader-images.js';
 
 const BATCH_SIZE = 18;
 const TORCH_PYTHON = '/usr/bin/python3';
@@ -63,15 +63,21 @@ function timeTorch(root: string, epochs: number): Measurement[] {
     }));
 }
 
-async function main(): Promise<void> {
-  const imageCount = argument('--images', 200);
-  const epochs = argument('--epochs', 2);
+interface SizeResult {
+  size: keyof typeof PHOTO_SIZES;
+  images: number;
+  averageBytes: number;
+  results: Measurement[];
+  ratio: number | undefined;
+  cpuRatio: number | undefined;
+}
+
+async function benchSize(size: keyof typeof PHOTO_SIZES, imageCount: number, epochs: number, rounds: number, torchAvailable: boolean): Promise<SizeResult> {
   const root = await fs.mkdtemp(path.join(tmpdir(), 'tlkit-bench-loader-'));
   try {
-    const bytes = await writeBenchImages(root, imageCount);
-    process.stdout.write(`${imageCount} JPEGs, ${(bytes / imageCount / 1024).toFixed(0)} KiB on average, in ${root}\n`);
+    const bytes = await writeBenchImages(root, imageCount, ['cat', 'dog'], 1, size);
+    process.stdout.write(`${size}: ${imageCount} JPEGs, ${(bytes / imageCount / 1024).toFixed(0)} KiB on average, in ${root}\n`);
     // The machine is shared, so configurations alternate over several rounds and each keeps its best round.
-    const rounds = argument('--rounds', 3);
     const bestOf = new Map<string, Measurement>();
     const record = (m: Measurement): void => {
       const previous = bestOf.get(m.label);
@@ -80,12 +86,11 @@ async function main(): Promise<void> {
         imagesPerSecond: Math.max(previous?.imagesPerSecond ?? 0, m.imagesPerSecond),
         cpuMsPerImage: minimum(previous?.cpuMsPerImage, m.cpuMsPerImage),
       });
-      process.stdout.write(`${m.label}: ${m.imagesPerSecond.toFixed(1)} img/s, ${formatCpu(m.cpuMsPerImage)} CPU ms/img\n`);
+      process.stdout.write(`${size} ${m.label}: ${m.imagesPerSecond.toFixed(1)} img/s, ${formatCpu(m.cpuMsPerImage)} CPU ms/img\n`);
     };
-    const torchAvailable = !process.argv.includes('--no-torch') && existsSync(TORCH_PYTHON);
     for (let round = 0; round < rounds; round++) {
       process.stdout.write(`round ${round + 1}/${rounds}\n`);
-      for (const concurrency of [2, 4, 8]) record(await timeTlkit(root, concurrency, epochs));
+      for (const concurrency of [4, 8]) record(await timeTlkit(root, concurrency, epochs));
       if (torchAvailable) timeTorch(root, epochs).forEach(record);
     }
     const results = [...bestOf.values()];
@@ -96,33 +101,49 @@ async function main(): Promise<void> {
     const tlkit = best('tlkit')!;
     const torch = best('torchvision');
     const ratio = torch ? tlkit.imagesPerSecond / torch.imagesPerSecond : undefined;
-    if (ratio !== undefined) process.stdout.write(`best tlkit / best torchvision: ${ratio.toFixed(2)}x\n`);
+    if (ratio !== undefined) process.stdout.write(`${size}: best tlkit / best torchvision: ${ratio.toFixed(2)}x\n`);
     const cpuRatio = cpuMs('torchvision') !== undefined && cpuMs('tlkit') !== undefined ? cpuMs('torchvision')! / cpuMs('tlkit')! : undefined;
-    if (cpuRatio !== undefined) process.stdout.write(`CPU time per image, torchvision (num_workers=0) / tlkit: ${cpuRatio.toFixed(2)}x\n`);
-    if (!process.argv.includes('--no-record')) await appendResults(imageCount, bytes / imageCount, epochs, rounds, results, ratio, cpuRatio);
+    if (cpuRatio !== undefined) process.stdout.write(`${size}: CPU time per image, torchvision (num_workers=0) / tlkit: ${cpuRatio.toFixed(2)}x\n`);
+    return { size, images: imageCount, averageBytes: bytes / imageCount, results, ratio, cpuRatio };
   } finally {
     await fs.rm(root, { recursive: true, force: true });
   }
 }
 
-async function appendResults(images: number, averageBytes: number, epochs: number, rounds: number, results: Measurement[], ratio: number | undefined, cpuRatio: number | undefined): Promise<void> {
+async function main(): Promise<void> {
+  const epochs = argument('--epochs', 2);
+  const rounds = argument('--rounds', 3);
+  const torchAvailable = !process.argv.includes('--no-torch') && existsSync(TORCH_PYTHON);
+  const loadBefore = loadavg()[0]!;
+  const sizes: SizeResult[] = [];
+  const web = argument('--images', 200);
+  const phone = argument('--phone-images', 24);
+  if (web > 0) sizes.push(await benchSize('web', web, epochs, rounds, torchAvailable));
+  if (phone > 0) sizes.push(await benchSize('phone', phone, epochs, rounds, torchAvailable));
+  const load = [loadBefore, loadavg()[0]!];
+  if (!process.argv.includes('--no-record')) await appendResults(epochs, rounds, sizes, load);
+}
+
+async function appendResults(epochs: number, rounds: number, sizes: SizeResult[], load: number[]): Promise<void> {
   const file = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'bench', 'RESULTS.md');
   const lines = [
     '',
     `## Loader throughput, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
     '',
-    `Command: \`node dist/bench/loader.js\`. ${images} generated JPEGs (~500x375, ${(averageBytes / 1024).toFixed(0)} KiB average), ` +
+    `Command: \`node dist/bench/loader.js\`. Generated photo-like JPEGs (web ~500x375, phone ~4000x3000, 20% portrait, quality 90 with per-pixel grain), ` +
       `train transforms at 224 (random resized crop scale 0.08-1, ratio 0.75-1.333, flip, normalize, CHW), batch ${BATCH_SIZE}, ` +
       `${epochs} timed epochs after one warm-up, best of ${rounds} alternating rounds. ${availableParallelism()} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), ` +
+      `load average (1 min) ${load.map((l) => l.toFixed(1)).join(' before, ')} after, ` +
       `UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}, sharp.concurrency()=${sharp.concurrency()}, ` +
       `Node ${process.version}, sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}.`,
     '',
-    '| loader | img/s (best round) | CPU ms per image (best round) |',
-    '| --- | ---: | ---: |',
-    ...results.map((r) => `| ${r.label} | ${r.imagesPerSecond.toFixed(1)} | ${formatCpu(r.cpuMsPerImage)} |`),
+    '| photos | loader | img/s (best round) | CPU ms per image (best round) |',
+    '| --- | --- | ---: | ---: |',
+    ...sizes.flatMap((s) => s.results.map((r) => `| ${s.size} (${s.images}, ${(s.averageBytes / 1024).toFixed(0)} KiB avg) | ${r.label} | ${r.imagesPerSecond.toFixed(1)} | ${formatCpu(r.cpuMsPerImage)} |`)),
     '',
-    ratio === undefined ? 'torchvision not measured.' : `Best tlkit / best torchvision throughput: **${ratio.toFixed(2)}x**.`,
-    cpuRatio === undefined ? '' : `CPU time per image, torchvision (num_workers=0) / tlkit: **${cpuRatio.toFixed(2)}x**.`,
+    ...sizes.map((s) =>
+      `${s.size}: best tlkit / best torchvision throughput ${s.ratio === undefined ? 'n/a (torchvision not measured)' : `**${s.ratio.toFixed(2)}x**`}; ` +
+      `CPU time per image, torchvision (num_workers=0) / tlkit: ${s.cpuRatio === undefined ? 'n/a' : `**${s.cpuRatio.toFixed(2)}x**`}.`),
     '',
   ];
   const header = existsSync(file) ? '' : '# Benchmark results\n\nEach bench appends its own dated section.\n';

@@ -23,6 +23,7 @@ export { PRETRAINED, getPretrained, resolvePretrained } from './models/pretraine
 
 // Runtime
 export { Session, type SessionOptions } from './runtime/session.js';
+export { useOrt, type OrtModule } from './runtime/ort.js';
 export { InferenceRunner } from './runtime/inference.js';
 export { TrainStep, type TrainStepOptions } from './runtime/train-step.js';
 export { buildInferenceGraph, buildTrainingGraph } from './runtime/compile.js';

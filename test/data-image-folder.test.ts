@@ -44,7 +44,8 @@ test('ImageFolder: sorted class folders, recursive, hidden entries ignored, corr
       warnings.map((w) => path.relative(root, w.path)).sort(),
       ['dog/broken.jpg', 'dog/notes.txt'],
     );
-    assert.match(warnings.find((w) => w.path.endsWith('broken.jpg'))!.message, /cannot decode .*skipped/);
+    assert.match(warnings.find((w) => w.path.endsWith('broken.jpg'))!.reason, /^cannot decode: .*unsupported image format/);
+    assert.deepEqual(folder.skipped.map((w) => w.kind).sort(), ['bad-image', 'not-an-image']);
     assert.deepEqual([folder.samples[0]!.width, folder.samples[0]!.height], [12, 8]);
     const sample = await folder.get(1);
     assert.deepEqual(sample.shape, [3, 10, 10]);
@@ -59,7 +60,7 @@ test('ImageFolder: onCorrupt "fail" names the file; empty and missing folders ar
   const root = await makeTree();
   try {
     await assert.rejects(ImageFolder.open(root, { onCorrupt: 'fail', onWarning: () => undefined }), (error: Error) => {
-      assert.match(error.message, /corrupt image .*dog\/broken\.jpg/);
+      assert.match(error.message, /^bad image .*dog\/broken\.jpg: cannot decode/);
       return true;
     });
     await fs.mkdir(path.join(root, 'empty'));
@@ -70,7 +71,7 @@ test('ImageFolder: onCorrupt "fail" names the file; empty and missing folders ar
   }
 });
 
-test('a truncated JPEG that passes the header check fails at load time with its path', async () => {
+test('a truncated JPEG that passes the header check is skipped at load time; with nothing left the error says so', async () => {
   const root = await fs.mkdtemp(path.join(tmpdir(), 'tlkit-folder-'));
   try {
     await fs.mkdir(path.join(root, 'a'));
@@ -82,6 +83,11 @@ test('a truncated JPEG that passes the header check fails at load time with its 
     const loader = new DataLoader(folder, { batchSize: 1 });
     await assert.rejects(async () => {
       for await (const _ of loader) { /* consume */ }
+    }, /none of the 1 examples decodes/);
+    assert.deepEqual(loader.skipped.list().map((s) => path.basename(s.path)), ['cut.jpg']);
+    const strict = new DataLoader(folder, { batchSize: 1, onBadImage: 'fail' });
+    await assert.rejects(async () => {
+      for await (const _ of strict) { /* consume */ }
     }, /cannot decode .*a\/cut\.jpg/);
     const warnings: string[] = [];
     const verified = ImageFolder.open(root, { verify: 'decode', onWarning: (w) => warnings.push(w.path) });

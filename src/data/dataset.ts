@@ -9,9 +9,10 @@ export interface Sample {
  * Where the pixels of one example come from, before any transform: an image file, encoded bytes,
  * or already-decoded 8-bit HWC pixels (e.g. a Fashion-MNIST digit).
  * Known dimensions (after EXIF orientation) save a header read when transforms need them.
+ * `pixelLimit` (width x height, 0 = none) replaces sharp's default limit when the file is decoded.
  */
 export type ImageSource =
-  | { kind: 'file'; path: string; width?: number; height?: number; hasAlpha?: boolean }
+  | { kind: 'file'; path: string; width?: number; height?: number; hasAlpha?: boolean; pixelLimit?: number; format?: string }
   | { kind: 'encoded'; data: Uint8Array; name?: string }
   | { kind: 'pixels'; data: Uint8Array; width: number; height: number; channels: 1 | 3 };
 

@@ -1,16 +1,15 @@
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import sharp from 'sharp';
+import { BadDataError, DEFAULT_PIXEL_LIMIT, printSkipWarning, type SkippedFile } from './bad-images.js';
 import { checkIndex, ImageSource, Sample, SourceDataset } from './dataset.js';
+import { FolderWalker } from './folder-walk.js';
+import { checkImageFile, mapLimited } from './image-check.js';
 import { compose } from './transforms.js';
 
 /** Extensions sharp's bundled libvips decodes (BMP is not among them). */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.jpe', '.jfif', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif'];
 
-export interface ImageFolderWarning {
-  path: string;
-  message: string;
-}
+/** A file of the folder that is not among the examples, and why. */
+export type ImageFolderWarning = SkippedFile;
 
 export interface ImageFolderOptions {
   /** Lower-case, with the dot; default IMAGE_EXTENSIONS. */
@@ -21,6 +20,8 @@ export interface ImageFolderOptions {
   onWarning?: (warning: ImageFolderWarning) => void;
   /** 'header' (default) reads each header, 'decode' decodes every image fully, 'none' trusts the extensions. */
   verify?: 'none' | 'header' | 'decode';
+  /** Images with more pixels (width x height) are skipped, here and when decoded; 0 = no limit. Default: sharp's. */
+  pixelLimit?: number;
 }
 
 export interface ImageFolderSample {
@@ -30,6 +31,8 @@ export interface ImageFolderSample {
   width?: number;
   height?: number;
   hasAlpha?: boolean;
+  /** sharp's format name ('jpeg'...): JPEGs may be decoded at reduced scale. */
+  format?: string;
 }
 
 /**
@@ -41,54 +44,61 @@ export class ImageFolder implements SourceDataset {
     readonly root: string,
     readonly classNames: readonly string[],
     readonly samples: readonly ImageFolderSample[],
+    /** What the scan left out (unknown extensions, unreadable images, links not followed), in scan order. */
+    readonly skipped: readonly SkippedFile[],
+    readonly pixelLimit: number,
   ) {}
 
   static async open(root: string, options: ImageFolderOptions = {}): Promise<ImageFolder> {
     const extensions = new Set((options.extensions ?? IMAGE_EXTENSIONS).map((e) => e.toLowerCase()));
-    const warn = options.onWarning ?? ((w: ImageFolderWarning) => process.stderr.write(`warning: ${w.path}: ${w.message}\n`));
+    const warn = options.onWarning ?? printSkipWarning;
     const verify = options.verify ?? 'header';
-    let entries;
+    const pixelLimit = options.pixelLimit ?? DEFAULT_PIXEL_LIMIT;
+    if (!Number.isInteger(pixelLimit) || pixelLimit < 0) throw new Error(`image folder: the pixel limit must be an integer >= 0, got ${pixelLimit}`);
+    const skipped: SkippedFile[] = [];
+    const skip = (file: SkippedFile) => {
+      skipped.push(file);
+      warn(file);
+    };
+    let walker: FolderWalker;
     try {
-      entries = await fs.readdir(root, { withFileTypes: true });
+      walker = await FolderWalker.create(root);
     } catch (error) {
       throw new Error(`cannot read image folder ${root}: ${(error as Error).message}`);
     }
-    const classNames: string[] = [];
-    for (const entry of entries) {
-      if (entry.name.startsWith('.')) continue;
-      const full = path.join(root, entry.name);
-      if (entry.isDirectory() || (entry.isSymbolicLink() && (await fs.stat(full)).isDirectory())) classNames.push(entry.name);
-    }
-    classNames.sort(compareCodePoints);
+    const classes = await walker.classFolders(skip);
+    const classNames = classes.map((c) => c.name);
     if (classNames.length === 0) throw new Error(`image folder ${root} has no class sub-folders`);
 
-    const perClass = await Promise.all(classNames.map((name) => listFiles(path.join(root, name))));
-    const candidates = perClass.flatMap((files, label) =>
-      files.filter((file) => {
-        if (extensions.has(path.extname(file).toLowerCase())) return true;
-        warn({ path: file, message: 'not an image (unknown extension), skipped' });
-        return false;
-      }).map((file) => ({ file, label })),
-    );
+    const candidates: Array<{ file: string; label: number }> = [];
+    for (const [label, folder] of classes.entries()) {
+      for (const file of await walker.files(folder, skip)) {
+        if (extensions.has(path.extname(file).toLowerCase())) candidates.push({ file, label });
+        else skip({ path: file, kind: 'not-an-image', reason: 'not an image (unknown extension)' });
+      }
+    }
     // Header reads run on the libuv threadpool; a few at a time keeps every thread busy.
     const checks = await mapLimited(candidates, 8, ({ file }) =>
-      verify === 'none' ? Promise.resolve<CheckResult>({ ok: true }) : checkImage(file, verify),
+      verify === 'none' ? Promise.resolve(undefined) : checkImageFile(file, { decode: verify === 'decode', pixelLimit }),
     );
     const samples: ImageFolderSample[] = [];
+    const bad: SkippedFile[] = [];
     const found = new Array<number>(classNames.length).fill(0);
     candidates.forEach(({ file, label }, k) => {
-      const checked = checks[k]!;
-      if (!checked.ok) {
-        if (options.onCorrupt === 'fail') throw new Error(`corrupt image ${file}: ${checked.message}`);
-        warn({ path: file, message: `cannot decode (${checked.message}), skipped` });
+      const checked = checks[k];
+      if (checked && !checked.ok) {
+        const problem = { path: file, ...checked.problem };
+        if (options.onCorrupt === 'fail') bad.push(problem);
+        else skip(problem);
         return;
       }
-      samples.push({ path: file, label, ...checked.info });
+      samples.push({ path: file, label, ...checked?.info });
       found[label]!++;
     });
+    if (bad.length > 0) throw new BadDataError(bad);
     const empty = found.findIndex((n) => n === 0);
     if (empty >= 0) throw new Error(`class folder ${path.join(root, classNames[empty]!)} has no readable images`);
-    return new ImageFolder(root, classNames, samples);
+    return new ImageFolder(root, classNames, samples, skipped, pixelLimit);
   }
 
   get length(): number {
@@ -101,7 +111,7 @@ export class ImageFolder implements SourceDataset {
 
   sourceAt(index: number): ImageSource {
     const sample = this.samples[checkIndex(index, this.length)]!;
-    return { kind: 'file', path: sample.path, width: sample.width, height: sample.height, hasAlpha: sample.hasAlpha };
+    return { kind: 'file', path: sample.path, width: sample.width, height: sample.height, hasAlpha: sample.hasAlpha, pixelLimit: this.pixelLimit, format: sample.format };
   }
 
   /** The whole image, decoded to RGB, CHW on the 0-255 scale. */
@@ -113,48 +123,3 @@ export class ImageFolder implements SourceDataset {
 
 const WHOLE_IMAGE = compose([{ kind: 'decode' }, { kind: 'hwc2chw' }]);
 
-/** Byte order, like Python's sorted(), so labels match torchvision's whatever the locale. */
-function compareCodePoints(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-async function listFiles(directory: string): Promise<string[]> {
-  const out: string[] = [];
-  const entries = (await fs.readdir(directory, { withFileTypes: true })).sort((a, b) => compareCodePoints(a.name, b.name));
-  for (const entry of entries) {
-    if (entry.name.startsWith('.')) continue;
-    const full = path.join(directory, entry.name);
-    const stat = entry.isSymbolicLink() ? await fs.stat(full) : entry;
-    if (stat.isDirectory()) out.push(...(await listFiles(full)));
-    else if (stat.isFile()) out.push(full);
-  }
-  return out;
-}
-
-type CheckResult =
-  | { ok: true; info?: { width: number; height: number; hasAlpha: boolean } }
-  | { ok: false; message: string };
-
-async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const k = next++;
-      results[k] = await task(items[k]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
-
-async function checkImage(file: string, verify: 'header' | 'decode'): Promise<CheckResult> {
-  try {
-    const image = sharp(file, { autoOrient: true, failOn: 'truncated' });
-    const metadata = await image.metadata();
-    if (verify === 'decode') await image.raw().toBuffer();
-    return { ok: true, info: { width: metadata.autoOrient.width, height: metadata.autoOrient.height, hasAlpha: metadata.hasAlpha } };
-  } catch (error) {
-    return { ok: false, message: (error as Error).message.split('\n')[0]! };
-  }
-}

@@ -15,6 +15,10 @@ export {
 export type { TransformStep, TransformOutput, PipelineOptions } from './transforms.js';
 export { randomResizedCropBox, centerCropBox, shorterSideSize, roundHalfEven } from './crop-geometry.js';
 export type { CropBox } from './crop-geometry.js';
+export { BadDataError, DEFAULT_PIXEL_LIMIT, ImageDecodeError, SkippedFiles } from './bad-images.js';
+export type { SkipKind, SkippedFile } from './bad-images.js';
+export { checkImageFile } from './image-check.js';
+export type { ImageCheck, ImageCheckOptions } from './image-check.js';
 export { DataLoader, defaultConcurrency } from './loader.js';
 export type { Batch, LoaderOptions } from './loader.js';
 export { mulberry32, mixSeed } from './random.js';

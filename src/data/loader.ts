@@ -1,3 +1,4 @@
+import { ImageDecodeError, SkippedFiles } from './bad-images.js';
 import { Dataset, isSourceDataset, Sample, SourceDataset } from './dataset.js';
 import { mixSeed, mulberry32, shuffleInPlace } from './random.js';
 import { compose, Pipeline, TransformStep } from './transforms.js';
@@ -15,6 +16,14 @@ export interface LoaderOptions {
   concurrency?: number;
   /** Batches prepared ahead of the one being consumed (default 1). */
   prefetch?: number;
+  /**
+   * An example whose image fails to decode: 'replace' (default) skips it and takes the next example of the
+   * epoch in its place, so batches keep their size and the epoch its length; 'drop' leaves its batch one
+   * smaller (evaluation, where no example should count twice); 'fail' stops with the error.
+   */
+  onBadImage?: 'replace' | 'drop' | 'fail';
+  /** Where skipped images are recorded and warned about, once each; share one between loaders of a run. */
+  skipped?: SkippedFiles;
 }
 
 export interface Batch {
@@ -48,6 +57,9 @@ export class DataLoader implements AsyncIterable<Batch> {
   private readonly concurrency: number;
   private readonly prefetch: number;
   private nextEpoch = 0;
+  /** Dataset positions known not to decode: skipped without another try in later epochs. */
+  private readonly bad = new Set<number>();
+  readonly skipped: SkippedFiles;
 
   constructor(readonly dataset: Dataset, private readonly options: LoaderOptions) {
     if (!Number.isInteger(options.batchSize) || options.batchSize <= 0) {
@@ -62,6 +74,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     }
     this.concurrency = Math.max(1, options.concurrency ?? defaultConcurrency());
     this.prefetch = Math.max(0, options.prefetch ?? 1);
+    this.skipped = options.skipped ?? new SkippedFiles();
   }
 
   /** Batches per epoch: MindSpore's get_dataset_size(). */
@@ -90,40 +103,75 @@ export class DataLoader implements AsyncIterable<Batch> {
     const order = this.order(epoch);
     const steps = this.steps;
     const slots = new Semaphore(this.concurrency);
-    const load = (position: number): Promise<Sample> =>
-      slots.run(() => this.loadExample(order[position]!, mixSeed(this.options.seed ?? 0, epoch, position)));
-    const makeBatch = (step: number): Promise<Batch> => {
+    const load = (position: number, into?: Float32Array): Promise<Loaded | undefined> =>
+      this.loadOrReplace(order, position, (index) => slots.run(() => this.loadExample(index, mixSeed(this.options.seed ?? 0, epoch, position), into)));
+    // With a fixed output shape each example is written straight into its batch (no per-example array and copy).
+    const shape = this.pipeline?.fixedShape;
+    const size = shape ? shape[0] * shape[1] * shape[2] : 0;
+    const makeBatch = (step: number): Promise<Batch | undefined> => {
       const start = step * this.batchSize;
       const end = Math.min(start + this.batchSize, order.length);
       const positions = Array.from({ length: end - start }, (_, k) => start + k);
-      const batch = Promise.all(positions.map(load)).then((samples) => assemble(samples, order.subarray(start, end)));
+      const images = shape ? new Float32Array(positions.length * size) : undefined;
+      const batch = Promise.all(positions.map((position, k) => load(position, images?.subarray(k * size, (k + 1) * size)))).then((loaded) => {
+        const kept = loaded.filter((l): l is Loaded => l !== undefined);
+        return kept.length === 0 ? undefined : assemble(kept, images);
+      });
       batch.catch(() => undefined); // awaited in order below; this only stops an early failure being "unhandled"
       return batch;
     };
-    const pending: Promise<Batch>[] = [];
+    const pending: Array<Promise<Batch | undefined>> = [];
     let next = 0;
     while (next < steps && pending.length <= this.prefetch) pending.push(makeBatch(next++));
     while (pending.length > 0) {
       const batch = await pending.shift()!;
       if (next < steps) pending.push(makeBatch(next++));
-      yield batch;
+      if (batch) yield batch;
     }
   }
 
-  private async loadExample(index: number, seed: number): Promise<Sample> {
+  /** The example at `position`, or, when its image does not decode, what onBadImage says to do instead. */
+  private async loadOrReplace(order: Int32Array, position: number, load: (index: number) => Promise<Sample>): Promise<Loaded | undefined> {
+    const mode = this.options.onBadImage ?? 'replace';
+    // 'replace' walks on to the next example of the epoch (wrapping round), skipping the ones known bad.
+    for (let k = 0; k < order.length; k++) {
+      const index = order[(position + k) % order.length]!;
+      if (!this.bad.has(index)) {
+        try {
+          return { sample: await load(index), index };
+        } catch (error) {
+          if (!(error instanceof ImageDecodeError) || mode === 'fail') throw error;
+          this.bad.add(index);
+          this.skipped.add({ path: error.path, kind: 'bad-image', reason: `cannot decode: ${error.reason.split('\n')[0]}` });
+        }
+      }
+      if (mode === 'drop') return undefined;
+    }
+    throw new Error(`DataLoader: none of the ${order.length} examples decodes (see the warnings above)`);
+  }
+
+  private async loadExample(index: number, seed: number, into?: Float32Array): Promise<Sample> {
     const label = this.dataset.labelAt(index);
     if (!this.pipeline) return this.dataset.get(index);
     const source = (this.dataset as SourceDataset).sourceAt(index);
-    const output = await this.pipeline.apply(source, mulberry32(seed));
+    const output = await this.pipeline.apply(source, mulberry32(seed), into);
     if (output.layout !== 'CHW') throw new Error('DataLoader: transforms must end with HWC2CHW so batches are N x C x H x W');
     return { image: output.data, shape: output.shape, label };
   }
 }
 
-function assemble(samples: Sample[], indices: Int32Array): Batch {
+interface Loaded {
+  sample: Sample;
+  /** Position in the dataset: not the planned one when a bad image was replaced. */
+  index: number;
+}
+
+function assemble(loaded: Loaded[], target?: Float32Array): Batch {
+  const samples = loaded.map((l) => l.sample);
+  const indices = Int32Array.from(loaded, (l) => l.index);
   const [c, h, w] = samples[0]!.shape;
   const size = c * h * w;
-  const images = new Float32Array(samples.length * size);
+  const images = target && target.length === samples.length * size ? target : new Float32Array(samples.length * size);
   const labels = new Int32Array(samples.length);
   samples.forEach((sample, k) => {
     const [sc, sh, sw] = sample.shape;
@@ -133,10 +181,11 @@ function assemble(samples: Sample[], indices: Int32Array): Batch {
           'add a resize and crop so every example has the same shape',
       );
     }
-    images.set(sample.image, k * size);
+    const inPlace = sample.image.buffer === images.buffer && sample.image.byteOffset === images.byteOffset + k * size * 4;
+    if (!inPlace) images.set(sample.image, k * size);
     labels[k] = sample.label;
   });
-  return { images, labels, shape: [samples.length, c, h, w], indices: Int32Array.from(indices) };
+  return { images, labels, shape: [samples.length, c, h, w], indices };
 }
 
 /** FIFO limit on concurrent tasks, so earlier batches' examples are decoded first. */

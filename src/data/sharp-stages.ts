@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 
 type Sharp = ReturnType<typeof sharp>;
+import { ImageDecodeError } from './bad-images.js';
 import { describeSource, ImageSource } from './dataset.js';
 
 /** A crop or a resize in the coordinates of the image at that point of the pipeline. */
@@ -13,6 +14,8 @@ export interface ImageInfo {
   width: number;
   height: number;
   hasAlpha: boolean;
+  /** sharp's name of the file format ('jpeg', 'png'...), where known. */
+  format?: string;
 }
 
 export interface RawPixels {
@@ -25,28 +28,38 @@ export interface RawPixels {
 type Box = { left: number; top: number; width: number; height: number };
 
 /** What one sharp call can do: crop, resize, crop (sharp's pre- and post-resize extraction). */
-interface Stage {
+export interface Stage {
   pre?: Box;
   resize?: { width: number; height: number };
   post?: Box;
 }
 
 // PIL's bilinear resize is a triangle filter widened by the reduction factor; libvips' linear kernel is the
-// same filter. Shrink-on-load would decode JPEGs at 1/2, 1/4.. scale first and change the numbers.
+// same filter. sharp's own shrink-on-load (with fastShrinkOnLoad: false it leaves a 2x margin for the resize)
+// skips pipelines with a pre-resize extract, i.e. every crop; jpegShrink below does it for those, same margin.
 const RESIZE_OPTIONS = { fit: 'fill', kernel: 'linear', fastShrinkOnLoad: false } as const;
+/**
+ * libjpeg's DCT scaling (decode at 1/2, 1/4, 1/8) is used only while the decoded crop keeps at least this many
+ * times the output size on both axes, so the triangle filter still reduces by 2x or more. PIL decodes at full
+ * size and filters once; against that full-size decode the output moves by 0.2-0.8 levels on average (the crop's
+ * edges land on the nearest decoded pixel; measured on photo-like JPEGs with per-pixel grain, 4000x3000 with the
+ * tutorial's random crops and test/data-shrink-on-load.test.ts), while a 4000x3000 decode costs ~46 ms in full
+ * and ~10 ms at 1/4.
+ */
+export const JPEG_SHRINK_MARGIN = 2;
 // PIL refuses truncated images by default; sharp's stricter default 'warning' also rejects harmless warnings.
 const DECODE_OPTIONS = { autoOrient: true, failOn: 'truncated' } as const;
 
 export async function imageDimensions(source: ImageSource): Promise<ImageInfo> {
   if (source.kind === 'pixels') return { width: source.width, height: source.height, hasAlpha: false };
   if (source.kind === 'file' && source.width !== undefined && source.height !== undefined && source.hasAlpha !== undefined) {
-    return { width: source.width, height: source.height, hasAlpha: source.hasAlpha };
+    return { width: source.width, height: source.height, hasAlpha: source.hasAlpha, format: source.format };
   }
   try {
-    const metadata = await sharp(source.kind === 'file' ? source.path : source.data, DECODE_OPTIONS).metadata();
-    return { width: metadata.autoOrient.width, height: metadata.autoOrient.height, hasAlpha: metadata.hasAlpha };
+    const metadata = await openSource(source).metadata();
+    return { width: metadata.autoOrient.width, height: metadata.autoOrient.height, hasAlpha: metadata.hasAlpha, format: metadata.format };
   } catch (error) {
-    throw new Error(`cannot read image ${describeSource(source)}: ${(error as Error).message}`);
+    throw new ImageDecodeError(describeSource(source), (error as Error).message);
   }
 }
 
@@ -65,9 +78,12 @@ export async function decodeAndResample(
     return { data: source.data, width: source.width, height: source.height, channels: source.channels };
   }
   try {
-    let input: Sharp = openSource(source);
     const stages = planStages(ops);
-    if (stages.length > 0 && (info ?? (await imageDimensions(source))).hasAlpha) {
+    const header = stages.length > 0 ? info ?? (await imageDimensions(source)) : undefined;
+    const shrunk = header && source.kind === 'file' ? jpegShrink(source.path, header, stages[0]!) : undefined;
+    if (shrunk) stages[0] = shrunk.stage;
+    let input: Sharp = openSource(shrunk && source.kind === 'file' ? { ...source, path: shrunk.path } : source);
+    if (header?.hasAlpha) {
       // PIL's convert('RGB') drops alpha before any resampling; sharp would resample premultiplied colours.
       input = fromRaw(await toRaw(input, channels));
     }
@@ -82,13 +98,13 @@ export async function decodeAndResample(
     }
     return pixels!;
   } catch (error) {
-    throw new Error(`cannot decode ${describeSource(source)}: ${(error as Error).message}`);
+    throw error instanceof ImageDecodeError ? error : new ImageDecodeError(describeSource(source), (error as Error).message);
   }
 }
 
 function openSource(source: ImageSource): Sharp {
   switch (source.kind) {
-    case 'file': return sharp(source.path, DECODE_OPTIONS);
+    case 'file': return sharp(source.path, { ...DECODE_OPTIONS, ...(source.pixelLimit === undefined ? {} : { limitInputPixels: source.pixelLimit }) });
     case 'encoded': return sharp(source.data, DECODE_OPTIONS);
     case 'pixels': return fromRaw(source);
   }
@@ -109,6 +125,31 @@ async function toRaw(image: Sharp, channels: 1 | 3): Promise<RawPixels> {
     throw new Error(`decoded to ${data.length} bytes for ${info.width}x${info.height}x${info.channels}; expected 8-bit pixels`);
   }
   return { data, width: info.width, height: info.height, channels: info.channels };
+}
+
+/**
+ * The first sharp call at a JPEG decode scale of 1/s (libvips' `[shrink=s]` load option), its crop mapped to
+ * the decoded grid; undefined where full size is needed. Only files: sharp passes no load options for buffers.
+ */
+export function jpegShrink(file: string, info: ImageInfo, stage: Stage): { path: string; stage: Stage; shrink: number } | undefined {
+  if (info.format !== 'jpeg' || !stage.resize || file.includes('[')) return undefined;
+  const box = stage.pre ?? { left: 0, top: 0, width: info.width, height: info.height };
+  const shrink = [8, 4, 2].find(
+    (s) => box.width / s >= JPEG_SHRINK_MARGIN * stage.resize!.width && box.height / s >= JPEG_SHRINK_MARGIN * stage.resize!.height,
+  );
+  if (shrink === undefined) return undefined;
+  // libjpeg rounds scaled sizes up; decoded pixel j covers full-size pixels [j*s, (j+1)*s).
+  const width = Math.ceil(info.width / shrink);
+  const height = Math.ceil(info.height / shrink);
+  const left = Math.min(Math.round(box.left / shrink), width - 1);
+  const top = Math.min(Math.round(box.top / shrink), height - 1);
+  const right = Math.max(left + 1, Math.min(width, Math.round((box.left + box.width) / shrink)));
+  const bottom = Math.max(top + 1, Math.min(height, Math.round((box.top + box.height) / shrink)));
+  return {
+    path: `${file}[shrink=${shrink}]`,
+    stage: { ...stage, pre: { left, top, width: right - left, height: bottom - top } },
+    shrink,
+  };
 }
 
 /** Groups crops and resizes into sharp calls; consecutive crops merge, a second resize starts a new call. */

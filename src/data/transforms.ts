@@ -144,7 +144,28 @@ export class Pipeline {
    * Runs the steps on one image. `random` drives the random steps in step order (crop first, then flip),
    * so one seed reproduces one augmentation.
    */
-  async apply(source: ImageSource, random: Random = mulberry32(0)): Promise<TransformOutput> {
+  /**
+   * [C, H, W] of every output when the steps fix it (the last geometric step has an exact size and the
+   * layout is CHW), so a loader can hand `apply` a slice of its batch; undefined otherwise.
+   */
+  get fixedShape(): [number, number, number] | undefined {
+    if (this.layout !== 'CHW') return undefined;
+    const last = [...this.steps].reverse().find((s) => GEOMETRIC.has(s.kind));
+    if (!last) return undefined;
+    switch (last.kind) {
+      case 'random-crop-decode-resize':
+      case 'center-crop':
+      case 'crop':
+        return [this.channels, last.height, last.width];
+      case 'resize':
+        return typeof last.size === 'number' ? undefined : [this.channels, last.size[0], last.size[1]];
+      default:
+        return undefined;
+    }
+  }
+
+  /** `into` (optional) receives the output instead of a new array; it must hold exactly one output. */
+  async apply(source: ImageSource, random: Random = mulberry32(0), into?: Float32Array): Promise<TransformOutput> {
     const needsGeometry = this.steps.some((s) => GEOMETRIC.has(s.kind));
     const start = needsGeometry ? await imageDimensions(source) : undefined;
     const ops: GeometricOp[] = [];
@@ -203,7 +224,7 @@ export class Pipeline {
       pixels = { data, width: enlargement.box.width, height: enlargement.box.height, channels: pixels.channels };
     }
     return {
-      data: toFloat(pixels.data, pixels.width, pixels.height, pixels.channels, this.channels, mirrored, this.normalize, this.layout),
+      data: toFloat(pixels.data, pixels.width, pixels.height, pixels.channels, this.channels, mirrored, this.normalize, this.layout, into),
       shape: this.layout === 'CHW' ? [this.channels, pixels.height, pixels.width] : [pixels.height, pixels.width, this.channels],
       layout: this.layout,
     };
@@ -221,7 +242,7 @@ export function applyTransform(step: TransformStep, source: ImageSource, random?
 
 /**
  * The single pass after sharp: optional mirror, channel replication, normalization and layout, from
- * 8-bit HWC into a fresh Float32Array.
+ * 8-bit HWC into a fresh Float32Array or the caller's slice of a batch.
  */
 function toFloat(
   raw: Uint8Array,
@@ -232,9 +253,13 @@ function toFloat(
   mirrored: boolean,
   normalize: { mean: number[]; std: number[] } | undefined,
   layout: 'CHW' | 'HWC',
+  into: Float32Array | undefined,
 ): Float32Array {
   const plane = width * height;
-  const out = new Float32Array(plane * channels);
+  if (into && into.length !== plane * channels) {
+    throw new Error(`transforms: the output is ${channels}x${height}x${width} but the buffer given holds ${into.length} values`);
+  }
+  const out = into ?? new Float32Array(plane * channels);
   if (inputChannels === 3 && channels === 3 && layout === 'CHW') {
     rgbToPlanes(raw, width, height, mirrored, normalize, out);
     return out;

@@ -21,6 +21,8 @@ export class Graph {
   readonly inputs: GraphValueInfo[] = [];
   readonly outputs: Array<{ value: SymbolicTensor; name: string; dynamicBatch?: boolean }> = [];
   readonly tape: TapeEntry[] = [];
+  /** Operator sets the model declares; unset = tlkit's own (ai.onnx 17). Imported graphs keep their file's. */
+  opsetImports: Array<{ domain: string; version: number }> | undefined;
   private readonly requiresGradient = new Set<string>();
   private readonly constantCache = new Map<string, SymbolicTensor>();
   private readonly usedNames = new Set<string>();
@@ -38,6 +40,17 @@ export class Graph {
   private reserve(name: string): void {
     if (this.usedNames.has(name)) throw new Error(`graph value name "${name}" is used twice`);
     this.usedNames.add(name);
+  }
+
+  /**
+   * Reserves a value name taken from an imported file, so that fresh names never collide with it;
+   * returns the name, suffixed if the graph already uses it.
+   */
+  claimName(name: string): string {
+    let claimed = name;
+    for (let k = 1; this.usedNames.has(claimed); k++) claimed = `${name}__${k}`;
+    this.usedNames.add(claimed);
+    return claimed;
   }
 
   input(name: string, shape: readonly number[], type: ElementType = 'float32', options: { requiresGrad?: boolean; dynamicBatch?: boolean } = {}): SymbolicTensor {

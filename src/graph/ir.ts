@@ -1,4 +1,5 @@
 /** The symbolic tensors and nodes a graph is built from, before they become ONNX protobuf. */
+import type onnxProto from 'onnx-proto';
 
 export type ElementType = 'float32' | 'int64' | 'bool';
 
@@ -9,7 +10,12 @@ export interface SymbolicTensor {
   readonly type: ElementType;
 }
 
-export type AttributeValue = number | number[] | string | { float: number } | { floats: number[] } | TensorAttribute;
+export type AttributeValue = number | number[] | string | { float: number } | { floats: number[] } | TensorAttribute | RawAttribute;
+
+/** An attribute read from an imported ONNX file, written back unchanged (graphs, strings, any tensor type). */
+export interface RawAttribute {
+  readonly raw: onnxProto.onnx.IAttributeProto;
+}
 
 /** A tensor-valued attribute (ConstantOfShape's value). */
 export interface TensorAttribute {
@@ -21,6 +27,10 @@ export interface GraphNode {
   readonly inputs: string[];
   readonly outputs: string[];
   readonly attributes: Record<string, AttributeValue>;
+  /** Operator set domain ('' = ai.onnx); imported nodes may use others (com.microsoft). */
+  readonly domain?: string;
+  /** The node's name in an imported file, kept for error messages and inspection. */
+  readonly name?: string;
 }
 
 export interface Initializer {

@@ -26,6 +26,7 @@ function attributeProto(name: string, value: AttributeValue): InstanceType<typeo
   if (typeof value === 'number') return onnx.AttributeProto.create({ name, type: T.INT, i: value });
   if (typeof value === 'string') return onnx.AttributeProto.create({ name, type: T.STRING, s: new TextEncoder().encode(value) });
   if (Array.isArray(value)) return onnx.AttributeProto.create({ name, type: T.INTS, ints: value });
+  if ('raw' in value) return onnx.AttributeProto.create({ ...value.raw, name });
   if ('float' in value) return onnx.AttributeProto.create({ name, type: T.FLOAT, f: value.float });
   if ('floats' in value) return onnx.AttributeProto.create({ name, type: T.FLOATS, floats: value.floats });
   const { type, shape, values } = value.tensor;
@@ -72,13 +73,14 @@ export function toModelProto(graph: Graph, name = 'tlkit'): InstanceType<typeof 
   return onnx.ModelProto.create({
     irVersion: IR_VERSION,
     producerName: 'tlkit',
-    opsetImport: [{ domain: '', version: OPSET }],
+    opsetImport: graph.opsetImports ?? [{ domain: '', version: OPSET }],
     graph: {
       name,
       node: nodes.map((node, i) =>
         onnx.NodeProto.create({
-          name: `${node.opType}_${i}`,
+          name: node.name ?? `${node.opType}_${i}`,
           opType: node.opType,
+          ...(node.domain ? { domain: node.domain } : {}),
           input: node.inputs,
           output: node.outputs,
           attribute: Object.entries(node.attributes).map(([k, v]) => attributeProto(k, v)),

@@ -1,5 +1,4 @@
-import * as os from 'node:os';
-import * as ort from 'onnxruntime-node';
+import { ort, ortEngine, type OrtInferenceSession, type OrtTensor } from './ort.js';
 
 export type FeedValue = Float32Array | BigInt64Array;
 export interface Feed {
@@ -10,21 +9,24 @@ export interface Feed {
 export interface SessionOptions {
   /** Intra-op threads; defaults to the number of cores. */
   threads?: number;
-  /** 'cpu' (tested) or 'cuda' (needs ORT's CUDA provider installed). */
-  device?: 'cpu' | 'cuda';
+  /**
+   * 'cpu' (onnxruntime-node, tested), 'cuda' (needs ORT's CUDA provider installed), 'wasm'
+   * (onnxruntime-web; threads only where SharedArrayBuffer exists) or 'webgpu' (onnxruntime-web
+   * where the browser has it). Defaults to the engine's device: 'cpu' in Node, 'wasm' in the browser.
+   */
+  device?: 'cpu' | 'cuda' | 'wasm' | 'webgpu';
   /** Write ORT's optimized graph here, for inspection. */
   optimizedModelPath?: string;
 }
 
 export function defaultThreads(): number {
-  const fromEnv = Number(process.env.TLKIT_THREADS);
-  if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
-  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return ortEngine().defaultThreads();
 }
 
-export function toOrtTensor(feed: Feed): ort.Tensor {
-  if (feed.data instanceof BigInt64Array) return new ort.Tensor('int64', feed.data, [...feed.shape]);
-  return new ort.Tensor('float32', feed.data, [...feed.shape]);
+export function toOrtTensor(feed: Feed): OrtTensor {
+  const { Tensor } = ort();
+  if (feed.data instanceof BigInt64Array) return new Tensor('int64', feed.data, [...feed.shape]);
+  return new Tensor('float32', feed.data, [...feed.shape]);
 }
 
 /**
@@ -33,18 +35,23 @@ export function toOrtTensor(feed: Feed): ort.Tensor {
  * weights straight back in without copying).
  */
 export class Session {
-  private constructor(private readonly session: ort.InferenceSession) {}
+  private constructor(private readonly session: OrtInferenceSession) {}
 
   static async create(model: Uint8Array, options: SessionOptions = {}): Promise<Session> {
-    const sessionOptions: ort.InferenceSession.SessionOptions = {
-      executionProviders: [options.device === 'cuda' ? 'cuda' : 'cpu'],
-      intraOpNumThreads: options.threads ?? defaultThreads(),
+    const { InferenceSession, env } = ort();
+    const device = options.device ?? ortEngine().defaultDevice;
+    const threads = options.threads ?? defaultThreads();
+    // onnxruntime-web has one wasm thread pool, sized before its first session; later values are ignored.
+    if (device === 'wasm' || device === 'webgpu') env.wasm.numThreads ??= threads;
+    const sessionOptions: OrtInferenceSession.SessionOptions = {
+      executionProviders: [device],
+      intraOpNumThreads: threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
     };
     if (options.optimizedModelPath) sessionOptions.optimizedModelFilePath = options.optimizedModelPath;
-    return new Session(await ort.InferenceSession.create(model, sessionOptions));
+    return new Session(await InferenceSession.create(model, sessionOptions));
   }
 
   get inputNames(): readonly string[] {
@@ -55,8 +62,8 @@ export class Session {
     return this.session.outputNames;
   }
 
-  async run(feeds: Record<string, Feed | ort.Tensor>, outputNames?: readonly string[]): Promise<Record<string, ort.Tensor>> {
-    const ortFeeds: Record<string, ort.Tensor> = {};
+  async run(feeds: Record<string, Feed | OrtTensor>, outputNames?: readonly string[]): Promise<Record<string, OrtTensor>> {
+    const ortFeeds: Record<string, OrtTensor> = {};
     for (const [name, value] of Object.entries(feeds)) ortFeeds[name] = 'dims' in value ? value : toOrtTensor(value);
     return outputNames ? this.session.run(ortFeeds, [...outputNames]) : this.session.run(ortFeeds);
   }
@@ -66,7 +73,7 @@ export class Session {
   }
 }
 
-export function float32Output(outputs: Record<string, ort.Tensor>, name: string): Float32Array {
+export function float32Output(outputs: Record<string, OrtTensor>, name: string): Float32Array {
   const tensor = outputs[name];
   if (!tensor) throw new Error(`the graph has no output named ${name}`);
   return tensor.data as Float32Array;

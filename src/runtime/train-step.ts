@@ -1,4 +1,4 @@
-import type * as ort from 'onnxruntime-node';
+import type { OrtTensor } from './ort.js';
 import type { Module } from '../nn/module.js';
 import type { Parameter } from '../nn/parameter.js';
 import { serializeGraph } from '../graph/onnx.js';
@@ -34,7 +34,7 @@ export interface StepResult {
  */
 export class TrainStep {
   private readonly sessions = new Map<number, Promise<Session>>();
-  private readonly state = new Map<string, ort.Tensor>();
+  private readonly state = new Map<string, OrtTensor>();
   private stepCount = 0;
   readonly trainable: Parameter[];
   readonly statistics: Parameter[];
@@ -124,7 +124,7 @@ export class TrainStep {
     const batch = labels.length;
     const session = await this.session(batch);
     this.stepCount += 1;
-    const feeds: Record<string, ort.Tensor> = Object.fromEntries(this.state);
+    const feeds: Record<string, OrtTensor> = Object.fromEntries(this.state);
     feeds.input = toOrtTensor({ data: activations, shape: [batch, ...this.suffixInputShape] });
     feeds.labels = toOrtTensor({ data: BigInt64Array.from(Array.from(labels, (l) => BigInt(l))), shape: [batch] });
     for (const [name, value] of Object.entries(stepScalarValues(this.options.optimizer as OptimizerConfig, learningRate, this.stepCount))) {

@@ -1,0 +1,59 @@
+import sharp from 'sharp';
+import { DEFAULT_PIXEL_LIMIT, type SkippedFile } from './bad-images.js';
+
+export interface ImageCheckOptions {
+  /** Decode every pixel (finds truncated files, slow) instead of reading the header only. */
+  decode?: boolean;
+  /** Width x height above which an image is refused; 0 = no limit. Default: sharp's. */
+  pixelLimit?: number;
+}
+
+export type ImageCheck =
+  | { ok: true; info: { width: number; height: number; hasAlpha: boolean; format: string } }
+  | { ok: false; problem: Omit<SkippedFile, 'path'> };
+
+// The same strictness as the decode path (sharp-stages.ts), so a file that passes here decodes there.
+const OPEN_OPTIONS = { autoOrient: true, failOn: 'truncated' } as const;
+
+/** Whether sharp can read `file`: its header, or (`decode`) all of it; never allocates a bomb's pixels. */
+export async function checkImageFile(file: string, options: ImageCheckOptions = {}): Promise<ImageCheck> {
+  const limit = options.pixelLimit ?? DEFAULT_PIXEL_LIMIT;
+  let info: { width: number; height: number; hasAlpha: boolean; format: string };
+  try {
+    // Without sharp's limit here, so the message can give the size; the header alone costs no memory.
+    const metadata = await sharp(file, { ...OPEN_OPTIONS, limitInputPixels: 0 }).metadata();
+    info = { width: metadata.autoOrient.width, height: metadata.autoOrient.height, hasAlpha: metadata.hasAlpha, format: metadata.format };
+  } catch (error) {
+    return { ok: false, problem: { kind: 'bad-image', reason: `cannot decode: ${firstLine(error)}` } };
+  }
+  const pixels = info.width * info.height;
+  if (limit > 0 && pixels > limit) {
+    return { ok: false, problem: { kind: 'too-many-pixels', reason: `${info.width}x${info.height} is ${pixels} pixels, above the pixel limit of ${limit}` } };
+  }
+  if (options.decode) {
+    try {
+      await sharp(file, { ...OPEN_OPTIONS, limitInputPixels: limit }).raw().toBuffer();
+    } catch (error) {
+      return { ok: false, problem: { kind: 'bad-image', reason: `cannot decode: ${firstLine(error)}` } };
+    }
+  }
+  return { ok: true, info };
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+}
+
+/** Runs `task` over `items` with at most `limit` at once; results in input order. */
+export async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const k = next++;
+      results[k] = await task(items[k]!, k);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
