@@ -172,11 +172,11 @@ def without_randomness(model):
             module.p = 0.0
 
 
-def build_model(model_name, dtype, pad_mode='pad'):
-    model = getattr(torchvision.models, model_name)(num_classes=NUM_CLASSES)
+def build_model(model_name, dtype, pad_mode='pad', num_classes=NUM_CLASSES):
+    model = getattr(torchvision.models, model_name)(num_classes=num_classes)
     if pad_mode == 'same':
         use_tf_same_padding(model)
-    zoo = model_name in ZOO
+    zoo = model_name in ZOO + ZOO_NAMES_ONLY
     if zoo:
         without_randomness(model)
         tails = block_tail_norms(model)
@@ -245,6 +245,25 @@ def zoo_names():
     return {'torchvision': torchvision.__version__, 'models': out}
 
 
+PREDICT_SHAPE = (2, 3, 64, 64)
+
+
+def predict_reference():
+    """1000-class models with formula weights and their eval logits: what `tlkit predict` must reproduce."""
+    out = {}
+    for model_name in ZOO + ZOO_NAMES_ONLY:
+        model, tensors = build_model(model_name, torch.float64, num_classes=1000)
+        model.eval()
+        with torch.no_grad():
+            logits = model(image(torch.float64, PREDICT_SHAPE))
+        out[model_name] = {
+            'tensors': [{'name': n, 'shape': t['shape'], 'seed': t['seed'], 'offset': t['offset'], 'scale': t['scale']} for n, t in tensors.items()],
+            'logits': as_list(logits),
+        }
+        print(model_name, 'predict max|logit|', float(logits.abs().max()))
+    return {'torchvision': torchvision.__version__, 'input': {'shape': list(PREDICT_SHAPE), 'seed': INPUT_SEED, 'offset': 0.0, 'scale': 1.0}, 'models': out}
+
+
 def ops_reference():
     """Each new op's output and input gradient of sum(y * R) in float64 (activations, depthwise conv, layer norm)."""
     cases = []
@@ -302,6 +321,13 @@ def resnet_reference(model_name, pad_mode, image_shape=IMAGE_SHAPE):
             entry['gradNorm'] = float(grad.norm())
             entry['gradRms'] = float(grad.norm() / math.sqrt(count))
             entry['gradSample'] = [short(grad[i]) for i in indices]
+            # How far torch's own float32 gradient is from float64 (norm of the difference / norm):
+            # the conditioning of this tensor's gradient at this input, for scale.
+            difference = (single['grads'][name].double().reshape(-1) - grad).norm()
+            entry['torchFloat32GradError'] = float(difference / grad.norm().clamp_min(1e-30))
+            single_grad = single['grads'][name].double().reshape(-1)
+            rms = float(grad.norm() / math.sqrt(count))
+            entry['torchFloat32SampleError'] = max(abs(float(single_grad[i] - grad[i])) / max(abs(float(grad[i])), rms, 1e-30) for i in indices)
         entries.append(entry)
     grad_deviation = max(float((single['grads'][n].double() - exact['grads'][n]).norm() / exact['grads'][n].norm().clamp_min(1e-30))
                          for n in exact['grads'])
@@ -387,6 +413,7 @@ def main():
     only = sys.argv[2].split(',') if len(sys.argv) > 2 else None
     write_json(os.path.join(out_dir, 'zoo_names.json'), zoo_names())
     write_json(os.path.join(out_dir, 'zoo_ops.json'), ops_reference())
+    write_json(os.path.join(out_dir, 'zoo_predict.json'), predict_reference())
     for model_name in ZOO:
         if only and model_name not in only:
             continue

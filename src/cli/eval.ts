@@ -41,10 +41,8 @@ export function checkClassCount(modelClasses: number, classNames: readonly strin
   }
 }
 
-export function headClasses(net: { fc: Module }): number {
-  const weight = net.fc.namedParameters().find(([name]) => name === 'weight');
-  if (!weight) throw new Error('the model has no fc.weight');
-  return weight[1].shape[0]!;
+export function headClasses(net: { numClasses(): number }): number {
+  return net.numClasses();
 }
 
 interface EvalOptions {
@@ -77,7 +75,7 @@ export async function evalFolder(dir: string, options: EvalOptions): Promise<Eva
   checkClassCount(headClasses(net), folder.classNames, options.weights, folder.root);
   const size = positiveInt(options.imageSize, '--image-size');
   const loader = evalLoader(folder, positiveInt(options.batchSize, '--batch-size'), size);
-  const { evaluation } = await evaluateWithImages(net, loader, [net.conv1.inChannels, size, size], 0);
+  const { evaluation } = await evaluateWithImages(net, loader, [net.inChannels, size, size], 0);
   const classNames = [...folder.classNames];
   const confusion = confusionMatrix(evaluation.labels, evaluation.predicted, classNames.length);
   const classes = perClassMetrics(confusion, classNames);

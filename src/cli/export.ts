@@ -18,10 +18,9 @@ export async function exportModel(weights: string, options: ExportCliOptions): P
     weights, numClasses: optionalPositiveInt(options.numClasses, '--num-classes'), padMode: parsePadMode(options.padMode),
   });
   const size = positiveInt(options.imageSize, '--image-size');
-  const bytes = exportInferenceOnnx(net, { inputShape: [net.conv1.inChannels, size, size], withSoftmax: options.withSoftmax, name: options.model });
+  const bytes = exportInferenceOnnx(net, { inputShape: [net.inChannels, size, size], withSoftmax: options.withSoftmax, name: options.model });
   await writeFileAtomic(options.out, bytes);
-  const fc = net.fc.namedParameters().find(([name]) => name === 'weight');
-  return { out: options.out, bytes: bytes.length, classes: fc ? fc[1].shape[0]! : 0 };
+  return { out: options.out, bytes: bytes.length, classes: net.numClasses() };
 }
 
 export function register(program: Command): void {

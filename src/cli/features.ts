@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { loadModel } from '../models/registry.js';
-import type { ResNet } from '../models/resnet.js';
+import type { ImageClassifier } from '../models/classifier.js';
 import { Flatten } from '../nn/layers/activation.js';
 import { GlobalAvgPool2d } from '../nn/layers/pool.js';
 import type { Module } from '../nn/module.js';
@@ -35,7 +35,7 @@ interface FeaturesOptions {
  * The network up to `stage` (a stage name such as layer3.5, or a layer such as layer3 = its last
  * block), globally average-pooled and flattened when the stage's output is a feature map.
  */
-export function featureStages(net: ResNet, stage: string): Array<[string, Module]> {
+export function featureStages(net: ImageClassifier, stage: string): Array<[string, Module]> {
   const stages = net.stages();
   let end = stages.findIndex(([name]) => name === stage);
   if (end < 0) end = stages.map(([name]) => name.startsWith(`${stage}.`)).lastIndexOf(true);
@@ -56,7 +56,7 @@ export async function extractToFile(dir: string, options: FeaturesOptions & { ou
   const folder = await singleFolder(dir);
   const { net } = await loadModel(options.model, { weights: options.weights, padMode: parsePadMode(options.padMode) });
   const size = positiveInt(options.imageSize, '--image-size');
-  const runner = await InferenceRunner.create(featureStages(net, options.stage), [net.conv1.inChannels, size, size]);
+  const runner = await InferenceRunner.create(featureStages(net, options.stage), [net.inChannels, size, size]);
   const chunks: Float32Array[] = [];
   const labels: number[] = [];
   try {

@@ -60,7 +60,7 @@ export async function predict(inputs: string[], options: PredictOptions): Promis
     numClasses: optionalPositiveInt(options.numClasses, '--num-classes'),
     padMode: parsePadMode(options.padMode),
   });
-  const channels = net.conv1.inChannels;
+  const channels = net.inChannels;
   const classNames = options.classNames?.split(',');
   const size = positiveInt(options.imageSize, '--image-size');
   const batchSize = positiveInt(options.batchSize, '--batch-size');

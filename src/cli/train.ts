@@ -4,8 +4,8 @@ import type { Command } from 'commander';
 import { IMAGENET_MEAN_255, IMAGENET_STD_255 } from '../data/transforms.js';
 import { readWeights } from '../io/weights.js';
 import { loadParamIntoNet } from '../io/load-params.js';
-import { createResNet, loadModel } from '../models/registry.js';
-import type { ResNet } from '../models/resnet.js';
+import { createModel, loadModel } from '../models/registry.js';
+import type { ImageClassifier } from '../models/classifier.js';
 import { seedInitializers } from '../nn/init.js';
 import {
   readRunRecord, renderPredictionGrid, startDashboard, writeReport, writeRunImages, writeRunRecord,
@@ -64,15 +64,15 @@ function toRunEpoch(record: EpochRecord): RunEpoch {
 }
 
 /** The network to train: pretrained weights with a new head of `classes` outputs, or random weights. */
-async function buildNetwork(options: TrainOptions, mode: TrainMode, classes: number, log: (line: string) => void): Promise<ResNet> {
+async function buildNetwork(options: TrainOptions, mode: TrainMode, classes: number, log: (line: string) => void): Promise<ImageClassifier> {
   const padMode = parsePadMode(options.padMode);
   if (mode === 'scratch') {
     if (options.pretrained) throw new Error('--mode scratch trains from random weights; drop --pretrained (or use --mode finetune)');
-    return createResNet(options.model, { numClasses: classes, padMode });
+    return createModel(options.model, { numClasses: classes, padMode });
   }
   if (!options.pretrained) {
     log(`warning: no --pretrained weights: ${mode} starts from a randomly initialised ${options.model}`);
-    return createResNet(options.model, { numClasses: classes, padMode });
+    return createModel(options.model, { numClasses: classes, padMode });
   }
   const { net } = await loadModel(options.model, { weights: options.pretrained, padMode });
   // The tutorial's `net.fc = nn.Dense(in_channels, 2)`, whatever head the weights came with.
@@ -109,7 +109,7 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
   const classNames = [...trainFolder.classNames];
   seedInitializers(seed);
   const net = await buildNetwork(options, mode, classNames.length, (line) => process.stderr.write(`${line}\n`));
-  const inputShape = [net.conv1.inChannels, imageSize, imageSize];
+  const inputShape = [net.inChannels, imageSize, imageSize];
   const outDir = options.out;
   await fs.mkdir(outDir, { recursive: true });
 
@@ -187,7 +187,7 @@ interface FinishContext {
 }
 
 /** Evaluates best.ckpt on val, then writes run.json with the evaluation, predictions.png and report.html. */
-async function finishRun(net: ResNet, context: FinishContext): Promise<void> {
+async function finishRun(net: ImageClassifier, context: FinishContext): Promise<void> {
   const { outDir, result, inputShape, classNames } = context;
   if (result.bestCheckpoint) {
     const best = await fs.stat(result.bestCheckpoint).then(() => true, () => false);

@@ -44,7 +44,7 @@ export async function visualize(dir: string, options: VisualizeOptions): Promise
   const size = positiveInt(options.imageSize, '--image-size');
   const count = Math.min(rows * cols, folder.length);
   const loader = evalLoader(folder, count, size, { shuffle: options.shuffle, seed: nonNegativeInt(options.seed, '--seed') });
-  const shape: [number, number, number] = [net.conv1.inChannels, size, size];
+  const shape: [number, number, number] = [net.inChannels, size, size];
   const { evaluation, images } = await evaluateWithImages(net, loader, shape, count, count);
   const classNames = [...folder.classNames];
   const png = await renderPredictionGrid({

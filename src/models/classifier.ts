@@ -5,6 +5,7 @@
  */
 import type { PadMode } from '../nn/layers/conv2d.js';
 import { Dense } from '../nn/layers/dense.js';
+import { LayerNorm } from '../nn/layers/layer-norm.js';
 import { Flatten } from '../nn/layers/activation.js';
 import { GlobalAvgPool2d } from '../nn/layers/pool.js';
 import { Sequential } from '../nn/layers/sequential.js';
@@ -14,6 +15,8 @@ export interface ImageClassifier extends Module {
   /** The model family (`resnet`, `mobilenet_v3`...), for messages. */
   readonly family: string;
   readonly inChannels: number;
+  /** Width of the pooled, flattened features (the `flatten` stage's output). */
+  readonly featureChannels: number;
   /** Width of the features the final linear layer reads. */
   readonly headInFeatures: number;
   /** Name prefix of the head's parameters: what fixed-feature training trains. */
@@ -49,6 +52,13 @@ export abstract class FeaturesClassifier extends Module implements ImageClassifi
     const last = this.classifier.layers[this.classifier.layers.length - 1];
     if (!(last instanceof Dense)) throw new Error(`${this.family}: the classifier does not end in a linear layer`);
     return last;
+  }
+
+  get featureChannels(): number {
+    const first = this.classifier.layers.find((m) => m instanceof Dense || m instanceof LayerNorm);
+    if (first instanceof Dense) return first.inChannels;
+    if (first instanceof LayerNorm) return first.numFeatures;
+    throw new Error(`${this.family}: cannot tell the width of the pooled features`);
   }
 
   get headInFeatures(): number {

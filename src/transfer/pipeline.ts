@@ -13,8 +13,8 @@ import { Dense } from '../nn/layers/dense.js';
 import { Flatten } from '../nn/layers/activation.js';
 import { Sequential } from '../nn/layers/sequential.js';
 import { seedInitializers } from '../nn/init.js';
-import { createResNet } from '../models/registry.js';
-import type { ResNet } from '../models/resnet.js';
+import { createModel } from '../models/registry.js';
+import type { ImageClassifier } from '../models/classifier.js';
 import { InferenceRunner } from '../runtime/inference.js';
 import { evaluate, type Evaluation } from '../train/evaluate.js';
 import { fit, type EpochRecord } from '../train/fit.js';
@@ -104,9 +104,9 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineDet
     return result;
   };
   const loader = (view: SourceDataset, batchSize: number, shuffle = false, pipeline = transforms) => new DataLoader(view, { batchSize, shuffle, seed, transforms: pipeline });
-  const newNet = (classes: number, init: number): ResNet => {
+  const newNet = (classes: number, init: number): ImageClassifier => {
     seedInitializers(init);
-    return createResNet(model.name, { numClasses: classes, inChannels: inputShape[0], width: model.width, smallInput: model.smallInput, weightInit: { kind: 'he-normal', mode: 'fan-out' } });
+    return createModel(model.name, { numClasses: classes, inChannels: inputShape[0], width: model.width, smallInput: model.smallInput, weightInit: { kind: 'he-normal', mode: 'fan-out' } });
   };
   const checkpoint = (name: string) => (options.outDir ? path.join(options.outDir, name) : undefined);
 
@@ -155,11 +155,11 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineDet
     log(`  ${method.padEnd(16)} ${accuracy.toFixed(3)}`);
     if (ev && (!best || ev.accuracy > best.evaluation.accuracy)) best = { method, evaluation: ev };
   };
-  const measure = async (net: ResNet, method: TargetMethod) => {
+  const measure = async (net: ImageClassifier, method: TargetMethod) => {
     const ev = await evaluate(net, evalTarget(), inputShape);
     record(method, ev.accuracy, ev);
   };
-  const fromSource = (): ResNet => {
+  const fromSource = (): ImageClassifier => {
     const net = newNet(source.classNames.length, seed);
     copyWeights(sourceNet, net);
     seedInitializers(seed + 1);

@@ -2,15 +2,14 @@
  * Model-based transfer recipes over `fit`: fixed features (the tutorial's section 3.3) and
  * fine-tuning (whole network or from a stage on; freeze-then-unfreeze; lower body rate).
  */
-import { Dense } from '../nn/layers/dense.js';
 import { namePattern } from '../nn/module.js';
-import type { ResNet } from '../models/resnet.js';
+import type { ImageClassifier } from '../models/classifier.js';
 import { fit, type FitOptions, type FitResult } from '../train/fit.js';
 import { stageIndex } from '../runtime/stages.js';
 
-/** The tutorial's `net.fc = nn.Dense(in_channels, classes)`. */
-export function replaceHead(net: ResNet, classes: number): ResNet {
-  net.fc = new Dense(net.featureChannels, classes);
+/** The tutorial's `net.fc = nn.Dense(in_channels, classes)`; the last linear layer of `classifier` for the other families. */
+export function replaceHead<N extends ImageClassifier>(net: N, classes: number): N {
+  net.replaceHead(classes);
   return net;
 }
 
@@ -25,10 +24,10 @@ export interface FixedFeatureOptions extends CommonFitOptions {
   backboneBnTraining?: boolean;
 }
 
-/** Trains only fc.weight and fc.bias on a frozen pretrained backbone. */
-export async function trainFixedFeature(net: ResNet, options: FixedFeatureOptions): Promise<FitResult> {
+/** Trains only the head (fc.weight and fc.bias for ResNet, classifier.* for the others) on a frozen pretrained backbone. */
+export async function trainFixedFeature(net: ImageClassifier, options: FixedFeatureOptions): Promise<FitResult> {
   net.freeze();
-  net.unfreeze('fc');
+  net.unfreeze(net.headName);
   if (options.backboneBnTraining) net.train(true);
   else net.eval();
   return fit(net, { ...options, bnTraining: options.backboneBnTraining ?? false });
@@ -48,7 +47,7 @@ export interface FineTuneOptions extends CommonFitOptions {
   headLr?: number;
 }
 
-export async function fineTune(net: ResNet, options: FineTuneOptions): Promise<{ head?: FitResult; body: FitResult }> {
+export async function fineTune(net: ImageClassifier, options: FineTuneOptions): Promise<{ head?: FitResult; body: FitResult }> {
   let head: FitResult | undefined;
   if (options.headEpochs && options.headEpochs > 0) {
     // The head phase trains fc alone; a relational loss on the (frozen) features would be constant.
@@ -68,7 +67,7 @@ export async function fineTune(net: ResNet, options: FineTuneOptions): Promise<{
     }
   }
   if (options.freeze?.length) net.freeze(...options.freeze);
-  const headPattern = namePattern('fc');
+  const headPattern = namePattern(net.headName);
   const bodyScale = options.bodyLrScale ?? 1;
   const body = await fit(net, {
     ...options,
