@@ -1,6 +1,7 @@
 /**
- * Engine benchmark: ResNet50 at 224 px, batch 8, tlkit (ONNX Runtime) against PyTorch on the same
- * machine in one run. Each scenario runs in its own child process on each side, so the peak RSS
+ * Engine benchmark: ResNet50 at 224 px batch 8, ResNet-18 at 224 px batch 16 and the demo's source
+ * model (ResNet-18 width 16, small-input stem, 1x28x28, batch 64), tlkit (ONNX Runtime) against
+ * PyTorch on the same machine in one run. Each scenario runs in its own child process on each side, so the peak RSS
  * (VmHWM) is per scenario. The parent alternates single steps between the two children (never
  * both at once), so on a shared, noisy machine both sides see the same load over time.
  *
@@ -14,25 +15,39 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { resnet50 } from '../src/models/resnet.js';
+import { resnet18, resnet50, type ResNet } from '../src/models/resnet.js';
 import { seedInitializers } from '../src/nn/init.js';
 import { InferenceRunner } from '../src/runtime/inference.js';
 import { TrainStep } from '../src/runtime/train-step.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 
-const SCENARIOS = {
-  inference: { title: 'inference', target: 3.5 },
-  full: { title: 'full fine-tune, BN training', target: 1.0 },
-  'bn-frozen': { title: 'fine-tune all weights, BN frozen', target: 1.5 },
-  fc: { title: 'fc only (frozen body)', target: 3.5 },
-  'layer4-fc': { title: 'layer4 + fc, BN frozen', target: 2.5 },
-} as const;
+type TorchModel = 'resnet50' | 'resnet18' | 'resnet18-small';
+interface ScenarioSpec {
+  title: string;
+  target: number;
+  model: TorchModel;
+  batch: number;
+  image: readonly [number, number, number];
+  /** What the step trains (the torch side's scenario names). */
+  mode: 'inference' | 'full' | 'bn-frozen' | 'fc' | 'layer4-fc';
+}
+
+const R50 = { model: 'resnet50', batch: 8, image: [3, 224, 224] } as const;
+const SCENARIOS: Record<string, ScenarioSpec> = {
+  small: { title: 'demo source model: ResNet-18 w16 small-input 1x28x28 b64, BN training', target: 1.0, model: 'resnet18-small', batch: 64, image: [1, 28, 28], mode: 'full' },
+  'r18-full': { title: 'ResNet-18 224 b16 full fine-tune, BN training', target: 1.0, model: 'resnet18', batch: 16, image: [3, 224, 224], mode: 'full' },
+  inference: { title: 'ResNet-50 b8 inference', target: 2.0, ...R50, mode: 'inference' },
+  full: { title: 'ResNet-50 b8 full fine-tune, BN training', target: 1.0, ...R50, mode: 'full' },
+  'bn-frozen': { title: 'ResNet-50 b8 all weights, BN frozen', target: 1.3, ...R50, mode: 'bn-frozen' },
+  fc: { title: 'ResNet-50 b8 fc only (frozen body)', target: 2.0, ...R50, mode: 'fc' },
+  'layer4-fc': { title: 'ResNet-50 b8 layer4 + fc, BN frozen', target: 1.0, ...R50, mode: 'layer4-fc' },
+};
 type Scenario = keyof typeof SCENARIOS;
 
-const BATCH = 8;
 const CLASSES = 2;
 const THREADS = 2;
-const IMAGE = [3, 224, 224] as const;
+/** Peak RSS of a training scenario, tlkit over PyTorch, at most this. */
+const RSS_TARGET = 1.3;
 /** glibc settings that stop PyTorch's per-step page faults (see the engine notes): a fair baseline. */
 const TORCH_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '33554432', MALLOC_TRIM_THRESHOLD_: '17179869184', MALLOC_TOP_PAD_: '1073741824' };
 const TORCH_PYTHON = '/usr/bin/python3';
@@ -56,26 +71,33 @@ interface StepReply {
   loss: number;
 }
 
+/** torchvision's padding ('pad') and conv init (kaiming fan-out): the same shapes and value ranges on both sides. */
+function buildNet(model: TorchModel): ResNet {
+  const common = { numClasses: CLASSES, padMode: 'pad', weightInit: { kind: 'he-normal', mode: 'fan-out' } } as const;
+  if (model === 'resnet18-small') return resnet18({ ...common, inChannels: 1, width: 16, smallInput: true });
+  return model === 'resnet18' ? resnet18(common) : resnet50(common);
+}
+
 /** Builds one scenario on the tlkit side, inside this (child) process; returns one step of work. */
 async function buildTlkit(scenario: Scenario): Promise<() => Promise<number>> {
   seedInitializers(0);
-  // torchvision's padding ('pad') and conv init (kaiming fan-out): the same shapes and value ranges on both sides.
-  const net = resnet50({ numClasses: CLASSES, padMode: 'pad', weightInit: { kind: 'he-normal', mode: 'fan-out' } });
-  const images = new Float32Array(BATCH * IMAGE[0] * IMAGE[1] * IMAGE[2]).map((_, i) => ((i * 2654435761) % 1000) / 1000);
-  const labels = Array.from({ length: BATCH }, (_, i) => i % CLASSES);
+  const { model, batch, image, mode } = SCENARIOS[scenario]!;
+  const net = buildNet(model);
+  const images = new Float32Array(batch * image[0] * image[1] * image[2]).map((_, i) => ((i * 2654435761) % 1000) / 1000);
+  const labels = Array.from({ length: batch }, (_, i) => i % CLASSES);
   const session = { threads: THREADS };
-  if (scenario === 'inference') {
+  if (mode === 'inference') {
     net.eval();
-    const runner = await InferenceRunner.create(net, IMAGE, session);
-    return async () => (await runner.run(images, BATCH)).data[0]!;
+    const runner = await InferenceRunner.create(net, image, session);
+    return async () => (await runner.run(images, batch)).data[0]!;
   }
-  if (scenario !== 'full') net.eval();
-  if (scenario === 'fc') net.freeze().unfreeze('fc');
-  if (scenario === 'layer4-fc') net.freeze().unfreeze('layer4', 'fc');
+  if (mode !== 'full') net.eval();
+  if (mode === 'fc') net.freeze().unfreeze('fc');
+  if (mode === 'layer4-fc') net.freeze().unfreeze('layer4', 'fc');
   const step = await TrainStep.create(net, {
-    inputShape: IMAGE,
-    optimizer: { kind: 'momentum', momentum: 0.9 },
-    bnTraining: scenario === 'full',
+    inputShape: image,
+    optimizer: { kind: 'momentum', momentum: 0.9, weightDecay: 1e-4 },
+    bnTraining: mode === 'full',
     session,
   });
   return async () => (await step.step(images, labels, 1e-3)).loss;
@@ -141,7 +163,7 @@ interface SideResult {
 async function measureScenario(scenario: Scenario, warmup: number, iters: number): Promise<[SideResult, SideResult]> {
   const starts: Array<() => SteppedChild> = [
     () => new SteppedChild(`tlkit ${scenario}`, process.execPath, [fileURLToPath(import.meta.url), '--child', scenario], { ...process.env }),
-    () => new SteppedChild(`PyTorch ${scenario}`, TORCH_PYTHON, [path.join(repoRoot, 'bench', 'engine_torch.py'), scenario, '--batch', String(BATCH), '--classes', String(CLASSES)], { ...process.env, ...TORCH_MALLOC_ENV }),
+    () => new SteppedChild(`PyTorch ${scenario}`, TORCH_PYTHON, [path.join(repoRoot, 'bench', 'engine_torch.py'), SCENARIOS[scenario]!.mode, '--model', SCENARIOS[scenario]!.model, '--batch', String(SCENARIOS[scenario]!.batch), '--classes', String(CLASSES)], { ...process.env, ...TORCH_MALLOC_ENV }),
   ];
   const sides: SteppedChild[] = [];
   const results: SideResult[] = [];
@@ -197,17 +219,19 @@ interface Row {
   setupS: number;
 }
 
-const imagesPerSecond = (ms: number) => (BATCH * 1000) / ms;
+const imagesPerSecond = (scenario: Scenario, ms: number) => (SCENARIOS[scenario]!.batch * 1000) / ms;
 
 function formatTable(rows: Row[]): string {
   const lines = [
-    '| scenario | tlkit ms | tlkit img/s | PyTorch ms | PyTorch img/s | ratio | target | met | tlkit peak RSS MB | PyTorch peak RSS MB |',
-    '|---|---:|---:|---:|---:|---:|---:|:-:|---:|---:|',
+    '| scenario | tlkit ms | tlkit img/s | PyTorch ms | PyTorch img/s | ratio | target | met | tlkit peak RSS MB | PyTorch peak RSS MB | RSS ratio (target <= 1.3x in training) |',
+    '|---|---:|---:|---:|---:|---:|---:|:-:|---:|---:|---:|',
   ];
   for (const r of rows) {
     const ratio = r.torchMs / r.tlkitMs;
-    const { title, target } = SCENARIOS[r.scenario];
-    lines.push(`| ${title} | ${r.tlkitMs.toFixed(0)} | ${imagesPerSecond(r.tlkitMs).toFixed(1)} | ${r.torchMs.toFixed(0)} | ${imagesPerSecond(r.torchMs).toFixed(1)} | ${ratio.toFixed(2)}x | ${target.toFixed(1)}x | ${ratio >= target ? 'yes' : 'no'} | ${r.tlkitRssMb.toFixed(0)} | ${r.torchRssMb.toFixed(0)} |`);
+    const { title, target, mode } = SCENARIOS[r.scenario]!;
+    const rss = r.tlkitRssMb / r.torchRssMb;
+    const rssCell = mode === 'inference' ? `${rss.toFixed(2)}x` : `${rss.toFixed(2)}x (${rss <= RSS_TARGET ? 'met' : 'not met'})`;
+    lines.push(`| ${title} | ${r.tlkitMs.toFixed(0)} | ${imagesPerSecond(r.scenario, r.tlkitMs).toFixed(1)} | ${r.torchMs.toFixed(0)} | ${imagesPerSecond(r.scenario, r.torchMs).toFixed(1)} | ${ratio.toFixed(2)}x | ${target.toFixed(1)}x | ${ratio >= target ? 'yes' : 'no'} | ${r.tlkitRssMb.toFixed(0)} | ${r.torchRssMb.toFixed(0)} | ${rssCell} |`);
   }
   return lines.join('\n');
 }
@@ -215,10 +239,10 @@ function formatTable(rows: Row[]): string {
 function section(rows: Row[], warmup: number, iters: number, loadAtStart: number): string {
   const date = new Date().toISOString().slice(0, 16).replace('T', ' ');
   return [
-    `## Engine: ResNet50 224 px, batch ${BATCH}, tlkit (onnxruntime-node) vs PyTorch`,
+    '## Engine: training steps and inference, tlkit (onnxruntime-node) vs PyTorch',
     '',
-    `Measured ${date} UTC on ${cpuModel()}, ${os.cpus().length} cores, Node ${process.version}, PyTorch ${torchVersion()} (Debian), ${THREADS} threads each.`,
-    `Command: \`npm run bench:engine\`. Random weights, ${CLASSES} classes, SGD momentum 0.9; median of ${iters} timed iterations after ${warmup} warm-up ones;`,
+    `Measured ${date} UTC on ${cpuModel()} (AVX-512: ${hasAvx512() ? "yes" : "no, AVX2 only"}), ${os.cpus().length} cores, Node ${process.version}, PyTorch ${torchVersion()} (Debian), ${THREADS} threads each.`,
+    `Command: \`npm run bench:engine\`. Random weights, ${CLASSES} classes, SGD momentum 0.9 + weight decay 1e-4; median of ${iters} timed iterations after ${warmup} warm-up ones;`,
     'ratio = PyTorch time / tlkit time (above 1: tlkit faster). Each scenario runs in its own process on each side; the two processes',
     'take single steps in turn (never both at once), so both see the same machine load;',
     `peak RSS is that process's VmHWM. PyTorch runs with tuned glibc malloc (${Object.entries(TORCH_MALLOC_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}).`,
@@ -245,7 +269,7 @@ async function writeSection(text: string): Promise<string> {
     current = '# Benchmark results\n\n';
   }
   const lines = current.split('\n');
-  const start = lines.findIndex((l) => l.startsWith('## Engine: ResNet50'));
+  const start = lines.findIndex((l) => l.startsWith('## Engine: '));
   let next: string;
   if (start < 0) {
     next = `${current.replace(/\n*$/, '\n\n')}${text}`;

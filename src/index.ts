@@ -19,6 +19,7 @@ export {
   type ResNetOptions, type BlockOptions,
 } from './models/resnet.js';
 export { createResNet, loadModel, MODEL_NAMES, type LoadModelOptions } from './models/registry.js';
+export { modelFromWeights, type ModelFromWeightsOptions } from './models/factories.js';
 export { PRETRAINED, getPretrained, resolvePretrained } from './models/pretrained.js';
 
 // Runtime
@@ -27,10 +28,11 @@ export { useOrt, type OrtModule } from './runtime/ort.js';
 export { InferenceRunner } from './runtime/inference.js';
 export { TrainStep, type TrainStepOptions } from './runtime/train-step.js';
 export { buildInferenceGraph, buildTrainingGraph } from './runtime/compile.js';
+export { exportInferenceOnnx, type ExportOptions } from './transfer/export.js';
 
 // Weights IO
-export { readCheckpoint, writeCheckpoint, saveCheckpoint } from './io/ckpt.js';
-export { readSafetensors, writeSafetensors, readShardedSafetensors } from './io/safetensors.js';
+export { readCheckpoint, writeCheckpoint, saveCheckpoint, parseCheckpoint, encodeCheckpoint, type CheckpointContents, type CheckpointEntry } from './io/ckpt.js';
+export { readSafetensors, writeSafetensors, readShardedSafetensors, parseSafetensors, encodeSafetensors, type SafetensorsContents } from './io/safetensors.js';
 export { readNpy, writeNpy } from './io/npy.js';
 export { readWeights } from './io/weights.js';
 export { loadParamIntoNet, type LoadParamsReport } from './io/load-params.js';
@@ -41,12 +43,14 @@ export { extractZip } from './io/zip.js';
 // Data
 export * from './data/index.js';
 export { fetchDataset } from './data/datasets-registry.js';
+export { useImageBackend, type ImageBackend } from './data/image-backend.js';
 
 // Training
 export { fit, type FitOptions, type FitResult, type EpochRecord } from './train/fit.js';
 export { evaluate, type Evaluation } from './train/evaluate.js';
 export { learningRateAt, type LrSchedule } from './train/schedules.js';
-export { saveNetCheckpoint, readTrainingCheckpoint } from './train/checkpoint.js';
+export { saveNetCheckpoint, readTrainingCheckpoint, netCheckpointEntries, trainingCheckpointFrom } from './train/checkpoint.js';
+export { estimateTrainingMemory, InsufficientMemoryError } from './train/memory.js';
 
 // Transfer
 export { replaceHead, trainFixedFeature, fineTune } from './transfer/strategies.js';

@@ -5,8 +5,12 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { BadDataError, SkippedFiles, type SkippedFile } from '../src/data/bad-images.js';
 import { ImageFolder } from '../src/data/image-folder.js';
-import { DataLoader } from '../src/data/loader.js';
+import { DataLoader, type Batch } from '../src/data/loader.js';
+import { createResNet } from '../src/models/registry.js';
+import { seedInitializers } from '../src/nn/init.js';
+import { trainFixedFeature } from '../src/transfer/strategies.js';
 import { compose, evalTransforms } from '../src/data/transforms.js';
+import { verifyImages } from '../src/data/verify.js';
 import { writeDirtyClass, type DirtyClass } from './helpers/dirty-images.js';
 
 let dir: string;
@@ -111,4 +115,39 @@ test('the pixel limit is configurable: lower skips ordinary images, 0 lifts it',
   const big = unchecked.samples.findIndex((s) => s.path.endsWith('cats/truncated.jpg'));
   await assert.rejects(unchecked.get(big), /cannot decode .*cats\/truncated\.jpg: Input image exceeds pixel limit/);
   await unchecked.get(unchecked.samples.findIndex((s) => s.path.endsWith('cats/plain.png')));
+});
+
+test('verifyImages: full decode of every image at any depth, bad ones in folder order, progress reported per image', async () => {
+  const progress: Array<[number, number]> = [];
+  const result = await verifyImages(root, { concurrency: 3, onProgress: (done, total) => progress.push([done, total]) });
+  assert.equal(result.checked, 2 * (dirty.good.length + dirty.badHeader.length + dirty.badDecode.length));
+  assert.deepEqual(result.bad.map((b) => path.relative(root, b.path)), inBoth([...dirty.badHeader, ...dirty.badDecode]));
+  assert.deepEqual(relative(result.links), inBoth(dirty.links));
+  assert.equal(result.others, 2);
+  assert.deepEqual(progress.map(([done]) => done), Array.from({ length: result.checked }, (_, k) => k + 1));
+  assert.ok(progress.every(([, total]) => total === result.checked));
+});
+
+test('fixed-feature training with an image that fails to decode still trains later epochs from the feature cache', async () => {
+  class CountingLoader extends DataLoader {
+    passes = 0;
+    override epoch(epoch: number): AsyncGenerator<Batch> {
+      this.passes++;
+      return super.epoch(epoch);
+    }
+  }
+  const folder = await ImageFolder.open(root, { onWarning: () => undefined });
+  const skipped = new SkippedFiles(() => undefined);
+  const train = new CountingLoader(folder, { batchSize: 4, shuffle: true, seed: 1, transforms: compose(evalTransforms(12)), skipped });
+  seedInitializers(3);
+  const net = createResNet('resnet18', { numClasses: 2, width: 4, smallInput: true });
+  const result = await trainFixedFeature(net, {
+    epochs: 3, train, inputShape: [3, 12, 12], lr: 0.01, optimizer: { kind: 'momentum', momentum: 0.9 }, log: () => undefined, progress: false,
+  });
+  assert.equal(result.history.length, 3);
+  assert.equal(skipped.size, 4);
+  assert.equal(train.passes, 1, 'epochs 2 and 3 come from the cache, without the bad images');
+  const order = train.order(1);
+  assert.ok(![...order].some((i) => train.excluded.has(i)), 'the order the cache follows has the bad images replaced');
+  assert.equal(order.length, folder.length);
 });

@@ -18,6 +18,12 @@ import { InferenceRunner } from '../src/runtime/inference.js';
 import { Session, type Feed } from '../src/runtime/session.js';
 import { stagesOf } from '../src/runtime/stages.js';
 import { repoRoot } from './helpers/cli.js';
+import { InMemoryDataset } from '../src/data/dataset.js';
+import { DataLoader } from '../src/data/loader.js';
+import { loadModel } from '../src/models/registry.js';
+import { seedInitializers } from '../src/nn/init.js';
+import { replaceHead, trainFixedFeature } from '../src/transfer/strategies.js';
+import type { Module } from '../src/nn/module.js';
 
 const PYTHON = '/usr/bin/python3';
 
@@ -135,5 +141,30 @@ describe('torch.onnx.export files from torchvision', { skip }, () => {
     } finally {
       await session.release();
     }
+  });
+
+  test('fixed-feature transfer from the imported resnet18 gives the per-epoch losses of native resnet18 loaded from the same weights as safetensors', async () => {
+    const count = 12;
+    const per = 3 * reference.size * reference.size;
+    const images = Float32Array.from({ length: count * per }, (_, i) => Math.sin(i * 0.013) + 0.3 * Math.cos(i * 0.7));
+    const dataset = new InMemoryDataset({ images, shape: [count, 3, reference.size, reference.size], labels: Int32Array.from({ length: count }, (_, i) => i % 2), classNames: ['a', 'b'] });
+    const run = async (net: Module & Parameters<typeof replaceHead>[0]) => {
+      seedInitializers(11);
+      replaceHead(net, 2);
+      const result = await trainFixedFeature(net, {
+        epochs: 3, train: new DataLoader(dataset, { batchSize: 4, shuffle: true, seed: 3 }), inputShape: [3, reference.size, reference.size],
+        optimizer: { kind: 'sgd' }, lr: 2e-4, log: () => {}, progress: false,
+      });
+      return result.history.map((h) => h.trainLoss);
+    };
+    const { net: native } = await loadModel('resnet18', { weights: path.join(dir, 'resnet18.safetensors'), padMode: 'pad' });
+    const nativeLosses = await run(native);
+    const importedLosses = await run(await importOnnx(path.join(dir, 'resnet18.onnx')));
+    assert.equal(importedLosses.length, 3);
+    assert.ok(nativeLosses[2]! < nativeLosses[0]!, `the head learns (losses ${nativeLosses.join(', ')})`);
+    importedLosses.forEach((loss, i) => {
+      assert.ok(Math.abs(loss - nativeLosses[i]!) <= 1e-4 * nativeLosses[i]!, `epoch ${i + 1}: imported ${loss} vs native ${nativeLosses[i]}`);
+    });
+    console.log(`fixed-feature per-epoch losses: native ${nativeLosses.join(', ')}; imported ${importedLosses.join(', ')}`);
   });
 });

@@ -1,57 +1,22 @@
 import type { Command } from 'commander';
-import type { DataLoader } from '../data/loader.js';
-import { loadModel } from '../models/registry.js';
-import type { Module } from '../nn/module.js';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf } from '../onnx-import/network.js';
 import { confusionMatrix, macroAverage, perClassMetrics, type ClassMetrics } from '../report/metrics.js';
-import { InferenceRunner } from '../runtime/inference.js';
-import { EvaluationAccumulator, type Evaluation } from '../train/evaluate.js';
-import { evalLoader, evaluationFolder, optionalPositiveInt, parsePadMode, positiveInt } from './shared-options.js';
-
-export interface FolderEvaluation {
-  evaluation: Evaluation;
-  /** The first `keepImages` normalized CHW images, in evaluation order. */
-  images: Float32Array[];
-}
-
-/** Runs a network in inference mode over a loader, keeping the first images (for prediction grids). */
-export async function evaluateWithImages(net: Module, loader: DataLoader, inputShape: readonly number[], keepImages: number, limit = Infinity): Promise<FolderEvaluation> {
-  const runner = await InferenceRunner.create(net, inputShape);
-  const accumulator = new EvaluationAccumulator();
-  const images: Float32Array[] = [];
-  const per = inputShape.reduce((a, b) => a * b, 1);
-  let seen = 0;
-  try {
-    for await (const batch of loader.epoch(0)) {
-      const out = await runner.run(batch.images, batch.labels.length);
-      accumulator.add(out.data, out.shape[1]!, batch.labels, batch.indices);
-      for (let i = 0; i < batch.labels.length && images.length < keepImages; i++) images.push(batch.images.slice(i * per, (i + 1) * per));
-      seen += batch.labels.length;
-      if (seen >= limit) break;
-    }
-  } finally {
-    await runner.release();
-  }
-  return { evaluation: accumulator.finish(), images };
-}
-
-/** The model's class count must match the folder's, else every label would be misread. */
-export function checkClassCount(modelClasses: number, classNames: readonly string[], weights: string | undefined, folder: string): void {
-  if (modelClasses !== classNames.length) {
-    throw new Error(`${weights ?? 'the model'} has ${modelClasses} output classes but ${folder} has ${classNames.length} (${classNames.join(', ')})`);
-  }
-}
-
-export function headClasses(net: { numClasses(): number }): number {
-  return net.numClasses();
-}
+import { evaluate } from '../train/evaluate.js';
+import { checkClassCount, headClasses } from '../transfer/strategies.js';
+import type { PadMode } from '../nn/layers/conv2d.js';
+import {
+  batchSizeOption, evalLoader, evaluationFolder, intOption, modelOption, numClassesOption, padModeOption, precisionOption, requireFloat32, weightsOption, type Precision,
+} from './shared-options.js';
 
 interface EvalOptions {
   model: string;
-  weights: string;
-  numClasses?: string;
-  padMode?: string;
-  imageSize: string;
-  batchSize: string;
+  weights?: string;
+  numClasses?: number;
+  padMode?: PadMode;
+  imageSize?: number;
+  batchSize: number;
+  precision?: Precision;
+  tta?: boolean;
   json?: boolean;
 }
 
@@ -66,16 +31,14 @@ export interface EvalReport {
 }
 
 export async function evalFolder(dir: string, options: EvalOptions): Promise<EvalReport> {
+  if (!options.weights && !isOnnxPath(options.model)) throw new Error(`--weights is required for ${options.model} (an .onnx model brings its own)`);
   const folder = await evaluationFolder(dir);
-  const { net } = await loadModel(options.model, {
-    weights: options.weights,
-    numClasses: optionalPositiveInt(options.numClasses, '--num-classes'),
-    padMode: parsePadMode(options.padMode),
-  });
-  checkClassCount(headClasses(net), folder.classNames, options.weights, folder.root);
-  const size = positiveInt(options.imageSize, '--image-size');
-  const loader = evalLoader(folder, positiveInt(options.batchSize, '--batch-size'), size);
-  const { evaluation } = await evaluateWithImages(net, loader, [net.inChannels, size, size], 0);
+  requireFloat32(options.precision, 'eval');
+  const { net } = await loadNetwork(options.model, { weights: options.weights, numClasses: options.numClasses, padMode: options.padMode });
+  checkClassCount(headClasses(net), folder.classNames, options.weights ?? options.model, folder.root);
+  const size = imageSizeOf(net, options.imageSize);
+  const loader = evalLoader(folder, options.batchSize, size, { normalize: normalizationOf(net) });
+  const evaluation = await evaluate(net, loader, [inChannelsOf(net), size, size], { tta: options.tta });
   const classNames = [...folder.classNames];
   const confusion = confusionMatrix(evaluation.labels, evaluation.predicted, classNames.length);
   const classes = perClassMetrics(confusion, classNames);
@@ -93,12 +56,14 @@ export function register(program: Command): void {
     .command('eval')
     .description('accuracy, loss and per-class precision/recall/F1 of a model on an image folder (the tutorial\'s val transforms)')
     .argument('<folder>', 'an image folder with one sub-folder per class, or a dataset folder with val/ inside')
-    .requiredOption('--model <name>', 'architecture: resnet18, resnet34, resnet50, resnet101, resnet152')
-    .requiredOption('--weights <file>', 'weights: best.ckpt from tlkit train, a .safetensors file, or a registry name')
-    .option('--num-classes <n>', 'classes of the head (default: from the weights)')
-    .option('--pad-mode <mode>', "'same' (MindSpore) or 'pad' (PyTorch); default: from the weights' naming")
-    .option('--image-size <n>', 'crop size (images are resized to size+32, then center-cropped)', '224')
-    .option('--batch-size <n>', 'images per run', '16')
+    .addOption(modelOption())
+    .addOption(weightsOption('weights: best.ckpt from tlkit train, a .safetensors file, or a registry name (required unless --model is an .onnx file)'))
+    .addOption(numClassesOption())
+    .addOption(padModeOption())
+    .addOption(intOption('--image-size <n>', 'crop size (images are resized to size+32, then center-cropped; default: 224, or the .onnx model\'s input size)'))
+    .addOption(batchSizeOption())
+    .addOption(precisionOption())
+    .option('--tta', 'test-time augmentation: average the predictions of each centre crop and its mirror image')
     .option('--json', 'print the report as JSON')
     .action(async (dir: string, options: EvalOptions) => {
       const report = await evalFolder(dir, options);

@@ -1,15 +1,20 @@
 import type { Command } from 'commander';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
-import { loadModel } from '../models/registry.js';
+import { ImportedModel } from '../onnx-import/model.js';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf } from '../onnx-import/network.js';
 import type { ImageClassifier } from '../models/classifier.js';
 import { Flatten } from '../nn/layers/activation.js';
 import { GlobalAvgPool2d } from '../nn/layers/pool.js';
 import type { Module } from '../nn/module.js';
-import { InferenceRunner } from '../runtime/inference.js';
+import { extractFeatures } from '../transfer/extract.js';
 import type { HostTensor } from '../tensor.js';
 import { accuracyOf, KNearestNeighbours, NearestClassMean } from '../transfer/neighbours.js';
 import { SoftmaxRegression, type FeatureMatrix } from '../transfer/tensor-classifier.js';
-import { describeStages, evalLoader, nonNegativeInt, optionalPositiveInt, parsePadMode, positiveInt, positiveNumber, singleFolder } from './shared-options.js';
+import type { PadMode } from '../nn/layers/conv2d.js';
+import {
+  batchSizeOption, choiceOption, describeStages, evalLoader, intOption, modelOption, padModeOption, precisionOption, rateOption, requireFloat32, seedOption,
+  singleFolder, weightsOption, type Precision,
+} from './shared-options.js';
 
 export const CLASSIFIERS = ['softmax', 'knn', 'ncm'] as const;
 type ClassifierKind = (typeof CLASSIFIERS)[number];
@@ -17,18 +22,19 @@ type ClassifierKind = (typeof CLASSIFIERS)[number];
 interface FeaturesOptions {
   model: string;
   weights?: string;
-  padMode?: string;
+  padMode?: PadMode;
   stage: string;
-  imageSize: string;
-  batchSize: string;
+  imageSize?: number;
+  batchSize: number;
+  precision?: Precision;
   out?: string;
-  classifier?: string;
+  classifier?: ClassifierKind;
   train?: string;
   test?: string;
-  k: string;
-  epochs: string;
-  lr: string;
-  seed: string;
+  k: number;
+  epochs: number;
+  lr: number;
+  seed: number;
 }
 
 /**
@@ -54,30 +60,21 @@ export interface FeatureFile extends FeatureMatrix {
 
 export async function extractToFile(dir: string, options: FeaturesOptions & { out: string }): Promise<FeatureFile> {
   const folder = await singleFolder(dir);
-  const { net } = await loadModel(options.model, { weights: options.weights, padMode: parsePadMode(options.padMode) });
-  const size = positiveInt(options.imageSize, '--image-size');
-  const runner = await InferenceRunner.create(featureStages(net, options.stage), [net.inChannels, size, size]);
-  const chunks: Float32Array[] = [];
-  const labels: number[] = [];
-  try {
-    for await (const batch of evalLoader(folder, positiveInt(options.batchSize, '--batch-size'), size).epoch(0)) {
-      chunks.push((await runner.run(batch.images, batch.labels.length)).data);
-      labels.push(...batch.labels);
-    }
-  } finally {
-    await runner.release();
-  }
-  const values = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
-  chunks.reduce((offset, c) => (values.set(c, offset), offset + c.length), 0);
-  const rows = labels.length;
-  const dimension = values.length / rows;
+  requireFloat32(options.precision, 'features');
+  // For an .onnx model the stage is a tensor of the file (tlkit inspect lists the cut points); flatten = the classifier's input.
+  const cut = isOnnxPath(options.model) && options.stage !== 'flatten' ? options.stage : undefined;
+  const { net } = await loadNetwork(options.model, { weights: options.weights, padMode: options.padMode, cut });
+  const size = imageSizeOf(net, options.imageSize);
+  const loader = evalLoader(folder, options.batchSize, size, { normalize: normalizationOf(net) });
+  const stages = net instanceof ImportedModel ? net.bodyStages() : featureStages(net, options.stage);
+  const { values, rows, dimension, labels } = await extractFeatures(stages, loader, [inChannelsOf(net), size, size]);
   const classNames = [...folder.classNames];
   const metadata = { class_names: JSON.stringify(classNames), model: options.model, weights: options.weights ?? '', stage: options.stage, image_size: String(size), folder: folder.root };
   await writeSafetensors(options.out, [
     ['features', { dtype: 'float32', shape: [rows, dimension], data: values }],
-    ['labels', { dtype: 'int32', shape: [rows], data: Int32Array.from(labels) }],
+    ['labels', { dtype: 'int32', shape: [rows], data: labels }],
   ], metadata);
-  return { values, rows, dimension, labels: Int32Array.from(labels), classNames, metadata };
+  return { values, rows, dimension, labels, classNames, metadata };
 }
 
 export async function readFeatureFile(file: string): Promise<FeatureFile> {
@@ -103,8 +100,8 @@ const tensor = (shape: number[], data: Float32Array | Int32Array): HostTensor =>
 
 /** Trains a classifier on one feature file, scores it on another, and saves what it learned. */
 export async function trainClassifier(options: FeaturesOptions): Promise<{ kind: ClassifierKind; accuracy: number; correct: number; total: number }> {
-  const kind = options.classifier as ClassifierKind;
-  if (!(CLASSIFIERS as readonly string[]).includes(kind)) throw new Error(`--classifier must be one of ${CLASSIFIERS.join(', ')}, got "${options.classifier}"`);
+  const kind = options.classifier;
+  if (!kind) throw new Error('--classifier: choose one of ' + CLASSIFIERS.join(', '));
   if (!options.train || !options.test) throw new Error('--classifier needs --train <features.safetensors> and --test <features.safetensors>');
   const [train, test] = await Promise.all([readFeatureFile(options.train), readFeatureFile(options.test)]);
   if (train.dimension !== test.dimension) throw new Error(`${options.train} has ${train.dimension}-dimensional features but ${options.test} has ${test.dimension}`);
@@ -117,7 +114,7 @@ export async function trainClassifier(options: FeaturesOptions): Promise<{ kind:
   const extra: Record<string, string> = {};
   if (kind === 'softmax') {
     const model = await SoftmaxRegression.train(train, train.labels, {
-      classes, epochs: positiveInt(options.epochs, '--epochs'), lr: positiveNumber(options.lr, '--lr'), seed: nonNegativeInt(options.seed, '--seed'),
+      classes, epochs: options.epochs, lr: options.lr, seed: options.seed,
     });
     predicted = await model.predict(test);
     const [weight, bias] = model.head.parameters();
@@ -125,7 +122,7 @@ export async function trainClassifier(options: FeaturesOptions): Promise<{ kind:
       ['mean', tensor([train.dimension], model.scaling.mean)], ['std', tensor([train.dimension], model.scaling.std)]];
     extra.use = 'logits = ((x - mean) / std) @ weight^T + bias';
   } else if (kind === 'knn') {
-    const k = positiveInt(options.k, '--k');
+    const k = options.k;
     predicted = new KNearestNeighbours(train, train.labels, classes, k).predict(test);
     saved = [['reference', tensor([train.rows, train.dimension], train.values)], ['labels', tensor([train.rows], train.labels)]];
     extra.k = String(k);
@@ -151,20 +148,21 @@ export function register(program: Command): void {
     .command('features')
     .description('feature-based transfer: save pooled features of a stage for an image folder, or train a classifier (softmax, kNN, nearest class mean) on saved features')
     .argument('[folder]', 'an image folder with one sub-folder per class (e.g. data/train); not with --classifier')
-    .option('--model <name>', 'architecture: resnet18, resnet34, resnet50, resnet101, resnet152', 'resnet50')
-    .option('--weights <file>', 'weights: a registry name (resnet50-mindspore), .ckpt or .safetensors')
-    .option('--pad-mode <mode>', "'same' (MindSpore) or 'pad' (PyTorch); default: from the weights' naming")
-    .option('--stage <name>', 'where to cut the network: flatten (pooled layer4), layer3, layer3.5, layer2...; feature maps are globally average-pooled', 'flatten')
-    .option('--image-size <n>', 'crop size (resize to size+32, center crop)', '224')
-    .option('--batch-size <n>', 'images per run', '16')
+    .addOption(modelOption())
+    .addOption(weightsOption())
+    .addOption(padModeOption())
+    .option('--stage <name>', 'where to cut the network: flatten (pooled layer4), layer3, layer3.5, layer2...; for an .onnx model a tensor name (tlkit inspect lists the cut points); feature maps are globally average-pooled', 'flatten')
+    .addOption(intOption('--image-size <n>', 'crop size (images are resized to size+32, then center-cropped; default: 224, or the .onnx model\'s input size)'))
+    .addOption(batchSizeOption())
+    .addOption(precisionOption())
     .option('--out <file>', 'features.safetensors to write (features, labels, class names); with --classifier, the trained classifier')
-    .option('--classifier <kind>', `train a classifier on saved features: ${CLASSIFIERS.join(', ')}`)
+    .addOption(choiceOption('--classifier <kind>', 'train a classifier on saved features', CLASSIFIERS))
     .option('--train <file>', 'features to train the classifier on')
     .option('--test <file>', 'features to score it on')
-    .option('--k <n>', 'neighbours for knn', '5')
-    .option('--epochs <n>', 'epochs for softmax', '100')
-    .option('--lr <rate>', 'Adam learning rate for softmax', '0.01')
-    .option('--seed <n>', 'seed for softmax', '0')
+    .addOption(intOption('--k <n>', 'neighbours for knn', 5))
+    .addOption(intOption('--epochs <n>', 'epochs for softmax', 100))
+    .addOption(rateOption('--lr <rate>', 'Adam learning rate for softmax', 0.01))
+    .addOption(seedOption('seed for softmax'))
     .action(async (folder: string | undefined, options: FeaturesOptions) => {
       if (options.classifier) {
         if (folder) throw new Error('--classifier trains on saved features (--train, --test): give no image folder');

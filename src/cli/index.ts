@@ -18,9 +18,7 @@ export async function main(argv: string[]): Promise<void> {
       }
       process.exit(error.exitCode || 1);
     });
-  for (const load of commandModules) {
-    const module = await load();
-    module.register(program);
-  }
+  const named = commandModules.filter(({ name }) => name === argv[2]);
+  for (const { load } of named.length > 0 ? named : commandModules) (await load()).register(program);
   await program.parseAsync(argv);
 }

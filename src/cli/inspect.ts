@@ -5,6 +5,7 @@ import { isOptimizerEntry } from '../io/load-params.js';
 import { detectConvention } from '../io/names.js';
 import { summarizeOnnx, type OnnxSummary } from '../io/onnx-inspect.js';
 import { refusePickle } from '../io/pickle-guard.js';
+import { formatImportSummary, summarizeImport, type ImportSummary } from '../onnx-import/inspect.js';
 import { detectWeightFormat, readWeightFile, type WeightFormat } from '../io/weights.js';
 
 export interface TensorRow {
@@ -25,6 +26,8 @@ export interface WeightsReport {
   optimizerCount: number;
   metadata: Record<string, string>;
   onnx?: Omit<OnnxSummary, 'initializers'>;
+  /** For an ONNX model: where it can be cut for transfer. */
+  onnxImport?: ImportSummary;
 }
 
 function rowsOf(tensors: Map<string, HostTensor>): TensorRow[] {
@@ -64,6 +67,7 @@ export async function inspectWeights(file: string): Promise<WeightsReport> {
     optimizerCount: tensors.length - model.length,
     metadata,
     ...(onnx ? { onnx } : {}),
+    ...(onnx ? { onnxImport: await summarizeImport(file) } : {}),
   };
 }
 
@@ -85,6 +89,7 @@ export function formatWeightsReport(report: WeightsReport): string {
     lines.push(`opsets: ${o.opsets.map((s) => `${s.domain} ${s.version}`).join(', ')}`);
     for (const i of o.inputs) lines.push(`input  ${i.name}: ${i.elemType} ${shapeText(i.shape)}`);
     for (const i of o.outputs) lines.push(`output ${i.name}: ${i.elemType} ${shapeText(i.shape)}`);
+    if (report.onnxImport) lines.push(...formatImportSummary(report.onnxImport));
   }
   lines.push('');
   const rows = [['name', 'dtype', 'shape', 'elements']];

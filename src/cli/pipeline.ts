@@ -2,19 +2,20 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { runPipeline, DEFAULT_EPOCHS, type PipelineEpochs } from '../transfer/pipeline.js';
 import { loadPipelineData } from '../transfer/pipeline-data.js';
-import { positiveNumber } from './shared-options.js';
+import { imageSizeOption, intOption, modelOption, precisionOption, rateOption, requireFloat32, seedOption, type Precision } from './shared-options.js';
 import { comparisonTable, pipelineJson, writePipelineOutputs, type WrittenOutputs } from '../transfer/pipeline-report.js';
 
 export interface PipelineCommandOptions {
   data?: string;
   sourceClasses: string;
   targetClasses: string;
-  shots: string;
-  seed: string;
+  shots: number;
+  seed: number;
   model: string;
-  width: string;
-  imageSize: string;
-  epochScale: string;
+  width: number;
+  imageSize: number;
+  epochScale: number;
+  precision?: Precision;
   out: string;
   augment?: boolean;
   json?: boolean;
@@ -33,23 +34,24 @@ function classList(text: string, flag: string, names: readonly string[]): number
 
 /** Runs the four-step flow and writes its outputs; progress goes to stderr, so --json keeps stdout clean. */
 export async function runPipelineCommand(options: PipelineCommandOptions, config: Record<string, unknown> = {}): Promise<WrittenOutputs & { text: string; jsonText: string }> {
-  const data = await loadPipelineData(options.data, positiveNumber(options.imageSize, '--image-size'));
+  requireFloat32(options.precision, 'pipeline');
+  const data = await loadPipelineData(options.data, options.imageSize);
   const sourceClasses = classList(options.sourceClasses, '--source-classes', data.dataset.classNames);
   const targetClasses = classList(options.targetClasses, '--target-classes', data.dataset.classNames);
   const overlap = sourceClasses.filter((c) => targetClasses.includes(c));
   if (overlap.length) throw new Error(`--source-classes and --target-classes share ${overlap.map((c) => data.dataset.classNames[c]).join(', ')}`);
-  const scale = positiveNumber(options.epochScale, '--epoch-scale');
+  const scale = options.epochScale;
   const epochs = Object.fromEntries(Object.entries(DEFAULT_EPOCHS).map(([k, v]) => [k, Math.max(1, Math.round(v * scale))])) as unknown as PipelineEpochs;
   const started = performance.now();
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log(`Data: ${data.description}`);
   const details = await runPipeline({
     dataset: data.dataset, transforms: data.transforms, sourceAugmentation: options.augment === false ? undefined : data.augmentation, inputShape: data.inputShape,
-    sourceClasses, targetClasses, shots: positiveNumber(options.shots, '--shots'), seed: Number(options.seed) || 0,
-    model: { name: options.model, width: positiveNumber(options.width, '--width'), smallInput: data.inputShape[1] <= 64 },
+    sourceClasses, targetClasses, shots: options.shots, seed: options.seed,
+    model: { name: options.model, width: options.width, smallInput: data.inputShape[1] <= 64 },
     epochs, outDir: path.join(options.out, 'checkpoints'), log,
   });
-  const outputs = await writePipelineOutputs(options.out, details, data, { ...config, model: options.model, width: Number(options.width), epochs, wallSeconds: Math.round((performance.now() - started) / 1000) });
+  const outputs = await writePipelineOutputs(options.out, details, data, { ...config, model: options.model, width: options.width, epochs, wallSeconds: Math.round((performance.now() - started) / 1000) });
   return { ...outputs, text: comparisonTable(details), jsonText: JSON.stringify(pipelineJson(details)) };
 }
 
@@ -58,12 +60,13 @@ export function addPipelineOptions(command: Command, defaults: { out: string }):
     .option('--data <path>', 'an ImageFolder, or an IDX pair "images.gz,labels.gz" (default: the shipped Fashion-MNIST test split)')
     .option('--source-classes <list>', 'classes of the source task (indices or names)', '0,1,3,5,8')
     .option('--target-classes <list>', 'classes of the target task', '2,4,6,7,9')
-    .option('--shots <n>', 'labelled images per target class', '10')
-    .option('--seed <n>', 'seed for splits, initialization and shuffling', '1')
-    .option('--model <name>', 'architecture', 'resnet18')
-    .option('--width <n>', 'channels of layer1 (64 = the standard ResNet)', '16')
-    .option('--image-size <n>', 'image size for ImageFolder data', '64')
-    .option('--epoch-scale <x>', 'multiply every epoch count (0.2 for a quick look)', '1')
+    .addOption(intOption('--shots <n>', 'labelled images per target class', 10))
+    .addOption(seedOption('seed for splits, initialization and shuffling', 1))
+    .addOption(modelOption('resnet18'))
+    .addOption(intOption('--width <n>', 'channels of layer1 (64 = the standard ResNet)', 16))
+    .addOption(imageSizeOption('image size for ImageFolder data', 64))
+    .addOption(rateOption('--epoch-scale <x>', 'multiply every epoch count (0.2 for a quick look)', 1))
+    .addOption(precisionOption())
     .option('--no-augment', 'train the source model without random crops and flips')
     .option('--out <dir>', 'where checkpoints, the table, the prediction grid and the report go', defaults.out);
 }

@@ -4,11 +4,18 @@ import type { Command } from 'commander';
 import { readNpy } from '../io/npy.js';
 import { toFloat32 } from '../io/dtype.js';
 import { loadModel } from '../models/registry.js';
-import { InferenceRunner } from '../runtime/inference.js';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, type TransferNetwork } from '../onnx-import/network.js';
 import { compose, evalTransforms } from '../data/transforms.js';
 import { IMAGE_EXTENSIONS } from '../data/image-folder.js';
+import { ImageFiles } from '../data/image-files.js';
+import { DataLoader } from '../data/loader.js';
+import type { PadMode } from '../nn/layers/conv2d.js';
+import { numel } from '../tensor.js';
+import { collectOutputs, withRunner, type InputStream, type RunnerFactory } from '../train/infer.js';
+import { createCachedInferenceRunner } from '../runtime/session-cache.js';
 import { softmax } from '../train/metrics.js';
-import { optionalPositiveInt, parsePadMode, positiveInt } from './shared-options.js';
+import { TestTimeAugmentation } from '../train/tta.js';
+import { batchSizeOption, intOption, modelOption, numClassesOption, padModeOption, precisionOption, requireFloat32, weightsOption, type Precision } from './shared-options.js';
 
 export interface Prediction {
   source: string;
@@ -22,11 +29,13 @@ export interface Prediction {
 interface PredictOptions {
   model: string;
   weights?: string;
-  numClasses?: string;
-  padMode?: string;
-  imageSize: string;
+  numClasses?: number;
+  padMode?: PadMode;
+  imageSize?: number;
   classNames?: string;
-  batchSize: string;
+  batchSize: number;
+  precision?: Precision;
+  tta?: boolean;
   json?: boolean;
 }
 
@@ -55,58 +64,60 @@ async function imageFiles(input: string): Promise<string[]> {
 }
 
 export async function predict(inputs: string[], options: PredictOptions): Promise<Prediction[]> {
-  const { net } = await loadModel(options.model, {
-    weights: options.weights,
-    numClasses: optionalPositiveInt(options.numClasses, '--num-classes'),
-    padMode: parsePadMode(options.padMode),
-  });
-  const channels = net.inChannels;
+  requireFloat32(options.precision, 'predict');
+  let net: TransferNetwork;
+  let create: RunnerFactory | undefined;
+  if (isOnnxPath(options.model)) {
+    net = (await loadNetwork(options.model, { weights: options.weights, numClasses: options.numClasses })).net;
+  } else {
+    const { net: resnet, report, weightsPath } = await loadModel(options.model, { weights: options.weights, numClasses: options.numClasses, padMode: options.padMode });
+    net = resnet;
+    // Every value from the file: the next process reads ORT's optimized model back from the session cache.
+    const fromFile = weightsPath !== undefined && report !== undefined && report.missing.length === 0 && report.mismatched.length === 0;
+    create = fromFile ? (n, shape, o) => createCachedInferenceRunner(n, shape, weightsPath, o) : undefined;
+  }
+  const channels = inChannelsOf(net);
   const classNames = options.classNames?.split(',');
-  const size = positiveInt(options.imageSize, '--image-size');
-  const batchSize = positiveInt(options.batchSize, '--batch-size');
+  const size = imageSizeOf(net, options.imageSize);
+  const { batchSize } = options;
   const results: Prediction[] = [];
-  let runner: InferenceRunner | null = null;
-  const runnerFor = async (shape: number[]) => {
-    if (!runner || runner.inputShape.join() !== shape.join()) {
-      await runner?.release();
-      runner = await InferenceRunner.create(net, shape);
-    }
-    return runner;
-  };
-  const emit = (source: string, logits: Float32Array, classes: number, offset: number) => {
-    for (let i = 0; i * classes < logits.length; i++) {
-      const row = Array.from(logits.subarray(i * classes, (i + 1) * classes));
-      const probabilities = softmax(row);
+  const classify = async (sampleShape: number[], stream: InputStream, source: (index: number) => { source: string; index: number }) => {
+    const outputs = await withRunner(net, sampleShape, (runner) => collectOutputs(options.tta ? new TestTimeAugmentation(runner, sampleShape) : runner, stream), { create });
+    for (let row = 0; row < outputs.rows; row++) {
+      const logits = Array.from(outputs.values.subarray(row * outputs.dimension, (row + 1) * outputs.dimension));
+      const probabilities = softmax(logits);
       const label = probabilities.indexOf(Math.max(...probabilities));
-      results.push({ source, index: offset + i, label, className: classNames?.[label], logits: row, probabilities });
+      results.push({ ...source(outputs.indices[row]!), label, className: classNames?.[label], logits, probabilities });
     }
   };
-  try {
-    for (const input of inputs) {
-      if (input.toLowerCase().endsWith('.npy')) {
-        const { data, shape } = await npyInputs(input, channels);
-        const r = await runnerFor(shape.slice(1));
-        const per = shape.slice(1).reduce((a, b) => a * b, 1);
-        for (let start = 0; start < shape[0]!; start += batchSize) {
-          const n = Math.min(batchSize, shape[0]! - start);
-          const out = await r.run(data.subarray(start * per, (start + n) * per), n);
-          emit(input, out.data, out.shape[1]!, start);
-        }
-        continue;
-      }
-      const pipeline = compose(evalTransforms(size), { channels: channels === 1 ? 1 : 3 });
-      for (const file of await imageFiles(input)) {
-        const image = await pipeline.apply({ kind: 'file', path: file }).catch((error: Error) => {
-          throw new Error(`${file}: cannot read the image (${error.message})`);
-        });
-        const out = await (await runnerFor(image.shape)).run(image.data, 1);
-        emit(file, out.data, out.shape[1]!, 0);
-      }
+  for (const input of inputs) {
+    if (input.toLowerCase().endsWith('.npy')) {
+      const { data, shape } = await npyInputs(input, channels);
+      await classify(shape.slice(1), tensorBatches(data, shape, batchSize), (index) => ({ source: input, index }));
+      continue;
     }
-  } finally {
-    await (runner as InferenceRunner | null)?.release();
+    const files = await imageFiles(input);
+    if (files.length === 0) continue;
+    const transforms = compose(evalTransforms(size, normalizationOf(net)), { channels: channels === 1 ? 1 : 3 });
+    await classify([channels, size, size], new DataLoader(new ImageFiles(files), { batchSize, transforms }), (index) => ({ source: files[index]!, index: 0 }));
   }
   return results;
+}
+
+/** Batches of a raw NCHW tensor, as a loader would give them. */
+function tensorBatches(data: Float32Array, shape: number[], batchSize: number): InputStream {
+  const [n, ...sample] = shape as [number, ...number[]];
+  const per = numel(sample);
+  const starts = Array.from({ length: Math.ceil(n / batchSize) }, (_, k) => k * batchSize);
+  return {
+    steps: starts.length,
+    epoch: async function* () {
+      for (const start of starts) {
+        const count = Math.min(batchSize, n - start);
+        yield { images: data.subarray(start * per, (start + count) * per), labels: new Int32Array(count), indices: Int32Array.from({ length: count }, (_, i) => start + i) };
+      }
+    },
+  };
 }
 
 export function register(program: Command): void {
@@ -114,13 +125,15 @@ export function register(program: Command): void {
     .command('predict')
     .description('classify .npy tensors (raw NCHW float32), images or folders of images')
     .argument('<inputs...>', '.npy files, image files or folders')
-    .requiredOption('--model <name>', 'architecture: resnet18, resnet34, resnet50, resnet101, resnet152')
-    .option('--weights <file>', 'weights: .ckpt, .safetensors, or a registry name such as resnet50-mindspore')
-    .option('--num-classes <n>', 'classes of the head (default: from the weights)')
-    .option('--pad-mode <mode>', "'same' (MindSpore) or 'pad' (PyTorch); default: from the weights' naming")
-    .option('--image-size <n>', 'crop size for image inputs', '224')
+    .addOption(modelOption())
+    .addOption(weightsOption())
+    .addOption(numClassesOption())
+    .addOption(padModeOption())
+    .addOption(intOption('--image-size <n>', 'crop size for image inputs (resized to size+32, then center-cropped; default: 224, or the .onnx model\'s input size)'))
     .option('--class-names <list>', 'comma-separated class names for the output')
-    .option('--batch-size <n>', 'samples per run', '16')
+    .addOption(batchSizeOption('samples per run'))
+    .addOption(precisionOption())
+    .option('--tta', 'test-time augmentation: average the predictions of each input and its mirror image')
     .option('--json', 'print a JSON array, one object per sample')
     .action(async (inputs: string[], options: PredictOptions) => {
       const predictions = await predict(inputs, options);

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
+import { intOption, seedOption } from './shared-options.js';
 import { renderImageGrid } from '../report/grid.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { Dataset } from '../data/dataset.js';
@@ -72,8 +73,8 @@ export function register(program: Command): void {
     .argument('<data-dir>', 'image folder (class sub-folders), a folder with a <split>/ sub-folder, or "fashion-mnist"')
     .requiredOption('--out <file>', 'PNG to write')
     .option('--split <name>', 'sub-folder to read when present', 'train')
-    .option('--count <n>', 'number of images', (v) => Number(v), 4)
-    .option('--seed <n>', 'shuffle and augmentation seed', (v) => Number(v), 0)
+    .addOption(intOption('--count <n>', 'number of images', 4))
+    .addOption(seedOption('shuffle and augmentation seed'))
     .action(async (dataDir: string, options: { out: string; split: string; count: number; seed: number }) => {
       process.stdout.write(`${await writePreview(dataDir, options)}\n`);
     });

@@ -1,10 +1,17 @@
-/** Option parsing and data/model opening shared by train, eval, visualize, features and export. */
+/**
+ * Every option that more than one command takes, defined once as a commander Option that parses
+ * its value (numbers arrive as numbers) and lists its choices in --help; plus the data/model
+ * opening shared by train, eval, visualize, features and export.
+ */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { Option, type Command } from 'commander';
 import type { OptimizerConfig } from '../graph/optim.js';
-import { ImageFolder } from '../data/image-folder.js';
+import { BadDataError, DEFAULT_PIXEL_LIMIT, SkippedFiles } from '../data/bad-images.js';
+import { ImageFolder, type ImageFolderOptions } from '../data/image-folder.js';
 import { DataLoader } from '../data/loader.js';
-import { compose, evalTransforms, trainTransforms } from '../data/transforms.js';
+import { compose, evalTransforms, trainTransforms, type Normalization } from '../data/transforms.js';
+import { MODEL_NAMES } from '../models/registry.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 
 export function positiveInt(value: string | undefined, flag: string): number {
@@ -41,9 +48,73 @@ export function parsePadMode(value: string | undefined): PadMode | undefined {
   return value;
 }
 
-export const OPTIMIZER_KINDS = ['momentum', 'sgd', 'adam', 'adamw'] as const;
+/** The long flag of an Option's flags string: '--batch-size <n>' -> '--batch-size'. */
+function longFlag(flags: string): string {
+  return /--[\w-]+/.exec(flags)?.[0] ?? flags;
+}
 
-export function parseOptimizer(kind: string, momentum: number, weightDecay: number): OptimizerConfig {
+/**
+ * An option whose value `parse` checks and converts. Its errors are plain Errors, so they reach
+ * the user as one line (`tlkit: --epochs must be a positive integer, got "x"`) like every other.
+ */
+export function parsedOption<T>(flags: string, description: string, parse: (value: string, flag: string) => T, defaultValue?: T): Option {
+  const option = new Option(flags, description).argParser((value: string) => parse(value, longFlag(flags)));
+  return defaultValue === undefined ? option : option.default(defaultValue);
+}
+
+export const intOption = (flags: string, description: string, defaultValue?: number) => parsedOption(flags, description, positiveInt, defaultValue);
+export const countOption = (flags: string, description: string, defaultValue?: number) => parsedOption(flags, description, nonNegativeInt, defaultValue);
+export const rateOption = (flags: string, description: string, defaultValue?: number) => parsedOption(flags, description, positiveNumber, defaultValue);
+export const amountOption = (flags: string, description: string, defaultValue?: number) => parsedOption(flags, description, nonNegativeNumber, defaultValue);
+
+/** An option with a closed set of values, listed in --help, refused with the allowed ones named. */
+export function choiceOption<C extends string>(flags: string, description: string, choices: readonly C[], defaultValue?: C): Option {
+  const option = new Option(flags, description).choices(choices).argParser((value: string) => {
+    if (!(choices as readonly string[]).includes(value)) throw new Error(`${longFlag(flags)} must be one of ${choices.join(', ')}, got "${value}"`);
+    return value as C;
+  });
+  return defaultValue === undefined ? option : option.default(defaultValue);
+}
+
+/** A registry architecture, or an ONNX file to use as the backbone. */
+export function parseModel(value: string): string {
+  if (value.toLowerCase().endsWith('.onnx') || (MODEL_NAMES as readonly string[]).includes(value)) return value;
+  throw new Error(`unknown model "${value}"; known models: ${MODEL_NAMES.join(', ')} (or a path to an .onnx file)`);
+}
+
+export function modelOption(defaultValue = 'resnet50'): Option {
+  const option = new Option('--model <name>', 'architecture from the model registry, or a model.onnx file').argParser(parseModel).default(defaultValue);
+  // Listed in --help without restricting values to them: an .onnx path is allowed too.
+  option.argChoices = [...MODEL_NAMES, '<file>.onnx'];
+  return option;
+}
+
+export function weightsOption(description = 'weights: best.ckpt from tlkit train, a .safetensors file, or a registry name such as resnet50-mindspore', required = false): Option {
+  const option = new Option('--weights <file>', description);
+  return required ? option.makeOptionMandatory() : option;
+}
+
+export const padModeOption = (description = "'same' (MindSpore) or 'pad' (PyTorch); default: from the weights' naming") =>
+  choiceOption('--pad-mode <mode>', description, ['same', 'pad'] as const);
+export const imageSizeOption = (description = 'crop size (images are resized to size+32, then center-cropped)', defaultValue = 224) => intOption('--image-size <n>', description, defaultValue);
+export const batchSizeOption = (description = 'images per run', defaultValue = 16) => intOption('--batch-size <n>', description, defaultValue);
+export const seedOption = (description = 'seed', defaultValue = 0) => countOption('--seed <n>', description, defaultValue);
+export const numClassesOption = () => intOption('--num-classes <n>', 'classes of the head (default: from the weights)');
+
+export const PRECISIONS = ['float32', 'int8'] as const;
+export type Precision = (typeof PRECISIONS)[number];
+export const precisionOption = (description = 'numeric precision of the frozen (inference) parts: float32, or int8 (quantized)') =>
+  choiceOption('--precision <p>', description, PRECISIONS, 'float32');
+
+/** Until int8 is wired into a command, asking for it there is an error, not a silent float32 run. */
+export function requireFloat32(precision: Precision | undefined, command: string): void {
+  if (precision !== undefined && precision !== 'float32') throw new Error(`--precision ${precision} is not supported by tlkit ${command} yet; use --precision float32`);
+}
+
+export const OPTIMIZER_KINDS = ['momentum', 'sgd', 'adam', 'adamw'] as const;
+export type OptimizerKind = (typeof OPTIMIZER_KINDS)[number];
+
+export function parseOptimizer(kind: OptimizerKind, momentum: number, weightDecay: number): OptimizerConfig {
   switch (kind) {
     case 'momentum':
       return { kind: 'momentum', momentum, weightDecay };
@@ -62,7 +133,7 @@ async function isDirectory(dir: string): Promise<boolean> {
 }
 
 /** A dataset root with train/ and val/ image folders, like the tutorial's datasets-Canidae/data/Canidae. */
-export async function trainValFolders(dataDir: string): Promise<{ train: ImageFolder; val: ImageFolder }> {
+export async function trainValFolders(dataDir: string, folderOptions: ImageFolderOptions = {}): Promise<{ train: ImageFolder; val: ImageFolder }> {
   if (!(await isDirectory(dataDir))) throw new Error(`${dataDir}: no such folder (expected a dataset folder holding train/ and val/)`);
   const trainDir = path.join(dataDir, 'train');
   const valDir = path.join(dataDir, 'val');
@@ -71,7 +142,14 @@ export async function trainValFolders(dataDir: string): Promise<{ train: ImageFo
     const missing = [!hasTrain && 'train/', !hasVal && 'val/'].filter(Boolean).join(' and ');
     throw new Error(`${dataDir}: expected train/ and val/ image folders inside, ${missing} missing`);
   }
-  const [train, val] = await Promise.all([ImageFolder.open(trainDir), ImageFolder.open(valDir)]);
+  // Both scanned before either error is reported, so the one named is train/'s when both have one.
+  const [opened, openedVal] = await Promise.allSettled([ImageFolder.open(trainDir, folderOptions), ImageFolder.open(valDir, folderOptions)]);
+  if (opened.status === 'rejected' && openedVal.status === 'rejected' && opened.reason instanceof BadDataError && openedVal.reason instanceof BadDataError) {
+    throw new BadDataError([...opened.reason.files, ...openedVal.reason.files]);
+  }
+  if (opened.status === 'rejected') throw opened.reason;
+  if (openedVal.status === 'rejected') throw openedVal.reason;
+  const [train, val] = [opened.value, openedVal.value];
   if (train.classNames.join('\n') !== val.classNames.join('\n')) {
     throw new Error(`${dataDir}: train/ has classes [${train.classNames.join(', ')}] but val/ has [${val.classNames.join(', ')}]`);
   }
@@ -95,13 +173,50 @@ export async function singleFolder(dir: string): Promise<ImageFolder> {
   return ImageFolder.open(dir);
 }
 
-export function evalLoader(folder: ImageFolder, batchSize: number, imageSize: number, options: { shuffle?: boolean; seed?: number } = {}): DataLoader {
-  return new DataLoader(folder, { batchSize, transforms: compose(evalTransforms(imageSize)), shuffle: options.shuffle ?? false, seed: options.seed });
+/** How a command's loaders treat images that fail to decode; `strict` fails instead of skipping. */
+export interface LoaderDataHandling {
+  skipped?: SkippedFiles;
+  strict?: boolean;
 }
 
-export function trainLoader(folder: ImageFolder, batchSize: number, imageSize: number, options: { augment: boolean; seed: number }): DataLoader {
-  const transforms = options.augment ? trainTransforms(imageSize) : evalTransforms(imageSize);
-  return new DataLoader(folder, { batchSize, transforms: compose(transforms), shuffle: true, seed: options.seed });
+/** Evaluation drops an image that fails to decode, so no example counts twice. */
+export function evalLoader(folder: ImageFolder, batchSize: number, imageSize: number, options: { shuffle?: boolean; seed?: number; normalize?: Normalization } & LoaderDataHandling = {}): DataLoader {
+  return new DataLoader(folder, {
+    batchSize, transforms: compose(evalTransforms(imageSize, options.normalize)), shuffle: options.shuffle ?? false, seed: options.seed,
+    skipped: options.skipped, onBadImage: options.strict ? 'fail' : 'drop',
+  });
+}
+
+export function trainLoader(folder: ImageFolder, batchSize: number, imageSize: number, options: { augment: boolean; seed: number; normalize?: Normalization } & LoaderDataHandling): DataLoader {
+  const transforms = options.augment ? trainTransforms(imageSize, options.normalize) : evalTransforms(imageSize, options.normalize);
+  return new DataLoader(folder, {
+    batchSize, transforms: compose(transforms), shuffle: true, seed: options.seed, skipped: options.skipped, onBadImage: options.strict ? 'fail' : 'replace',
+  });
+}
+
+export interface DataFlags {
+  strictData?: boolean;
+  pixelLimit?: number;
+}
+
+/** --strict-data and --pixel-limit, for the commands that read image folders. */
+export function addDataFlags(command: Command, { strict = true }: { strict?: boolean } = {}): Command {
+  if (strict) command.option('--strict-data', 'stop before training when any image fails to decode fully (default: skip bad images, warn once each, list them in run.json)');
+  return command.addOption(countOption('--pixel-limit <n>', 'skip images with more pixels (width x height) than this (decompression bombs); 0 = no limit', DEFAULT_PIXEL_LIMIT));
+}
+
+/** ImageFolder options from the flags; skipped files go to `skipped` (warned once each). */
+export function imageFolderOptions(flags: DataFlags, skipped: SkippedFiles): ImageFolderOptions {
+  return {
+    pixelLimit: flags.pixelLimit, onWarning: (file) => skipped.add(file),
+    ...(flags.strictData ? { verify: 'decode' as const, onCorrupt: 'fail' as const } : {}),
+  };
+}
+
+/** --strict-data's error: the library's message with what to do next. */
+export function strictDataError(error: unknown, dataDir: string): unknown {
+  if (!(error instanceof BadDataError)) return error;
+  return new Error(`--strict-data: ${error.message}; nothing was trained (\`tlkit verify ${dataDir}\` lists every bad file)`);
 }
 
 /** Stage names accepted by `--from-stage`/`--stage`: `layer4` means its blocks, `layer3.5` one block. */

@@ -1,54 +1,77 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { Command } from 'commander';
-import { IMAGENET_MEAN_255, IMAGENET_STD_255 } from '../data/transforms.js';
+import { Option, type Command } from 'commander';
+import { SkippedFiles } from '../data/bad-images.js';
 import { readWeights } from '../io/weights.js';
 import { loadParamIntoNet } from '../io/load-params.js';
 import { createModel, loadModel } from '../models/registry.js';
-import type { ImageClassifier } from '../models/classifier.js';
+import { ImportedModel } from '../onnx-import/model.js';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, type TransferNetwork } from '../onnx-import/network.js';
 import { seedInitializers } from '../nn/init.js';
 import {
   readRunRecord, renderPredictionGrid, startDashboard, writeReport, writeRunImages, writeRunRecord,
   PREDICTIONS_PNG, type Dashboard, type EpochRecord as RunEpoch, type RunRecord,
 } from '../report/index.js';
-import { fit, type EpochRecord, type FitOptions, type FitResult } from '../train/fit.js';
-import { parseSchedule } from '../train/schedules.js';
+import { DashboardUpdates, EarlyStopping, RunRecordWriter, type Callback } from '../train/callbacks/index.js';
+import { evaluateWithImages } from '../train/evaluate.js';
+import { fit, type FitOptions, type FitResult } from '../train/fit.js';
+import { describeSchedule, parseSchedule, type LrSchedule } from '../train/schedules.js';
 import { fineTune, replaceHead, trainFixedFeature } from '../transfer/strategies.js';
-import { writeFileAtomic } from '../util/atomic.js';
-import { evaluateWithImages } from './eval.js';
+import { ensureFolder, writeFileAtomic } from '../util/atomic.js';
+import { explainWriteFault, lockOutFolder } from './run-folder.js';
+import type { PadMode } from '../nn/layers/conv2d.js';
 import {
-  evalLoader, nonNegativeInt, nonNegativeNumber, OPTIMIZER_KINDS, parseOptimizer, parsePadMode, positiveInt, positiveNumber, trainLoader, trainValFolders,
+  addDataFlags, imageFolderOptions, strictDataError, type DataFlags,
+  amountOption, batchSizeOption, choiceOption, countOption, evalLoader, intOption, modelOption, OPTIMIZER_KINDS, padModeOption, parsedOption, parseOptimizer,
+  precisionOption, rateOption, requireFloat32, seedOption, trainLoader, trainValFolders, weightsOption, type OptimizerKind, type Precision,
 } from './shared-options.js';
 
 export const TRAIN_MODES = ['fixed-feature', 'finetune', 'scratch'] as const;
 export type TrainMode = (typeof TRAIN_MODES)[number];
 
-interface TrainOptions {
+interface TrainOptions extends DataFlags {
   model: string;
+  weights?: string;
+  /** The earlier name of --weights. */
   pretrained?: string;
-  mode: string;
-  epochs: string;
-  batchSize: string;
-  lr: string;
-  momentum: string;
-  imageSize: string;
+  mode: TrainMode;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  momentum: number;
+  imageSize?: number;
+  cut?: string;
   fromStage?: string;
   freeze?: string;
   bnFrozen?: boolean;
   bnTrain?: boolean;
-  bodyLrScale?: string;
-  headEpochs?: string;
-  schedule: string;
-  optimizer: string;
-  weightDecay: string;
-  avgPool?: string;
+  bodyLrScale?: number;
+  headEpochs?: number;
+  schedule: LrSchedule;
+  optimizer: OptimizerKind;
+  weightDecay: number;
+  avgPool?: number;
   out: string;
   resume?: boolean;
-  seed: string;
+  seed: number;
   augment: boolean;
-  padMode?: string;
+  padMode?: PadMode;
+  precision: Precision;
+  earlyStopping?: number;
+  earlyStoppingMetric: 'accuracy' | 'loss';
+  accumulate: number;
+  classWeights?: number[] | 'balanced';
+  mixup?: number;
+  cutmix?: number;
   dashboard?: boolean;
   progress?: boolean;
+}
+
+function parseClassWeights(value: string, flag: string): number[] | 'balanced' {
+  if (value === 'balanced') return value;
+  const weights = value.split(',').map((part) => Number(part.trim()));
+  if (weights.length < 2 || weights.some((w) => !Number.isFinite(w) || w < 0)) throw new Error(`${flag} must be 'balanced' or one number >= 0 per class (e.g. 1,3.5), got "${value}"`);
+  return weights;
 }
 
 /** Side of layer4's output: each of the five stride-2 steps rounds up ('same' and torchvision's padding agree). */
@@ -58,75 +81,87 @@ function finalMapSize(imageSize: number): number {
   return side;
 }
 
-function toRunEpoch(record: EpochRecord): RunEpoch {
-  const { epoch, trainLoss, trainAccuracy, valLoss, valAccuracy, epochMs, stepMs } = record;
-  return { epoch, trainLoss, trainAccuracy, valLoss, valAccuracy, epochMs, stepMs };
-}
-
 /** The network to train: pretrained weights with a new head of `classes` outputs, or random weights. */
-async function buildNetwork(options: TrainOptions, mode: TrainMode, classes: number, log: (line: string) => void): Promise<ImageClassifier> {
-  const padMode = parsePadMode(options.padMode);
+async function buildNetwork(options: TrainOptions, weights: string | undefined, classes: number, log: (line: string) => void): Promise<TransferNetwork> {
+  const { mode, padMode } = options;
+  if (isOnnxPath(options.model)) {
+    if (mode === 'scratch') throw new Error(`--mode scratch trains a registry architecture from random weights; ${options.model} brings its own weights (use fixed-feature or finetune)`);
+    // The file holds the weights; --weights may name the best.ckpt of an earlier run on it.
+    const { net } = await loadNetwork(options.model, { weights, cut: options.cut, imageSize: options.imageSize });
+    return replaceHead(net, classes);
+  }
+  if (options.cut) throw new Error(`--cut applies to an .onnx --model; ${options.model} has stages (use --from-stage)`);
   if (mode === 'scratch') {
-    if (options.pretrained) throw new Error('--mode scratch trains from random weights; drop --pretrained (or use --mode finetune)');
+    if (weights) throw new Error('--mode scratch trains from random weights; drop --weights (or use --mode finetune)');
     return createModel(options.model, { numClasses: classes, padMode });
   }
-  if (!options.pretrained) {
-    log(`warning: no --pretrained weights: ${mode} starts from a randomly initialised ${options.model}`);
+  if (!weights) {
+    log(`warning: no --weights: ${mode} starts from a randomly initialised ${options.model}`);
     return createModel(options.model, { numClasses: classes, padMode });
   }
-  const { net } = await loadModel(options.model, { weights: options.pretrained, padMode });
+  const { net } = await loadModel(options.model, { weights, padMode });
   // The tutorial's `net.fc = nn.Dense(in_channels, 2)`, whatever head the weights came with.
   return replaceHead(net, classes);
 }
 
 export async function train(dataDir: string, options: TrainOptions): Promise<{ result: FitResult; outDir: string }> {
-  if (!(TRAIN_MODES as readonly string[]).includes(options.mode)) throw new Error(`--mode must be one of ${TRAIN_MODES.join(', ')}, got "${options.mode}"`);
-  const mode = options.mode as TrainMode;
+  const { mode, epochs, batchSize, lr, momentum, seed, bodyLrScale, headEpochs, schedule } = options;
   if (options.bnFrozen && options.bnTrain) throw new Error('--bn-frozen and --bn-train contradict each other: give one');
-  const epochs = positiveInt(options.epochs, '--epochs');
-  const batchSize = positiveInt(options.batchSize, '--batch-size');
-  const lr = positiveNumber(options.lr, '--lr');
-  const momentum = nonNegativeNumber(options.momentum, '--momentum');
-  const imageSize = positiveInt(options.imageSize, '--image-size');
-  const seed = nonNegativeInt(options.seed, '--seed');
-  const optimizer = parseOptimizer(options.optimizer, momentum, nonNegativeNumber(options.weightDecay, '--weight-decay'));
-  const schedule = parseSchedule(options.schedule);
-  const bodyLrScale = options.bodyLrScale === undefined ? undefined : positiveNumber(options.bodyLrScale, '--body-lr-scale');
-  const headEpochs = options.headEpochs === undefined ? undefined : nonNegativeInt(options.headEpochs, '--head-epochs');
+  if (options.weights && options.pretrained && options.weights !== options.pretrained) throw new Error('--pretrained is another name for --weights: give one');
+  const weights = options.weights ?? options.pretrained;
+  requireFloat32(options.precision, 'train');
+  const optimizer = { ...parseOptimizer(options.optimizer, momentum, options.weightDecay), ...(options.accumulate > 1 ? { accumulate: options.accumulate } : {}) };
+  if (options.mixup !== undefined && options.cutmix !== undefined) throw new Error('--mixup and --cutmix are alternatives: give one');
+  const mix = options.mixup !== undefined ? { kind: 'mixup' as const, alpha: options.mixup, seed } : options.cutmix !== undefined ? { kind: 'cutmix' as const, alpha: options.cutmix, seed } : undefined;
   if (mode !== 'finetune' && (options.fromStage || options.freeze || bodyLrScale !== undefined || headEpochs !== undefined)) {
     throw new Error('--from-stage, --freeze, --body-lr-scale and --head-epochs apply to --mode finetune only');
   }
   if (options.avgPool !== undefined) {
-    const kernel = positiveInt(options.avgPool, '--avg-pool');
-    const side = finalMapSize(imageSize);
+    const kernel = options.avgPool;
+    const side = finalMapSize(options.imageSize ?? 224);
     if (kernel !== side) {
-      throw new Error(`--avg-pool ${kernel} pools a ${kernel}x${kernel} window, but at --image-size ${imageSize} layer4's output is ${side}x${side}; tlkit pools it globally (the tutorial's AvgPool2d(7) at 224 px)`);
+      throw new Error(`--avg-pool ${kernel} pools a ${kernel}x${kernel} window, but at --image-size ${options.imageSize ?? 224} layer4's output is ${side}x${side}; tlkit pools it globally (the tutorial's AvgPool2d(7) at 224 px)`);
     }
   }
 
   const log = (line: string) => process.stdout.write(`${line}\n`);
-  const { train: trainFolder, val: valFolder } = await trainValFolders(dataDir);
+  const skipped = new SkippedFiles();
+  const strict = options.strictData ?? false;
+  const { train: trainFolder, val: valFolder } = await trainValFolders(dataDir, imageFolderOptions(options, skipped)).catch((error: unknown) => {
+    throw strictDataError(error, dataDir);
+  });
+  // Before the network is built, so a second run refuses at once.
+  const outDir = options.out;
+  await ensureFolder(outDir);
+  const lock = await lockOutFolder(outDir, 'tlkit train', log);
   const classNames = [...trainFolder.classNames];
   seedInitializers(seed);
-  const net = await buildNetwork(options, mode, classNames.length, (line) => process.stderr.write(`${line}\n`));
-  const inputShape = [net.inChannels, imageSize, imageSize];
-  const outDir = options.out;
-  await fs.mkdir(outDir, { recursive: true });
+  const net = await buildNetwork(options, weights, classNames.length, (line) => process.stderr.write(`${line}\n`));
+  const imageSize = imageSizeOf(net, options.imageSize);
+  const normalize = normalizationOf(net);
+  const inputShape = [inChannelsOf(net), imageSize, imageSize];
 
   const config: Record<string, unknown> = {
-    command: 'tlkit train', data: path.resolve(dataDir), model: options.model, pretrained: options.pretrained ?? null, mode, epochs, batchSize, lr,
-    optimizer: optimizer.kind, momentum, weightDecay: Number(options.weightDecay), schedule: options.schedule, imageSize, augment: options.augment, seed,
-    padMode: net.padMode, trainImages: trainFolder.length, valImages: valFolder.length,
+    command: 'tlkit train', data: path.resolve(dataDir), model: options.model, pretrained: weights ?? null, mode, epochs, batchSize, lr,
+    optimizer: optimizer.kind, momentum, weightDecay: options.weightDecay, schedule: describeSchedule(schedule), imageSize, augment: options.augment, seed,
+    ...(options.earlyStopping ? { earlyStopping: { patience: options.earlyStopping, metric: options.earlyStoppingMetric } } : {}),
+    ...(options.accumulate > 1 ? { accumulate: options.accumulate, effectiveBatchSize: batchSize * options.accumulate } : {}),
+    ...(options.classWeights ? { classWeights: options.classWeights } : {}),
+    ...(mix ? { mix: { kind: mix.kind, alpha: mix.alpha } } : {}),
+    padMode: net instanceof ImportedModel ? null : net.padMode, ...(net instanceof ImportedModel ? { cut: net.cut } : {}), trainImages: trainFolder.length, valImages: valFolder.length, strictData: strict, pixelLimit: trainFolder.pixelLimit,
     ...(mode === 'finetune' ? { fromStage: options.fromStage ?? null, freeze: options.freeze ?? null, bodyLrScale: bodyLrScale ?? 1, headEpochs: headEpochs ?? 0 } : {}),
     bnTraining: options.bnTrain ? true : options.bnFrozen ? false : mode !== 'fixed-feature',
   };
   let history: RunEpoch[] = [];
   if (options.resume) history = await readRunRecord(outDir).then((r) => r.history, () => []);
-  const record = (): RunRecord => ({ config, classNames, history });
-  await writeRunRecord(outDir, record());
+  const runRecord = new RunRecordWriter(outDir, { config, classNames }, history, () => ({ skippedFiles: skipped.list() }));
+  await runRecord.write();
+  const callbacks: Callback[] = [runRecord];
+  if (options.earlyStopping) callbacks.push(new EarlyStopping({ patience: options.earlyStopping, monitor: options.earlyStoppingMetric }));
   let dashboard: Dashboard | undefined;
   if (options.dashboard) {
     dashboard = await startDashboard(outDir);
+    callbacks.push(new DashboardUpdates(dashboard));
     process.stderr.write(`dashboard: ${dashboard.url}\n`);
   }
 
@@ -140,14 +175,10 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
 
   const fitOptions: FitOptions = {
     epochs, lr, optimizer, schedule, inputShape,
-    train: trainLoader(trainFolder, batchSize, imageSize, { augment: options.augment, seed }),
-    val: evalLoader(valFolder, batchSize, imageSize),
-    checkpointDir: outDir, resume: options.resume, log, progress: options.progress ?? process.stderr.isTTY, signal: controller.signal,
-    onEpochEnd: async (epochRecord) => {
-      history = [...history.filter((h) => h.epoch < epochRecord.epoch), toRunEpoch(epochRecord)];
-      await writeRunRecord(outDir, record());
-      dashboard?.notifyUpdate();
-    },
+    train: trainLoader(trainFolder, batchSize, imageSize, { augment: options.augment, seed, skipped, strict, normalize }),
+    val: evalLoader(valFolder, batchSize, imageSize, { skipped, strict, normalize }),
+    checkpointDir: outDir, resume: options.resume, log, progress: options.progress ?? process.stderr.isTTY, signal: controller.signal, callbacks,
+    classWeights: options.classWeights, mix,
   };
   log('Start Training Loop ...');
   let result: FitResult;
@@ -169,8 +200,10 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
     process.off('SIGINT', onSigint);
   }
 
-  if (!result.interrupted) await finishRun(net, { outDir, result, valFolder, batchSize, imageSize, seed, inputShape, classNames, record });
+  if (!result.interrupted) await finishRun(net, { outDir, result, valFolder, batchSize, imageSize, seed, inputShape, classNames, record: () => runRecord.record(), skipped });
+  if (skipped.size > 0) log(`${skipped.size} data file${skipped.size === 1 ? '' : 's'} left out (warned above); ${path.join(outDir, 'run.json')} lists them`);
   await dashboard?.close();
+  await lock.release();
   return { result, outDir };
 }
 
@@ -184,21 +217,23 @@ interface FinishContext {
   inputShape: number[];
   classNames: string[];
   record: () => RunRecord;
+  skipped: SkippedFiles;
 }
 
 /** Evaluates best.ckpt on val, then writes run.json with the evaluation, predictions.png and report.html. */
-async function finishRun(net: ImageClassifier, context: FinishContext): Promise<void> {
+async function finishRun(net: TransferNetwork, context: FinishContext): Promise<void> {
   const { outDir, result, inputShape, classNames } = context;
   if (result.bestCheckpoint) {
     const best = await fs.stat(result.bestCheckpoint).then(() => true, () => false);
-    if (best) loadParamIntoNet(net, await readWeights(result.bestCheckpoint), { strict: false });
+    // An imported model's names are the file's: no renaming from other conventions.
+    if (best) loadParamIntoNet(net, await readWeights(result.bestCheckpoint), { strict: false, convention: net instanceof ImportedModel ? 'mindspore' : 'auto' });
   }
   net.eval();
   // Shuffled like the tutorial's val dataset (shuffle=True), so the grid shows more than the first class.
-  const loader = evalLoader(context.valFolder, context.batchSize, context.imageSize, { shuffle: true, seed: context.seed });
+  const loader = evalLoader(context.valFolder, context.batchSize, context.imageSize, { shuffle: true, seed: context.seed, skipped: context.skipped, normalize: normalizationOf(net) });
   const { evaluation, images } = await evaluateWithImages(net, loader, inputShape, 12);
   const shape = inputShape as [number, number, number];
-  const normalization = { mean: IMAGENET_MEAN_255, std: IMAGENET_STD_255 };
+  const normalization = normalizationOf(net);
   const imagesRecord = await writeRunImages(outDir, images, shape, normalization);
   const { labels, predicted, probabilities } = evaluation;
   await writeRunRecord(outDir, { ...context.record(), evaluation: { labels, predicted, probabilities }, images: imagesRecord });
@@ -213,41 +248,53 @@ async function finishRun(net: ImageClassifier, context: FinishContext): Promise<
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('train')
-    .description('transfer-train a ResNet on an image dataset, like the MindSpore dogs-vs-wolves tutorial')
+    .description('transfer-train a model on an image dataset, like the MindSpore dogs-vs-wolves tutorial')
     .argument('<data-dir>', 'dataset folder with train/ and val/ image folders (one sub-folder per class), e.g. datasets-Canidae/data/Canidae')
-    .option('--model <name>', 'architecture: resnet18, resnet34, resnet50, resnet101, resnet152', 'resnet50')
-    .option('--pretrained <weights>', 'registry name (resnet50-mindspore) or a .ckpt/.safetensors file; the head is replaced by Dense(features, classes in train/)')
-    .option('--mode <mode>', 'fixed-feature (train fc only, tutorial 3.3), finetune, or scratch (random weights)', 'fixed-feature')
-    .option('--epochs <n>', 'epochs', '5')
-    .option('--batch-size <n>', 'images per step', '18')
-    .option('--lr <rate>', 'learning rate', '0.001')
-    .option('--momentum <m>', 'momentum of the Momentum optimizer', '0.5')
-    .option('--optimizer <kind>', `${OPTIMIZER_KINDS.join(', ')} (momentum = MindSpore nn.Momentum)`, 'momentum')
-    .option('--weight-decay <wd>', 'L2 weight decay (decoupled for adamw)', '0')
-    .option('--schedule <s>', 'learning-rate schedule: constant, step:EPOCHS:GAMMA, cosine, one-cycle', 'constant')
-    .option('--image-size <n>', 'training crop size; val images are resized to size+32 and center-cropped', '224')
+    .addOption(modelOption())
+    .option('--cut <tensor>', 'with an .onnx --model: the tensor whose values are the features (default: the input of its classifier; tlkit inspect model.onnx lists the cut points)')
+    .addOption(weightsOption('registry name (resnet50-mindspore) or a .ckpt/.safetensors file; the head is replaced by Dense(features, classes in train/)'))
+    .addOption(new Option('--pretrained <weights>', 'another name for --weights'))
+    .addOption(choiceOption('--mode <mode>', 'fixed-feature (train fc only, tutorial 3.3), finetune, or scratch (random weights)', TRAIN_MODES, 'fixed-feature'))
+    .addOption(intOption('--epochs <n>', 'epochs', 5))
+    .addOption(batchSizeOption('images per step', 18))
+    .addOption(rateOption('--lr <rate>', 'learning rate', 0.001))
+    .addOption(amountOption('--momentum <m>', 'momentum of the Momentum optimizer', 0.5))
+    .addOption(choiceOption('--optimizer <kind>', 'momentum = MindSpore nn.Momentum', OPTIMIZER_KINDS, 'momentum'))
+    .addOption(amountOption('--weight-decay <wd>', 'L2 weight decay (decoupled for adamw)', 0))
+    .addOption(parsedOption('--schedule <s>', 'learning-rate schedule: constant, step:EPOCHS:GAMMA, cosine, one-cycle', (value) => parseSchedule(value)).default({ kind: 'constant' }, 'constant'))
+    .addOption(intOption('--image-size <n>', 'training crop size; val images are resized to size+32 and center-cropped (default: 224, or the .onnx model\'s input size)'))
     .option('--no-augment', 'train on the val transforms (resize + center crop) instead of random crops and flips; fixed-feature training then computes the backbone features once and caches them')
-    .option('--from-stage <stage>', 'finetune: train from this stage on (layer4, layer3.5, fc); earlier stages stay frozen')
+    .option('--from-stage <stage>', 'finetune: train from this stage on (layer4, layer3.5, fc; for an .onnx model a tensor name: train from that tensor on); earlier stages stay frozen')
     .option('--freeze <patterns>', 'finetune: comma-separated parameter name patterns to keep frozen (layer1.*, **.norm*)')
     .option('--bn-frozen', 'BN layers use their moving statistics and are not updated (default for fixed-feature)')
     .option(
       '--bn-train',
       'BN layers use batch statistics and update their moving averages (default for finetune). With fixed-feature this is what the tutorial does: its frozen backbone still runs BN in training mode, so features depend on the batch and the whole backbone runs as a training graph each step (much slower, no feature cache); tlkit\'s default freezes BN too, making the backbone a fixed function',
     )
-    .option('--body-lr-scale <x>', 'finetune: learning-rate multiplier for the pretrained body relative to the new head', undefined)
-    .option('--head-epochs <n>', 'finetune: first train the new head alone for this many epochs')
-    .option('--avg-pool <k>', "accepted for the tutorial's AvgPool2d(kernel_size=7): tlkit's global average pool is the same at 224 px")
-    .option('--pad-mode <mode>', "'same' (MindSpore) or 'pad' (PyTorch); default: from the weights' naming, 'same' without weights")
+    .addOption(rateOption('--body-lr-scale <x>', 'finetune: learning-rate multiplier for the pretrained body relative to the new head'))
+    .addOption(countOption('--head-epochs <n>', 'finetune: first train the new head alone for this many epochs'))
+    .addOption(intOption('--avg-pool <k>', "accepted for the tutorial's AvgPool2d(kernel_size=7): tlkit's global average pool is the same at 224 px"))
+    .addOption(padModeOption("'same' (MindSpore) or 'pad' (PyTorch); default: from the weights' naming, 'same' without weights"))
+    .addOption(precisionOption())
+    .addOption(intOption('--early-stopping <patience>', 'stop when the validation metric has not improved for this many epochs, and keep the best epoch\'s weights'))
+    .addOption(intOption('--accumulate <n>', 'gradient accumulation: apply the mean gradient of this many batches at once (an effective batch n times --batch-size in the memory of one)', 1))
+    .addOption(parsedOption('--class-weights <w>', "loss weight per class: 'balanced' (n / (classes * count), for imbalanced folders) or one number per class, comma-separated", parseClassWeights))
+    .addOption(rateOption('--mixup <alpha>', 'train on mixup blends of image pairs, blend weight ~ Beta(alpha, alpha) (0.2-0.4 typical); turns the feature cache off'))
+    .addOption(rateOption('--cutmix <alpha>', 'train on cutmix (a box from another image; Beta(alpha, alpha), 1 typical); turns the feature cache off'))
+    .addOption(choiceOption('--early-stopping-metric <m>', 'what --early-stopping watches: validation accuracy or loss', ['accuracy', 'loss'] as const, 'accuracy'))
     .option('--out <dir>', 'folder for best.ckpt, last.ckpt and the run record (run.json, predictions.png, report.html)', './BestCheckpoint')
     .option('--resume', 'continue from last.ckpt in --out')
-    .option('--seed <n>', 'seed of the new head, shuffling and augmentation', '0')
+    .addOption(seedOption('seed of the new head, shuffling and augmentation'))
     .option('--dashboard', 'serve a live report on 127.0.0.1 while training')
-    .option('--no-progress', 'no progress bar on stderr')
+    .option('--no-progress', 'no progress bar on stderr');
+  addDataFlags(command)
     .addHelpText('after', '\nCtrl-C stops after the current step (exit code 130); best.ckpt and last.ckpt keep the last complete epoch.')
     .action(async (dataDir: string, options: TrainOptions) => {
-      const { result } = await train(dataDir, options);
+      const { result } = await train(dataDir, options).catch(async (error: unknown) => {
+        throw await explainWriteFault(error, options.out);
+      });
       if (result.interrupted) process.exitCode = 130;
     });
 }

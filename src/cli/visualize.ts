@@ -1,22 +1,26 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { IMAGENET_MEAN_255, IMAGENET_STD_255 } from '../data/transforms.js';
-import { loadModel } from '../models/registry.js';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf } from '../onnx-import/network.js';
 import { renderPredictionGrid } from '../report/grid.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { checkClassCount, evaluateWithImages, headClasses } from './eval.js';
-import { evalLoader, evaluationFolder, nonNegativeInt, optionalPositiveInt, parsePadMode, positiveInt } from './shared-options.js';
+import { evaluateWithImages } from '../train/evaluate.js';
+import { checkClassCount, headClasses } from '../transfer/strategies.js';
+import type { PadMode } from '../nn/layers/conv2d.js';
+import {
+  evalLoader, evaluationFolder, intOption, modelOption, numClassesOption, padModeOption, precisionOption, requireFloat32, seedOption, weightsOption, type Precision,
+} from './shared-options.js';
 
 interface VisualizeOptions {
   model: string;
-  weights: string;
-  numClasses?: string;
-  padMode?: string;
-  imageSize: string;
+  weights?: string;
+  numClasses?: number;
+  padMode?: PadMode;
+  imageSize?: number;
   out: string;
-  rows: string;
-  cols: string;
-  seed: string;
+  rows: number;
+  cols: number;
+  seed: number;
+  precision?: Precision;
   shuffle: boolean;
   json?: boolean;
 }
@@ -34,21 +38,21 @@ export interface ShownPrediction {
  * titled `predict:<class>`, blue when right and red when wrong, written as one PNG.
  */
 export async function visualize(dir: string, options: VisualizeOptions): Promise<ShownPrediction[]> {
+  requireFloat32(options.precision, 'visualize');
+  if (!options.weights && !isOnnxPath(options.model)) throw new Error(`--weights is required for ${options.model} (an .onnx model brings its own)`);
   const folder = await evaluationFolder(dir);
-  const { net } = await loadModel(options.model, {
-    weights: options.weights, numClasses: optionalPositiveInt(options.numClasses, '--num-classes'), padMode: parsePadMode(options.padMode),
-  });
-  checkClassCount(headClasses(net), folder.classNames, options.weights, folder.root);
-  const rows = positiveInt(options.rows, '--rows');
-  const cols = positiveInt(options.cols, '--cols');
-  const size = positiveInt(options.imageSize, '--image-size');
+  const { net } = await loadNetwork(options.model, { weights: options.weights, numClasses: options.numClasses, padMode: options.padMode });
+  checkClassCount(headClasses(net), folder.classNames, options.weights ?? options.model, folder.root);
+  const { rows, cols } = options;
+  const size = imageSizeOf(net, options.imageSize);
+  const normalization = normalizationOf(net);
   const count = Math.min(rows * cols, folder.length);
-  const loader = evalLoader(folder, count, size, { shuffle: options.shuffle, seed: nonNegativeInt(options.seed, '--seed') });
-  const shape: [number, number, number] = [net.inChannels, size, size];
-  const { evaluation, images } = await evaluateWithImages(net, loader, shape, count, count);
+  const loader = evalLoader(folder, count, size, { shuffle: options.shuffle, seed: options.seed, normalize: normalization });
+  const shape: [number, number, number] = [inChannelsOf(net), size, size];
+  const { evaluation, images } = await evaluateWithImages(net, loader, shape, count, { limit: count });
   const classNames = [...folder.classNames];
   const png = await renderPredictionGrid({
-    images, shape, mean: IMAGENET_MEAN_255, std: IMAGENET_STD_255, predicted: evaluation.predicted, actual: evaluation.labels, classNames,
+    images, shape, ...normalization, predicted: evaluation.predicted, actual: evaluation.labels, classNames,
     rows: Math.ceil(count / cols), cols: Math.min(cols, count),
   });
   await writeFileAtomic(options.out, png);
@@ -66,15 +70,16 @@ export function register(program: Command): void {
     .command('visualize')
     .description("the tutorial's visualize_model: predictions on the first val batch as a PNG grid, titles blue when right, red when wrong")
     .argument('<folder>', 'the val image folder (one sub-folder per class), or a dataset folder with val/ inside')
-    .option('--model <name>', 'architecture: resnet18, resnet34, resnet50, resnet101, resnet152', 'resnet50')
-    .requiredOption('--weights <file>', 'weights: best.ckpt from tlkit train, a .safetensors file, or a registry name')
-    .option('--num-classes <n>', 'classes of the head (default: from the weights)')
-    .option('--pad-mode <mode>', "'same' (MindSpore) or 'pad' (PyTorch); default: from the weights' naming")
-    .option('--image-size <n>', 'crop size (resize to size+32, center crop)', '224')
+    .addOption(modelOption())
+    .addOption(weightsOption('weights: best.ckpt from tlkit train, a .safetensors file, or a registry name (required unless --model is an .onnx file)'))
+    .addOption(numClassesOption())
+    .addOption(padModeOption())
+    .addOption(intOption('--image-size <n>', 'crop size (images are resized to size+32, then center-cropped; default: 224, or the .onnx model\'s input size)'))
+    .addOption(precisionOption())
     .option('--out <file>', 'PNG to write', 'predictions.png')
-    .option('--rows <n>', 'grid rows', '2')
-    .option('--cols <n>', 'grid columns', '2')
-    .option('--seed <n>', "shuffle seed (the tutorial's val set is shuffled)", '0')
+    .addOption(intOption('--rows <n>', 'grid rows', 2))
+    .addOption(intOption('--cols <n>', 'grid columns', 2))
+    .addOption(seedOption("shuffle seed (the tutorial's val set is shuffled)"))
     .option('--no-shuffle', 'take the first images in folder order')
     .option('--json', 'print the shown predictions as JSON')
     .action(async (dir: string, options: VisualizeOptions) => {

@@ -50,6 +50,14 @@ export class FolderWalker {
     return classes;
   }
 
+  /** Every file under the root, at any depth; links to folders inside it are not followed (read anyway). */
+  async allFiles(skip: (file: SkippedFile) => void): Promise<string[]> {
+    this.classReals = [this.rootReal];
+    const out: string[] = [];
+    await this.walk(this.root, this.rootReal, skip, out);
+    return out;
+  }
+
   /** Every file under a class folder, depth first in byte order, as paths under the class folder. */
   async files(folder: ClassFolder, skip: (file: SkippedFile) => void): Promise<string[]> {
     const out: string[] = [];

@@ -40,6 +40,46 @@ export async function checkImageFile(file: string, options: ImageCheckOptions = 
   return { ok: true, info };
 }
 
+/**
+ * checkImageFile over many files, `concurrency` at once, results in input order. libvips keeps one error
+ * buffer for all threads, so failures that overlap swap their messages ("Unknown error" for a truncated
+ * JPEG, the PNG's message for it); each failure is checked again alone for its own reason.
+ */
+export async function checkImageFiles(
+  files: readonly string[], options: ImageCheckOptions & { concurrency: number; onProgress?: (done: number, total: number) => void },
+): Promise<ImageCheck[]> {
+  let done = 0;
+  const checks = await mapLimited(files, options.concurrency, async (file) => {
+    const check = await checkImageFile(file, options);
+    options.onProgress?.(++done, files.length);
+    return check;
+  });
+  for (const [k, check] of checks.entries()) {
+    if (!check.ok && check.problem.kind === 'bad-image') checks[k] = await checkImageFile(files[k]!, options);
+  }
+  return checks;
+}
+
+let alone: Promise<unknown> = Promise.resolve();
+
+/**
+ * Why `file` fails to decode, found by decoding it again, one explanation at a time: the message a failure
+ * got while other images were decoding may be another file's, or none ("Unknown error": a concurrent
+ * operation cleared the buffer first), so that is tried again a few times before it is believed.
+ */
+export function explainDecodeFailure(file: string, pixelLimit: number | undefined, fallback: string): Promise<string> {
+  const run = alone.then(async () => {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const check = await checkImageFile(file, { decode: true, pixelLimit });
+      if (check.ok) return fallback;
+      if (!/unknown error/i.test(check.problem.reason)) return check.problem.reason;
+    }
+    return fallback;
+  });
+  alone = run.catch(() => undefined);
+  return run;
+}
+
 function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
 }

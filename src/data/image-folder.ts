@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { BadDataError, DEFAULT_PIXEL_LIMIT, printSkipWarning, type SkippedFile } from './bad-images.js';
 import { checkIndex, ImageSource, Sample, SourceDataset } from './dataset.js';
 import { FolderWalker } from './folder-walk.js';
-import { checkImageFile, mapLimited } from './image-check.js';
+import { checkImageFiles } from './image-check.js';
 import { compose } from './transforms.js';
 
 /** Extensions sharp's bundled libvips decodes (BMP is not among them). */
@@ -78,9 +78,7 @@ export class ImageFolder implements SourceDataset {
       }
     }
     // Header reads run on the libuv threadpool; a few at a time keeps every thread busy.
-    const checks = await mapLimited(candidates, 8, ({ file }) =>
-      verify === 'none' ? Promise.resolve(undefined) : checkImageFile(file, { decode: verify === 'decode', pixelLimit }),
-    );
+    const checks = verify === 'none' ? [] : await checkImageFiles(candidates.map((c) => c.file), { decode: verify === 'decode', pixelLimit, concurrency: 8 });
     const samples: ImageFolderSample[] = [];
     const bad: SkippedFile[] = [];
     const found = new Array<number>(classNames.length).fill(0);

@@ -19,6 +19,8 @@ export { BadDataError, DEFAULT_PIXEL_LIMIT, ImageDecodeError, SkippedFiles } fro
 export type { SkipKind, SkippedFile } from './bad-images.js';
 export { checkImageFile } from './image-check.js';
 export type { ImageCheck, ImageCheckOptions } from './image-check.js';
+export { verifyImages } from './verify.js';
+export type { VerifyOptions, VerifyResult } from './verify.js';
 export { DataLoader, defaultConcurrency } from './loader.js';
 export type { Batch, LoaderOptions } from './loader.js';
 export { mulberry32, mixSeed } from './random.js';

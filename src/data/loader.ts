@@ -1,5 +1,6 @@
 import { ImageDecodeError, SkippedFiles } from './bad-images.js';
-import { Dataset, isSourceDataset, Sample, SourceDataset } from './dataset.js';
+import { Dataset, ImageSource, isSourceDataset, Sample, SourceDataset } from './dataset.js';
+import { imageBackend } from './image-backend.js';
 import { mixSeed, mulberry32, shuffleInPlace } from './random.js';
 import { compose, Pipeline, TransformStep } from './transforms.js';
 
@@ -42,7 +43,7 @@ export interface Batch {
  * libuv reads UV_THREADPOOL_SIZE (default 4) once, before its first task, so it must be set at start-up.
  */
 export function defaultConcurrency(): number {
-  const pool = Number(process.env.UV_THREADPOOL_SIZE);
+  const pool = Number((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.UV_THREADPOOL_SIZE);
   return 2 * (Number.isInteger(pool) && pool > 0 ? pool : 4);
 }
 
@@ -88,11 +89,21 @@ export class DataLoader implements AsyncIterable<Batch> {
     return this.pipeline?.isRandom ?? false;
   }
 
-  /** The example order of an epoch. */
+  /** The example order of an epoch; examples known not to decode are replaced as the batches replace them. */
   order(epoch: number): Int32Array {
     const order = Int32Array.from({ length: this.dataset.length }, (_, i) => i);
     if (this.options.shuffle) shuffleInPlace(order, mulberry32(mixSeed(this.options.seed ?? 0, epoch, 0x5eed)));
+    if (this.bad.size === 0 || this.options.onBadImage === 'drop' || this.options.onBadImage === 'fail') return order;
+    const planned = order.slice();
+    for (let p = 0; p < order.length; p++) {
+      for (let k = 0; k < order.length && this.bad.has(order[p]!); k++) order[p] = planned[(p + k) % order.length]!;
+    }
     return order;
+  }
+
+  /** Dataset positions skipped because their images failed to decode. */
+  get excluded(): ReadonlySet<number> {
+    return this.bad;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Batch> {
@@ -142,12 +153,16 @@ export class DataLoader implements AsyncIterable<Batch> {
         } catch (error) {
           if (!(error instanceof ImageDecodeError) || mode === 'fail') throw error;
           this.bad.add(index);
-          this.skipped.add({ path: error.path, kind: 'bad-image', reason: `cannot decode: ${error.reason.split('\n')[0]}` });
+          this.skipped.add({ path: error.path, kind: 'bad-image', reason: await this.explain(index, error) });
         }
       }
       if (mode === 'drop') return undefined;
     }
     throw new Error(`DataLoader: none of the ${order.length} examples decodes (see the warnings above)`);
+  }
+
+  private explain(index: number, error: ImageDecodeError): Promise<string> {
+    return explainFailure(isSourceDataset(this.dataset) ? this.dataset.sourceAt(index) : undefined, error);
   }
 
   private async loadExample(index: number, seed: number, into?: Float32Array): Promise<Sample> {
@@ -164,6 +179,13 @@ interface Loaded {
   sample: Sample;
   /** Position in the dataset: not the planned one when a bad image was replaced. */
   index: number;
+}
+
+/** The reason from a decode of the file alone: messages of failures that overlap get swapped. */
+async function explainFailure(source: ImageSource | undefined, error: ImageDecodeError): Promise<string> {
+  const said = `cannot decode: ${error.reason.split('\n')[0]}`;
+  const explain = imageBackend().explainDecodeFailure;
+  return source?.kind === 'file' && explain ? explain(source.path, source.pixelLimit, said) : said;
 }
 
 function assemble(loaded: Loaded[], target?: Float32Array): Batch {

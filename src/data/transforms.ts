@@ -1,7 +1,8 @@
 import { centerCropBox, CropBox, randomResizedCropBox, shorterSideSize } from './crop-geometry.js';
 import type { ImageSource } from './dataset.js';
 import { mulberry32, Random } from './random.js';
-import { decodeAndResample, GeometricOp, imageDimensions } from './sharp-stages.js';
+import { imageBackend } from './image-backend.js';
+import type { GeometricOp } from './sharp-stages.js';
 import { enlarge, splitEnlargement } from './upsample.js';
 
 /**
@@ -63,6 +64,14 @@ export function RandomHorizontalFlip(probability = 0.5): TransformStep {
   return { kind: 'random-horizontal-flip', probability };
 }
 
+/** Per-channel mean and std on the 0-255 scale (an imported model may bring its own). */
+export interface Normalization {
+  mean: number[];
+  std: number[];
+}
+
+export const IMAGENET_NORMALIZATION: Normalization = { mean: IMAGENET_MEAN_255, std: IMAGENET_STD_255 };
+
 /** Mean and std on the 0-255 scale of the decoded pixels, as in the tutorial. */
 export function Normalize(mean: number[], std: number[]): TransformStep {
   if (mean.length === 0 || mean.length !== std.length) throw new Error('Normalize: mean and std need the same, non-zero length');
@@ -75,18 +84,18 @@ export function HWC2CHW(): TransformStep {
 }
 
 /** The tutorial's training transforms. */
-export function trainTransforms(size = 224): TransformStep[] {
+export function trainTransforms(size = 224, normalize: Normalization = IMAGENET_NORMALIZATION): TransformStep[] {
   return [
     RandomCropDecodeResize(size, { scale: [0.08, 1.0], ratio: [0.75, 1.333] }),
     RandomHorizontalFlip(0.5),
-    Normalize(IMAGENET_MEAN_255, IMAGENET_STD_255),
+    Normalize(normalize.mean, normalize.std),
     HWC2CHW(),
   ];
 }
 
 /** The tutorial's evaluation transforms. */
-export function evalTransforms(size = 224): TransformStep[] {
-  return [Decode(), Resize(size + 32), CenterCrop(size), Normalize(IMAGENET_MEAN_255, IMAGENET_STD_255), HWC2CHW()];
+export function evalTransforms(size = 224, normalize: Normalization = IMAGENET_NORMALIZATION): TransformStep[] {
+  return [Decode(), Resize(size + 32), CenterCrop(size), Normalize(normalize.mean, normalize.std), HWC2CHW()];
 }
 
 export interface TransformOutput {
@@ -167,7 +176,7 @@ export class Pipeline {
   /** `into` (optional) receives the output instead of a new array; it must hold exactly one output. */
   async apply(source: ImageSource, random: Random = mulberry32(0), into?: Float32Array): Promise<TransformOutput> {
     const needsGeometry = this.steps.some((s) => GEOMETRIC.has(s.kind));
-    const start = needsGeometry ? await imageDimensions(source) : undefined;
+    const start = needsGeometry ? await imageBackend().imageDimensions(source) : undefined;
     const ops: GeometricOp[] = [];
     let mirrored = false;
     let width = start?.width ?? 0;
@@ -215,7 +224,7 @@ export class Pipeline {
       }
     }
     const { sharpOps, enlargement } = start ? splitEnlargement(ops, start) : { sharpOps: ops, enlargement: undefined };
-    let pixels = await decodeAndResample(source, sharpOps, this.channels, start);
+    let pixels = await imageBackend().decodeAndResample(source, sharpOps, this.channels, start);
     if (enlargement) {
       if (pixels.width !== enlargement.inWidth || pixels.height !== enlargement.inHeight) {
         throw new Error(`transforms: expected ${enlargement.inWidth}x${enlargement.inHeight} pixels before enlarging, got ${pixels.width}x${pixels.height}`);

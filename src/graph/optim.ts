@@ -6,12 +6,29 @@ import type { Graph } from './graph.js';
 import type { SymbolicTensor } from './ir.js';
 import * as p from './ops/primitives.js';
 
-export type OptimizerConfig =
+export type OptimizerConfig = (
   /** MindSpore's nn.Momentum (and torch SGD with momentum, dampening 0): v = m*v + g; w -= lr*v. */
   | { kind: 'momentum'; momentum: number; weightDecay?: number; nesterov?: boolean }
   | { kind: 'sgd'; weightDecay?: number }
   /** Adam with L2 weight decay added to the gradient; AdamW decays the weights directly. */
-  | { kind: 'adam' | 'adamw'; beta1?: number; beta2?: number; eps?: number; weightDecay?: number };
+  | { kind: 'adam' | 'adamw'; beta1?: number; beta2?: number; eps?: number; weightDecay?: number }
+) & {
+  /**
+   * Gradient accumulation: the mean gradient of this many steps is applied once, on every
+   * accumulate-th step (the others only add to `grad_acc.<name>`): a batch this many times larger
+   * in the memory of one.
+   */
+  accumulate?: number;
+};
+
+/** Name prefixes of every optimizer state tensor (checkpoints keep them for resuming). */
+export const OPTIMIZER_STATE_PREFIXES = ['moments', 'adam_m', 'adam_v', 'grad_acc'] as const;
+
+function accumulation(config: OptimizerConfig): number {
+  const n = config.accumulate ?? 1;
+  if (!Number.isInteger(n) || n < 1) throw new Error(`gradient accumulation needs a whole number of steps >= 1, got ${n}`);
+  return n;
+}
 
 export interface OptimizerState {
   /** Name prefix of the state tensor: MindSpore's checkpoints call momentum buffers `moments.<param>`. */
@@ -19,23 +36,27 @@ export interface OptimizerState {
 }
 
 export function optimizerStateSlots(config: OptimizerConfig): string[] {
+  const accumulator = accumulation(config) > 1 ? ['grad_acc'] : [];
   switch (config.kind) {
-    case 'momentum': return ['moments'];
-    case 'sgd': return [];
+    case 'momentum': return ['moments', ...accumulator];
+    case 'sgd': return accumulator;
     case 'adam':
-    case 'adamw': return ['adam_m', 'adam_v'];
+    case 'adamw': return ['adam_m', 'adam_v', ...accumulator];
   }
 }
 
 /** Scalars fed each step (learning rate, Adam's bias corrections), computed on the host. */
 export interface StepScalars {
   learningRate: SymbolicTensor;
+  /** 1 on the steps that apply the accumulated gradient, 0 on the others. */
+  applyUpdate?: SymbolicTensor;
   adamCorrection1?: SymbolicTensor;
   adamCorrection2?: SymbolicTensor;
 }
 
 export function declareStepScalars(g: Graph, config: OptimizerConfig): StepScalars {
   const scalars: StepScalars = { learningRate: g.input('learning_rate', []) };
+  if (accumulation(config) > 1) scalars.applyUpdate = g.input('apply_update', []);
   if (config.kind === 'adam' || config.kind === 'adamw') {
     scalars.adamCorrection1 = g.input('adam_correction1', []);
     scalars.adamCorrection2 = g.input('adam_correction2', []);
@@ -46,9 +67,13 @@ export function declareStepScalars(g: Graph, config: OptimizerConfig): StepScala
 /** Host-side values of the step scalars at a given (1-based) step. */
 export function stepScalarValues(config: OptimizerConfig, learningRate: number, step: number): Record<string, number> {
   const values: Record<string, number> = { learning_rate: learningRate };
+  const every = accumulation(config);
+  if (every > 1) values.apply_update = step % every === 0 ? 1 : 0;
+  // With accumulation, Adam counts the updates applied, not the steps.
+  const updates = Math.ceil(step / every);
   if (config.kind === 'adam' || config.kind === 'adamw') {
-    values.adam_correction1 = 1 / (1 - Math.pow(config.beta1 ?? 0.9, step));
-    values.adam_correction2 = 1 / (1 - Math.pow(config.beta2 ?? 0.999, step));
+    values.adam_correction1 = 1 / (1 - Math.pow(config.beta1 ?? 0.9, updates));
+    values.adam_correction2 = 1 / (1 - Math.pow(config.beta2 ?? 0.999, updates));
   }
   return values;
 }
@@ -58,8 +83,30 @@ export interface ParameterUpdate {
   state: Array<{ slot: string; value: SymbolicTensor; updated: SymbolicTensor }>;
 }
 
-/** Emits the update of one parameter. `lrScale` gives per-group rates (a lower one for a pretrained body). */
+/**
+ * Emits the update of one parameter. `lrScale` gives per-group rates (a lower one for a pretrained
+ * body). With accumulation, the step adds gradient / N to the accumulator and only the applying
+ * step (apply_update = 1) updates the weight and the optimizer state from the accumulated mean.
+ */
 export function emitUpdate(g: Graph, config: OptimizerConfig, name: string, weight: SymbolicTensor, gradient: SymbolicTensor, scalars: StepScalars, lrScale = 1): ParameterUpdate {
+  const every = accumulation(config);
+  if (every === 1) return emitDirectUpdate(g, config, name, weight, gradient, scalars, lrScale);
+  const accumulator = g.input(`grad_acc.${name}`, weight.shape);
+  const accumulated = p.add(g, accumulator, p.scale(g, gradient, 1 / every));
+  const direct = emitDirectUpdate(g, config, name, weight, accumulated, scalars, lrScale);
+  // Where, not blending: the steps that only accumulate must leave weights and state bit for bit.
+  const apply = p.greater(g, scalars.applyUpdate!, g.constant(0.5));
+  const chosen = (ifApplied: SymbolicTensor, otherwise: SymbolicTensor) => p.where(g, apply, ifApplied, otherwise);
+  return {
+    updated: chosen(direct.updated, weight),
+    state: [
+      ...direct.state.map((s) => ({ ...s, updated: chosen(s.updated, s.value) })),
+      { slot: 'grad_acc', value: accumulator, updated: chosen(g.constant(0), accumulated) },
+    ],
+  };
+}
+
+function emitDirectUpdate(g: Graph, config: OptimizerConfig, name: string, weight: SymbolicTensor, gradient: SymbolicTensor, scalars: StepScalars, lrScale: number): ParameterUpdate {
   const lr = lrScale === 1 ? scalars.learningRate : p.scale(g, scalars.learningRate, lrScale);
   const decay = config.weightDecay ?? 0;
   const decayed = decay > 0 && config.kind !== 'adamw' ? p.add(g, gradient, p.scale(g, weight, decay)) : gradient;

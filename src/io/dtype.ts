@@ -1,4 +1,3 @@
-import { endianness } from 'node:os';
 import { numel, type DType, type HostTensor, type TypedArray } from '../tensor.js';
 
 /** Bytes per element of each dtype as stored in weight files. */
@@ -9,7 +8,7 @@ export const DTYPE_BYTES: Readonly<Record<DType, number>> = {
   bool: 1, float8_e4m3fn: 1, float8_e5m2: 1,
 };
 
-const HOST_IS_LITTLE_ENDIAN = endianness() === 'LE';
+const HOST_IS_LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 function requireLittleEndianHost(): void {
   // Every format read here stores little-endian data, and typed arrays use host order.
@@ -193,4 +192,17 @@ export function fromFloat32(values: Float32Array, shape: number[], dtype: DType)
       (out as Float32Array).set(values);
   }
   return { dtype, shape, data: out };
+}
+
+/** One array holding the parts in order (Buffer.concat without Buffer, so it runs in a browser too). */
+export function concatBytes(parts: readonly Uint8Array[], totalBytes = parts.reduce((sum, p) => sum + p.length, 0)): Uint8Array {
+  if (parts.length === 1 && parts[0]!.length === totalBytes) return parts[0]!;
+  const out = new Uint8Array(totalBytes);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part.subarray(0, Math.min(part.length, totalBytes - offset)), offset);
+    offset += part.length;
+    if (offset >= totalBytes) break;
+  }
+  return out;
 }

@@ -90,6 +90,6 @@ export abstract class Module {
   }
 
   parameterCount(): number {
-    return this.namedParameters().reduce((n, [, p]) => n + p.data.length, 0);
+    return this.namedParameters().reduce((n, [, p]) => n + p.size, 0);
   }
 }

@@ -89,27 +89,26 @@ const METADATA_KEYS = {
   size: ['tlkit.image_size', 'image_size', 'input_size', 'preprocess.size'],
 };
 
-function metadataNumbers(view: GraphView, keys: string[]): number[] | undefined {
+/** Numbers under the first of `keys` present; other tools' mean/std on the 0-1 scale (torchvision's 0.485...) become tlkit's 0-255. */
+function metadataNumbers(view: GraphView, keys: string[], scale255 = false): number[] | undefined {
   const props = view.model.metadataProps ?? [];
   for (const key of keys) {
     const value = props.find((p) => p.key === key)?.value;
     if (!value) continue;
     const numbers = value.replace(/[[\]()]/g, '').split(/[,\s]+/).filter(Boolean).map(Number);
-    if (numbers.length > 0 && numbers.every(Number.isFinite)) return numbers;
+    if (numbers.length === 0 || !numbers.every(Number.isFinite)) continue;
+    return scale255 && !key.startsWith('tlkit.') && numbers.every((v) => Math.abs(v) <= 1) ? numbers.map((v) => v * 255) : numbers;
   }
   return undefined;
 }
-
-/** Metadata on the 0-1 scale (torchvision's 0.485...) is scaled to tlkit's 0-255. */
-const to255 = (values: number[]) => (values.every((v) => Math.abs(v) <= 1) ? values.map((v) => v * 255) : values);
 
 function preprocessingOf(view: GraphView, options: ImportOnnxOptions, imageSize: number): Preprocessing {
   if (options.mean || options.std) {
     return { imageSize, mean: options.mean ?? IMAGENET_MEAN_255, std: options.std ?? IMAGENET_STD_255, source: 'user' };
   }
-  const mean = metadataNumbers(view, METADATA_KEYS.mean);
-  const std = metadataNumbers(view, METADATA_KEYS.std);
-  if (mean && std) return { imageSize, mean: to255(mean), std: to255(std), source: 'metadata' };
+  const mean = metadataNumbers(view, METADATA_KEYS.mean, true);
+  const std = metadataNumbers(view, METADATA_KEYS.std, true);
+  if (mean && std) return { imageSize, mean, std, source: 'metadata' };
   return { imageSize, mean: [...IMAGENET_MEAN_255], std: [...IMAGENET_STD_255], source: 'default' };
 }
 

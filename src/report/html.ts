@@ -3,7 +3,7 @@ import { judgeComparison } from './comparison.js';
 import { renderConfusionMatrixSvg } from './confusion-chart.js';
 import { renderTrainingCurvesSvg } from './curves.js';
 import { accuracy, confusionMatrix, macroAverage, perClassMetrics, type ClassMetrics } from './metrics.js';
-import type { RunRecord } from './run-record.js';
+import type { RunRecord, SkippedFileRecord } from './run-record.js';
 import { REPORT_CSS } from './style.js';
 
 export interface ReportContent {
@@ -43,6 +43,7 @@ export function buildReportHtml(content: ReportContent): string {
   const sections = [
     summarySection(record, metrics?.accuracy),
     configurationSection(record.config),
+    ...(record.skippedFiles === undefined ? [] : [skippedFilesSection(record.skippedFiles)]),
     comparisonSection(record),
     curvesSection(record),
     confusionSection(record, metrics?.matrix),
@@ -66,7 +67,7 @@ export function buildReportHtml(content: ReportContent): string {
 <body>
 <header><div class="wrap"><p class="kicker">tlkit run report${liveBadge}</p><h1>${escapeHtml(content.runName)}</h1>
 <p class="meta">${escapeHtml(record.classNames.length.toString())} classes · ${record.history.length} epoch${record.history.length === 1 ? '' : 's'} · generated ${escapeHtml(content.generatedAt.toISOString().replace('T', ' ').slice(0, 19))} UTC</p>
-<nav>${navigation()}</nav></div></header>
+<nav>${navigation(record.skippedFiles !== undefined)}</nav></div></header>
 <main class="wrap">
 ${sections.join('\n')}
 </main>
@@ -101,7 +102,7 @@ function inlineSvg(svg: string): string {
   return svg.replace(/ xmlns(:xlink)?="[^"]*"/g, '');
 }
 
-function navigation(): string {
+function navigation(withData: boolean): string {
   const names: Record<(typeof REPORT_SECTIONS)[number], string> = {
     summary: 'Summary',
     configuration: 'Configuration',
@@ -113,7 +114,9 @@ function navigation(): string {
     predictions: 'Predictions',
     mistakes: 'Mistakes',
   };
-  return REPORT_SECTIONS.map((id) => `<a href="#${id}">${names[id]}</a>`).join('');
+  const links = REPORT_SECTIONS.map((id) => `<a href="#${id}">${names[id]}</a>`);
+  if (withData) links.splice(2, 0, '<a href="#data">Data</a>');
+  return links.join('');
 }
 
 function section(id: string, title: string, body: string, lead?: string): string {
@@ -153,6 +156,23 @@ function configurationSection(config: Record<string, unknown>): string {
     .map(([key, value]) => `<tr><th scope="row">${escapeHtml(key)}</th><td><code>${escapeHtml(value)}</code></td></tr>`)
     .join('')}</tbody></table>`;
   return section('configuration', 'Configuration', body);
+}
+
+const SKIP_KIND_NAMES: Record<string, string> = {
+  'bad-image': 'unreadable image', 'too-many-pixels': 'above the pixel limit', link: 'link not followed', 'not-an-image': 'not an image',
+};
+const SKIPPED_ROWS_SHOWN = 200;
+
+function skippedFilesSection(files: readonly SkippedFileRecord[]): string {
+  if (files.length === 0) return section('data', 'Data', '<p>Every file of the data folders was used.</p>');
+  const counts = new Map<string, number>();
+  for (const f of files) counts.set(f.kind, (counts.get(f.kind) ?? 0) + 1);
+  const summary = [...counts].map(([kind, n]) => `${n} ${SKIP_KIND_NAMES[kind] ?? kind}`).join(', ');
+  const rows = files.slice(0, SKIPPED_ROWS_SHOWN)
+    .map((f) => `<tr><td><code>${escapeHtml(f.path)}</code></td><td>${escapeHtml(f.reason)}</td></tr>`).join('');
+  const more = files.length > SKIPPED_ROWS_SHOWN ? `<p class="note">and ${files.length - SKIPPED_ROWS_SHOWN} more; run.json lists them all.</p>` : '';
+  const body = `<table class="config"><thead><tr><th>file</th><th>why</th></tr></thead><tbody>${rows}</tbody></table>${more}`;
+  return section('data', 'Data', body, `${files.length} file${files.length === 1 ? '' : 's'} left out: ${summary}.`);
 }
 
 function comparisonSection(record: RunRecord): string {

@@ -68,11 +68,21 @@ export interface RunImages {
   std: number[];
 }
 
+/** A data file the run left out (data/bad-images.ts's SkippedFile). */
+export interface SkippedFileRecord {
+  path: string;
+  /** 'bad-image', 'too-many-pixels', 'link', 'not-an-image'. */
+  kind: string;
+  reason: string;
+}
+
 export interface RunRecord {
   /** Whatever the run was configured with; shown as a table. */
   config: Record<string, unknown>;
   classNames: string[];
   history: EpochRecord[];
+  /** Files of the data folders that are not among the examples, found when scanning or when decoding. */
+  skippedFiles?: SkippedFileRecord[];
   comparison?: ComparisonRow[];
   evaluation?: EvaluationRecord;
   images?: RunImages;
@@ -184,6 +194,14 @@ export function validateRunRecord(value: unknown): string[] {
         requireNumber(problems, row, where, 'accuracy');
         if (row.isBaseline !== undefined && typeof row.isBaseline !== 'boolean') problems.push(`${where}.isBaseline must be true or false`);
       });
+    }
+  }
+
+  if (value.skippedFiles !== undefined) {
+    if (!Array.isArray(value.skippedFiles)) problems.push('skippedFiles must be an array of {path, kind, reason}');
+    else {
+      const bad = value.skippedFiles.findIndex((f: unknown) => !isObject(f) || typeof f.path !== 'string' || typeof f.kind !== 'string' || typeof f.reason !== 'string');
+      if (bad >= 0) problems.push(`skippedFiles[${bad}] must be {path, kind, reason}, all strings`);
     }
   }
 

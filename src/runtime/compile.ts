@@ -49,6 +49,8 @@ export interface TrainingGraphOptions {
   /** Multiplier on the learning rate per parameter (e.g. 0.1 for the pretrained body). */
   lrScale?: (parameter: Parameter) => number;
   labelSmoothing?: number;
+  /** Replaces the sparse cross-entropy (class-weighted or soft-target losses); may declare graph inputs, fed as extra inputs. */
+  loss?: (g: Graph, logits: SymbolicTensor, labels: SymbolicTensor) => SymbolicTensor;
   /** Stage whose output is exposed as `features` (RKD's embedding). */
   featureStage?: string;
   /**
@@ -81,7 +83,7 @@ export function buildTrainingGraph(stages: Stages, options: TrainingGraphOptions
   const labels = g.input('labels', [options.batchSize], 'int64');
   const { y: logits, captured } = runStages(ctx, stages, x, options.featureStage);
   if (logits.shape.length !== 2) throw new Error(`the network's output must be [N, classes], got [${logits.shape.join(', ')}]`);
-  let loss = softmaxCrossEntropy(g, logits, labels, { labelSmoothing: options.labelSmoothing });
+  let loss = options.loss ? options.loss(g, logits, labels) : softmaxCrossEntropy(g, logits, labels, { labelSmoothing: options.labelSmoothing });
   if (options.extraLoss) {
     if (!captured) throw new Error(`extra loss needs the features of stage ${options.featureStage ?? '(none given)'}`);
     loss = add(g, loss, options.extraLoss(g, captured));

@@ -1,8 +1,21 @@
+import type { Graph } from '../graph/graph.js';
 import type { Module } from '../nn/module.js';
 import { buildInferenceGraph, type Stages } from './compile.js';
 import { serializeGraph } from '../graph/onnx.js';
 import { Session, type SessionOptions } from './session.js';
 import { stagesOf } from './stages.js';
+
+/** The inference graph `InferenceRunner.create` runs: the network's stages (up to `until`), weights constant. */
+export function inferenceGraphOf(net: Module | Stages, inputShape: readonly number[], until?: string): Graph {
+  if (!Array.isArray(net)) net.parameters();
+  let stages = Array.isArray(net) ? net : stagesOf(net);
+  if (until) {
+    const end = stages.findIndex(([name]) => name === until);
+    if (end < 0) throw new Error(`no stage named ${until}; stages are ${stages.map(([n]) => n).join(', ')}`);
+    stages = stages.slice(0, end + 1);
+  }
+  return buildInferenceGraph(stages, inputShape);
+}
 
 /**
  * Runs a network (or a slice of its stages) for inference: one ORT session with constant
@@ -12,15 +25,13 @@ export class InferenceRunner {
   private constructor(private readonly session: Session, readonly inputShape: readonly number[], readonly outputName: string) {}
 
   static async create(net: Module | Stages, inputShape: readonly number[], options: SessionOptions & { until?: string } = {}): Promise<InferenceRunner> {
-    if (!Array.isArray(net)) net.parameters();
-    let stages = Array.isArray(net) ? net : stagesOf(net);
-    if (options.until) {
-      const end = stages.findIndex(([name]) => name === options.until);
-      if (end < 0) throw new Error(`no stage named ${options.until}; stages are ${stages.map(([n]) => n).join(', ')}`);
-      stages = stages.slice(0, end + 1);
-    }
-    const graph = buildInferenceGraph(stages, inputShape);
+    const graph = inferenceGraphOf(net, inputShape, options.until);
     const session = await Session.create(serializeGraph(graph, 'inference'), options);
+    return new InferenceRunner(session, inputShape, 'output');
+  }
+
+  /** A runner over a session made elsewhere from `inferenceGraphOf`'s graph (e.g. read back from a cache). */
+  static fromSession(session: Session, inputShape: readonly number[]): InferenceRunner {
     return new InferenceRunner(session, inputShape, 'output');
   }
 

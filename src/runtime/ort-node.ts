@@ -11,4 +11,19 @@ export const nodeEngine: OrtEngine | undefined = {
     return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   },
   defaultDevice: 'cpu',
+  availableMemory(): { bytes: number; source: string } {
+    let bytes = os.freemem();
+    let source = 'available memory';
+    const constrained = typeof process.constrainedMemory === 'function' ? process.constrainedMemory() : 0;
+    // constrainedMemory() reports a huge number when there is no cgroup limit.
+    if (constrained > 0 && constrained < os.totalmem()) {
+      const room = constrained - process.memoryUsage().rss;
+      if (room < bytes) {
+        bytes = room;
+        source = 'the cgroup memory limit';
+      }
+    }
+    // The estimate is on top of what this process already holds, which MemAvailable does not count.
+    return { bytes: Math.max(0, bytes), source };
+  },
 };

@@ -19,6 +19,8 @@ export interface OrtEngine {
   defaultThreads(): number;
   /** Execution provider for `device` when the caller does not name one. */
   defaultDevice: 'cpu' | 'wasm';
+  /** Memory a training run may still allocate, and what limits it (for the training memory estimate). */
+  availableMemory(): { bytes: number; source: string };
 }
 
 // The browser bundle replaces ./ort-node.js with a module exporting `undefined`; its entry calls useOrt.
@@ -30,6 +32,7 @@ export function useOrt(module: OrtModule, platform: Partial<Omit<OrtEngine, 'ort
     ort: module,
     defaultThreads: platform.defaultThreads ?? engine?.defaultThreads ?? (() => 1),
     defaultDevice: platform.defaultDevice ?? engine?.defaultDevice ?? 'cpu',
+    availableMemory: platform.availableMemory ?? engine?.availableMemory ?? (() => ({ bytes: Number.POSITIVE_INFINITY, source: 'no known limit' })),
   };
 }
 

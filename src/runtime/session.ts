@@ -17,6 +17,12 @@ export interface SessionOptions {
   device?: 'cpu' | 'cuda' | 'wasm' | 'webgpu';
   /** Write ORT's optimized graph here, for inspection. */
   optimizedModelPath?: string;
+  /** Write ORT's per-node profile to a JSON file starting with this prefix (flushed by `release`). */
+  profilePrefix?: string;
+  /** The model is one ORT already optimized (read back from `optimizedModelPath`): skip optimizing again. */
+  optimized?: boolean;
+  /** Only errors in ORT's log (not its warnings). */
+  quiet?: boolean;
 }
 
 export function defaultThreads(): number {
@@ -37,7 +43,8 @@ export function toOrtTensor(feed: Feed): OrtTensor {
 export class Session {
   private constructor(private readonly session: OrtInferenceSession) {}
 
-  static async create(model: Uint8Array, options: SessionOptions = {}): Promise<Session> {
+  /** `model`: ONNX bytes, or the path of an ONNX file (Node only). */
+  static async create(model: Uint8Array | string, options: SessionOptions = {}): Promise<Session> {
     const { InferenceSession, env } = ort();
     const device = options.device ?? ortEngine().defaultDevice;
     const threads = options.threads ?? defaultThreads();
@@ -51,7 +58,11 @@ export class Session {
       executionMode: 'sequential',
     };
     if (options.optimizedModelPath) sessionOptions.optimizedModelFilePath = options.optimizedModelPath;
-    return new Session(await InferenceSession.create(model, sessionOptions));
+    if (options.profilePrefix) Object.assign(sessionOptions, { enableProfiling: true, profileFilePrefix: options.profilePrefix });
+    if (options.optimized) sessionOptions.graphOptimizationLevel = 'disabled';
+    if (options.quiet) sessionOptions.logSeverityLevel = 3;
+    // Two overloads of create (path, bytes): TypeScript picks one per branch, not for the union.
+    return new Session(typeof model === 'string' ? await InferenceSession.create(model, sessionOptions) : await InferenceSession.create(model, sessionOptions));
   }
 
   get inputNames(): readonly string[] {

@@ -54,7 +54,7 @@ export class TrainStep {
     for (const p of [...this.trainable, ...this.statistics]) this.state.set(p.name, toOrtTensor({ data: p.data, shape: p.shape }));
     for (const { name, parameter } of this.optimizerSlots) {
       const initial = initialState?.get(name);
-      this.state.set(name, toOrtTensor({ data: initial && initial.length === parameter.data.length ? initial : new Float32Array(parameter.data.length), shape: parameter.shape }));
+      this.state.set(name, toOrtTensor({ data: initial && initial.length === parameter.size ? initial : new Float32Array(parameter.size), shape: parameter.shape }));
     }
   }
 

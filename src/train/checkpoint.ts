@@ -1,64 +1,17 @@
-import { readCheckpoint, writeCheckpoint, type CheckpointEntry } from '../io/ckpt.js';
+import { readCheckpoint, writeCheckpoint } from '../io/ckpt.js';
 import type { Module } from '../nn/module.js';
-import type { HostTensor } from '../tensor.js';
+import { netCheckpointEntries, trainingCheckpointFrom, type LoadedTrainingCheckpoint, type TrainingState } from './checkpoint-entries.js';
 
-const STATE_ENTRY = 'tlkit_state';
-
-/** What a run needs to continue where it stopped; stored inside the checkpoint so one rename commits all. */
-export interface TrainingState {
-  epoch: number;
-  step: number;
-  bestAccuracy: number;
-  bestEpoch: number;
-  history: unknown[];
-}
-
-function tensor(shape: readonly number[], data: Float32Array): HostTensor {
-  return { dtype: 'float32', shape: [...shape], data };
-}
+export * from './checkpoint-entries.js';
 
 /**
  * Saves a network as a MindSpore checkpoint (the tutorial's best.ckpt), with optimizer moments
  * and the training state when given. Written to a temporary file and renamed.
  */
 export async function saveNetCheckpoint(file: string, net: Module, extra: { optimizer?: Map<string, Float32Array>; state?: TrainingState } = {}): Promise<void> {
-  const entries = new Map<string, CheckpointEntry>();
-  const shapes = new Map<string, readonly number[]>();
-  for (const p of net.parameters()) {
-    entries.set(p.name, tensor(p.shape, p.data));
-    shapes.set(p.name, p.shape);
-  }
-  for (const [name, data] of extra.optimizer ?? []) {
-    const paramName = name.slice(name.indexOf('.') + 1);
-    entries.set(name, tensor(shapes.get(paramName) ?? [data.length], data));
-  }
-  if (extra.state) {
-    entries.set('global_step', { dtype: 'int32', shape: [1], data: Int32Array.of(extra.state.step) });
-    entries.set(STATE_ENTRY, JSON.stringify(extra.state));
-  }
-  await writeCheckpoint(file, entries);
-}
-
-export interface LoadedTrainingCheckpoint {
-  tensors: Map<string, HostTensor>;
-  optimizer: Map<string, Float32Array>;
-  state?: TrainingState;
+  await writeCheckpoint(file, netCheckpointEntries(net, extra));
 }
 
 export async function readTrainingCheckpoint(file: string): Promise<LoadedTrainingCheckpoint> {
-  const contents = await readCheckpoint(file);
-  const optimizer = new Map<string, Float32Array>();
-  for (const [name, t] of contents.tensors) {
-    if ((name.startsWith('moments.') || name.startsWith('adam_m.') || name.startsWith('adam_v.')) && t.data instanceof Float32Array) optimizer.set(name, t.data);
-  }
-  const stateText = contents.strings.get(STATE_ENTRY);
-  let state: TrainingState | undefined;
-  if (stateText) {
-    try {
-      state = JSON.parse(stateText) as TrainingState;
-    } catch {
-      throw new Error(`${file}: the training state entry is not valid JSON`);
-    }
-  }
-  return { tensors: contents.tensors, optimizer, state };
+  return trainingCheckpointFrom(await readCheckpoint(file), file);
 }

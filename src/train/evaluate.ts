@@ -1,6 +1,7 @@
 import type { Batch } from '../data/loader.js';
 import type { Module } from '../nn/module.js';
-import { InferenceRunner } from '../runtime/inference.js';
+import { evaluateStream, withRunner, type StreamEvaluation } from './infer.js';
+import { TestTimeAugmentation } from './tta.js';
 import { softmax } from './metrics.js';
 
 export interface BatchStream {
@@ -41,17 +42,21 @@ export class EvaluationAccumulator {
   }
 }
 
+export interface EvaluateOptions {
+  /** Average the predictions of each image and its mirror image (test-time augmentation). */
+  tta?: boolean;
+  /** Keep the first this many input images (for prediction grids). */
+  keepImages?: number;
+  /** Stop after this many samples. */
+  limit?: number;
+}
+
 /** Runs a network in inference mode (BN with moving statistics) over every batch of a loader. */
-export async function evaluate(net: Module, loader: BatchStream, inputShape: readonly number[]): Promise<Evaluation> {
-  const runner = await InferenceRunner.create(net, inputShape);
-  const accumulator = new EvaluationAccumulator();
-  try {
-    for await (const batch of loader.epoch(0)) {
-      const out = await runner.run(batch.images, batch.labels.length);
-      accumulator.add(out.data, out.shape[1]!, batch.labels, batch.indices);
-    }
-  } finally {
-    await runner.release();
-  }
-  return accumulator.finish();
+export async function evaluate(net: Module, loader: BatchStream, inputShape: readonly number[], options: Omit<EvaluateOptions, 'keepImages'> = {}): Promise<Evaluation> {
+  return (await evaluateWithImages(net, loader, inputShape, 0, options)).evaluation;
+}
+
+/** `evaluate`, also keeping the first `keepImages` input images. */
+export async function evaluateWithImages(net: Module, loader: BatchStream, inputShape: readonly number[], keepImages: number, options: Omit<EvaluateOptions, 'keepImages'> = {}): Promise<StreamEvaluation> {
+  return withRunner(net, inputShape, (runner) => evaluateStream(options.tta ? new TestTimeAugmentation(runner, inputShape) : runner, loader, { keepImages, limit: options.limit }));
 }

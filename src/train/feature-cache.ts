@@ -20,6 +20,14 @@ export class FeatureCache {
     return this.count === this.length;
   }
 
+  /** Complete but for `excluded` (examples the loader skips and replaces, which never reach the cache). */
+  completeWithout(excluded: ReadonlySet<number> | undefined): boolean {
+    if (this.complete || !excluded) return this.complete;
+    let missing = this.length - this.count;
+    for (const index of excluded) if (!this.filled[index]) missing--;
+    return missing === 0;
+  }
+
   store(indices: ArrayLike<number>, activations: Float32Array): void {
     for (let k = 0; k < indices.length; k++) {
       const index = indices[k]!;

@@ -1,41 +1,39 @@
-import * as path from 'node:path';
-import { SingleBar } from 'cli-progress';
 import type { Batch } from '../data/loader.js';
 import type { OptimizerConfig } from '../graph/optim.js';
 import type { Module } from '../nn/module.js';
 import type { Parameter } from '../nn/parameter.js';
 import { InferenceRunner } from '../runtime/inference.js';
-import { TrainStep, type TrainStepOptions } from '../runtime/train-step.js';
+import { TrainStep, type StepResult, type TrainStepOptions } from '../runtime/train-step.js';
 import { stagesOf } from '../runtime/stages.js';
-import { loadParamIntoNet } from '../io/load-params.js';
-import { readTrainingCheckpoint, saveNetCheckpoint, type TrainingState } from './checkpoint.js';
-import { EvaluationAccumulator, type BatchStream, type Evaluation } from './evaluate.js';
+import type { TrainingState } from './checkpoint.js';
+import type { BatchStream, Evaluation } from './evaluate.js';
 import { FeatureCache } from './feature-cache.js';
+import { evaluateStream } from './infer.js';
 import { countCorrect } from './metrics.js';
 import { learningRateAt, type LrSchedule } from './schedules.js';
-import { firstNonFinite, NonFiniteLossError, NonFiniteStateError } from './health.js';
 import { assertTrainingFits } from './memory.js';
-import { removeStaleTemporaries } from './stale-temporaries.js';
+import { CallbackList, type Callback, type EpochRecord, type StopRequest, type TrainBatch, type TrainingRun } from './callbacks/callback.js';
+import type { Checkpoints, CheckpointOptions } from './callbacks/checkpoints.js';
+import { NonFiniteGuard } from './callbacks/non-finite-guard.js';
+import { StopOnAbort } from './callbacks/stop-on-abort.js';
+import { TutorialLog } from './callbacks/tutorial-log.js';
+import { Mixing, SOFT_TARGETS, type MixOptions } from './callbacks/mixing.js';
+import { balancedClassWeights } from './class-weights.js';
+import { classWeightedCrossEntropy, softTargetCrossEntropy } from '../graph/ops/loss.js';
+import { nodeFitHost } from './fit-node.js';
+
+export type { EpochRecord } from './callbacks/callback.js';
 
 /** What fit needs from a loader: DataLoader satisfies it. */
 export interface TrainBatches extends BatchStream {
   readonly batchSize: number;
   readonly dropRemainder: boolean;
-  readonly dataset: { readonly length: number; labelAt(index: number): number };
+  readonly dataset: { readonly length: number; readonly classNames?: readonly string[]; labelAt(index: number): number };
   order(epoch: number): Int32Array;
   /** True when batches differ between epochs beyond order (random augmentation). */
   readonly isRandom?: boolean;
-}
-
-export interface EpochRecord {
-  epoch: number;
-  trainLoss: number;
-  trainAccuracy: number;
-  valLoss?: number;
-  valAccuracy: number;
-  epochMs: number;
-  stepMs: number;
-  learningRate: number;
+  /** Examples the loader skips (images that failed to decode): the feature cache is complete without them. */
+  readonly excluded?: ReadonlySet<number>;
 }
 
 export interface FitOptions {
@@ -51,6 +49,10 @@ export interface FitOptions {
   bnTraining?: boolean;
   lrScale?: (parameter: Parameter) => number;
   labelSmoothing?: number;
+  /** Per-class loss weights (torch's CrossEntropyLoss weight), or 'balanced' for n / (classes * count) from the training labels. */
+  classWeights?: readonly number[] | 'balanced';
+  /** Train on mixup or cutmix blends of each batch (turns the feature cache off). */
+  mix?: MixOptions;
   /** Cache the frozen prefix's outputs when augmentation is off: 'auto' (default) decides. */
   cacheFeatures?: boolean | 'auto';
   /** Folder for best.ckpt and last.ckpt; none = no checkpoints. */
@@ -61,7 +63,10 @@ export interface FitOptions {
   /** Printed like the tutorial's log; default: stdout. */
   log?: (line: string) => void;
   progress?: boolean;
+  /** Called after each epoch, after the checkpoints (a shorthand for a callback's onEpochEnd). */
   onEpochEnd?: (record: EpochRecord, evaluation: Evaluation | undefined) => void | Promise<void>;
+  /** Run after the default callbacks (tutorial log, progress bar, non-finite guard, checkpoints), in order. */
+  callbacks?: Callback[];
   /** Extra step inputs (RKD's teacher embeddings) by batch. */
   extraFeeds?: (batch: { indices: Int32Array; images?: Float32Array }) => Promise<Record<string, Float32Array>>;
   extra?: Pick<TrainStepOptions, 'extraLoss' | 'extraInputs' | 'featureStage'>;
@@ -76,7 +81,178 @@ export interface FitResult {
   bestCheckpoint?: string;
   lastCheckpoint?: string;
   lastEvaluation?: Evaluation;
+  /** Stopped by the signal (Ctrl-C). */
   interrupted: boolean;
+  /** Why a callback (early stopping) ended training before the last epoch. */
+  stoppedEarly?: string;
+}
+
+/**
+ * What fit needs beyond ORT: checkpoint files, a terminal progress bar and the default log.
+ * Node's is train/fit-node.ts; the browser build has none (save from a callback there).
+ */
+export interface FitHost {
+  checkpoints(directory: string, options: CheckpointOptions): Checkpoints;
+  progressBar(): Callback;
+  log(line: string): void;
+}
+
+function fileHost(): FitHost {
+  if (!nodeFitHost) throw new Error('fit: checkpointDir and resume need a file system (Node.js); in a browser, save from onEpochEnd with netCheckpointEntries + encodeCheckpoint');
+  return nodeFitHost;
+}
+
+/** The callbacks every run gets from its options, before the caller's own. */
+function defaultCallbacks(options: FitOptions, checkpoints: Checkpoints | undefined): Callback[] {
+  const callbacks: Callback[] = [new NonFiniteGuard()];
+  if (options.progress && nodeFitHost) callbacks.push(nodeFitHost.progressBar());
+  callbacks.push(new TutorialLog(checkpoints?.bestPath));
+  if (checkpoints) callbacks.push(checkpoints);
+  const onEpochEnd = options.onEpochEnd;
+  if (onEpochEnd) callbacks.push({ onEpochEnd: (_run, end) => onEpochEnd(end.record, end.evaluation) });
+  if (options.signal) callbacks.push(new StopOnAbort(options.signal));
+  return callbacks;
+}
+
+/** The class count of a training set: its class names, else the largest label + 1. */
+function classCount(train: TrainBatches): number {
+  const names = train.dataset.classNames;
+  if (names) return names.length;
+  let largest = 0;
+  for (let i = 0; i < train.dataset.length; i++) largest = Math.max(largest, train.dataset.labelAt(i));
+  return largest + 1;
+}
+
+interface TrainingLoss {
+  loss?: TrainStepOptions['loss'];
+  extraInputs?: Record<string, readonly number[]>;
+}
+
+/** The loss the step trains on: the sparse cross-entropy, unless class weights or mixing ask for another. */
+function trainingLoss(options: FitOptions, classes: number): TrainingLoss {
+  const { train, mix } = options;
+  const classWeights = options.classWeights === 'balanced'
+    ? balancedClassWeights(Int32Array.from({ length: train.dataset.length }, (_, i) => train.dataset.labelAt(i)), classes, train.dataset.classNames)
+    : options.classWeights;
+  if (classWeights && classWeights.length !== classes) throw new Error(`${classWeights.length} class weights for ${classes} classes`);
+  if ((classWeights || mix) && options.labelSmoothing) throw new Error('label smoothing does not combine with class weights, mixup or cutmix');
+  if (mix) {
+    return {
+      loss: (g, logits) => softTargetCrossEntropy(g, logits, g.input(SOFT_TARGETS, [logits.shape[0]!, classes]), { classWeights }),
+      extraInputs: { ...options.extra?.extraInputs, [SOFT_TARGETS]: [classes] },
+    };
+  }
+  if (classWeights) return { loss: (g, logits, labels) => classWeightedCrossEntropy(g, logits, labels, classWeights) };
+  return {};
+}
+
+class Run implements TrainingRun {
+  state: TrainingState = { epoch: 0, step: 0, bestAccuracy: -1, bestEpoch: 0, history: [] };
+  initialOptimizerState?: Map<string, Float32Array>;
+  stopRequest: StopRequest | undefined;
+  compiled: TrainStep | undefined;
+
+  constructor(readonly net: Module, readonly epochs: number, readonly stepsPerEpoch: number, readonly log: (line: string) => void) {}
+
+  get step(): TrainStep {
+    if (!this.compiled) throw new Error('the training step is compiled after onTrainBegin');
+    return this.compiled;
+  }
+
+  stop(reason: string, kind: StopRequest['kind'] = 'callback'): void {
+    this.stopRequest ??= { reason, kind };
+  }
+}
+
+interface EpochTotals {
+  lossSum: number;
+  correct: number;
+  seen: number;
+  steps: number;
+  learningRate: number;
+}
+
+/**
+ * The tutorial's training loop as a short event loop: per epoch the average train loss,
+ * validation accuracy, epoch time and per-step time; everything else (log, progress bar,
+ * checkpoints and resume, non-finite guard, user callbacks) reacts to its events. Frozen leading
+ * layers run as an inference graph and, without random augmentation, are computed once and cached.
+ */
+export async function fit(net: Module, options: FitOptions): Promise<FitResult> {
+  if (options.resume && !options.checkpointDir) throw new Error('resume needs checkpointDir, the folder holding last.ckpt');
+  const log = options.log ?? nodeFitHost?.log ?? ((line: string) => console.log(line));
+  const bnTraining = options.bnTraining ?? true;
+  net.parameters();
+  const checkpoints = options.checkpointDir ? fileHost().checkpoints(options.checkpointDir, { bestName: options.bestCheckpointName, resume: options.resume }) : undefined;
+  const { train } = options;
+  const classes = classCount(train);
+  const loss = trainingLoss(options, classes);
+  const mixing = options.mix ? [new Mixing(options.mix, classes, options.inputShape)] : [];
+  const callbacks = new CallbackList([...defaultCallbacks(options, checkpoints), ...mixing, ...(options.callbacks ?? [])]);
+  const run = new Run(net, options.epochs, train.steps, log);
+  await callbacks.onTrainBegin(run);
+
+  const cacheWanted = options.cacheFeatures ?? 'auto';
+  if (cacheWanted === true && options.mix) throw new Error(`${options.mix.kind} blends images: the feature cache cannot be on`);
+  const mayCache = !options.mix && (cacheWanted === true || (cacheWanted === 'auto' && train.isRandom === false));
+  assertTrainingFits(net, {
+    inputShape: options.inputShape, batchSize: train.batchSize, optimizer: options.optimizer, bnTraining, lrScale: options.lrScale,
+    labelSmoothing: options.labelSmoothing, ...options.extra, ...loss, cachedExamples: mayCache ? train.dataset.length : 0,
+  });
+  const step = await TrainStep.create(net, {
+    inputShape: options.inputShape, optimizer: options.optimizer, bnTraining, lrScale: options.lrScale,
+    labelSmoothing: options.labelSmoothing, initialOptimizerState: run.initialOptimizerState, ...options.extra, ...loss,
+  });
+  run.compiled = step;
+  // Adam's bias correction continues from the saved step count.
+  for (let i = 0; i < run.state.step; i++) step.advanceStepCounter();
+  const trainCache = step.prefix !== null && mayCache ? new FeatureCache(train.dataset.length, step.suffixInputShape) : null;
+  const validation = options.val ? new Validation(options.val, step, net) : undefined;
+  const history = run.state.history as EpochRecord[];
+  let lastEvaluation: Evaluation | undefined;
+
+  try {
+    for (let epoch = run.state.epoch + 1; epoch <= options.epochs && !run.stopRequest; epoch++) {
+      const started = performance.now();
+      await callbacks.onEpochBegin(run, epoch);
+      const totals = await trainEpoch(run, callbacks, options, epoch, trainCache);
+      step.syncToNetwork();
+      // Callbacks may have asked to stop during the batches (TypeScript cannot see that).
+      const stop = run.stopRequest as StopRequest | undefined;
+      if (stop && totals.steps < run.stepsPerEpoch) {
+        const kept = `the last complete epoch stays in ${checkpoints?.lastPath ?? '(no checkpoint folder)'}`;
+        log(stop.kind === 'interrupt' ? `Interrupted in epoch ${epoch}; ${kept}` : `Stopped in epoch ${epoch} (${stop.reason}); ${kept}`);
+        break;
+      }
+      await callbacks.onValidateBegin(run, epoch, totals.steps);
+      const evaluation = await validation?.run();
+      lastEvaluation = evaluation;
+      const epochMs = performance.now() - started;
+      const record: EpochRecord = {
+        epoch, trainLoss: totals.lossSum / Math.max(1, totals.steps), trainAccuracy: totals.correct / Math.max(1, totals.seen),
+        valLoss: evaluation?.loss, valAccuracy: evaluation?.accuracy ?? totals.correct / Math.max(1, totals.seen),
+        epochMs, stepMs: epochMs / Math.max(1, totals.steps), learningRate: totals.learningRate,
+      };
+      history.push(record);
+      run.state = { ...run.state, epoch, history };
+      const improved = record.valAccuracy > run.state.bestAccuracy;
+      if (improved) {
+        run.state.bestAccuracy = record.valAccuracy;
+        run.state.bestEpoch = epoch;
+      }
+      await callbacks.onEpochEnd(run, { record, evaluation, improved });
+    }
+    await callbacks.onTrainEnd(run);
+  } finally {
+    await step.release();
+    await validation?.release();
+  }
+  const { bestAccuracy, bestEpoch } = run.state;
+  const stoppedEarly = run.stopRequest?.kind === 'callback' ? run.stopRequest.reason : undefined;
+  return {
+    history, bestAccuracy, bestEpoch, bestCheckpoint: checkpoints?.bestPath, lastCheckpoint: checkpoints?.lastPath, lastEvaluation,
+    interrupted: run.stopRequest?.kind === 'interrupt', stoppedEarly,
+  };
 }
 
 function batchesOf(order: Int32Array, batchSize: number, dropRemainder: boolean): Int32Array[] {
@@ -89,160 +265,78 @@ function batchesOf(order: Int32Array, batchSize: number, dropRemainder: boolean)
   return out;
 }
 
-/**
- * The tutorial's training loop, in one call: per epoch the average train loss, validation
- * accuracy, epoch time and per-step time; the best checkpoint by validation accuracy; the last
- * one for resuming. Frozen leading layers run as an inference graph and, without random
- * augmentation, are computed once and cached.
- */
-export async function fit(net: Module, options: FitOptions): Promise<FitResult> {
-  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const bnTraining = options.bnTraining ?? true;
-  net.parameters();
-  const checkpointDir = options.checkpointDir;
-  const bestPath = checkpointDir ? path.join(checkpointDir, options.bestCheckpointName ?? 'best.ckpt') : undefined;
-  const lastPath = checkpointDir ? path.join(checkpointDir, 'last.ckpt') : undefined;
-
-  // Files a killed run left half-written; the real checkpoints are never among them.
-  if (checkpointDir) await removeStaleTemporaries(checkpointDir, [path.basename(bestPath!), path.basename(lastPath!)]);
-
-  let state: TrainingState = { epoch: 0, step: 0, bestAccuracy: -1, bestEpoch: 0, history: [] };
-  let initialOptimizerState: Map<string, Float32Array> | undefined;
-  if (options.resume) {
-    if (!lastPath) throw new Error('--resume needs a checkpoint folder');
-    const saved = await readTrainingCheckpoint(lastPath).catch((error: Error) => {
-      throw new Error(`cannot resume: ${error.message}`);
-    });
-    if (!saved.state) throw new Error(`cannot resume: ${lastPath} holds no training state`);
-    loadParamIntoNet(net, saved.tensors, { strict: false });
-    initialOptimizerState = saved.optimizer;
-    state = saved.state;
-    log(`Resuming from ${lastPath} after epoch ${state.epoch}`);
-  }
-
-  const cacheWanted = options.cacheFeatures ?? 'auto';
-  const mayCache = cacheWanted === true || (cacheWanted === 'auto' && options.train.isRandom === false);
-  assertTrainingFits(net, {
-    inputShape: options.inputShape, batchSize: options.train.batchSize, optimizer: options.optimizer, bnTraining, lrScale: options.lrScale,
-    labelSmoothing: options.labelSmoothing, ...options.extra, cachedExamples: mayCache ? options.train.dataset.length : 0,
-  });
-  const step = await TrainStep.create(net, {
-    inputShape: options.inputShape, optimizer: options.optimizer, bnTraining, lrScale: options.lrScale,
-    labelSmoothing: options.labelSmoothing, initialOptimizerState, ...options.extra,
-  });
-  // Adam's bias correction continues from the saved step count.
-  for (let i = 0; i < state.step; i++) step.advanceStepCounter();
-  const stages = stagesOf(net);
-  const suffixStages = stages.slice(stages.length - step.suffixStageCount);
-  const useCache = step.prefix !== null && mayCache;
-  const trainCache = useCache ? new FeatureCache(options.train.dataset.length, step.suffixInputShape) : null;
-  const valCache = new Map<number, { activations: Float32Array; labels: Int32Array; indices: Int32Array }>();
-  const { train } = options;
-  const stepsPerEpoch = train.steps;
-  const totalSteps = stepsPerEpoch * options.epochs;
-  const history = state.history as EpochRecord[];
-  let lastEvaluation: Evaluation | undefined;
-  let interrupted = false;
-
-  try {
-    for (let epoch = state.epoch; epoch < options.epochs && !interrupted; epoch++) {
-      const started = performance.now();
-      let lossSum = 0;
-      let correct = 0;
-      let seen = 0;
-      let steps = 0;
-      let learningRate = options.lr;
-      const bar = options.progress ? new SingleBar({ format: `epoch ${epoch + 1}/${options.epochs} [{bar}] {value}/{total} loss {loss}`, stream: process.stderr, hideCursor: true, clearOnComplete: true }) : null;
-      bar?.start(stepsPerEpoch, 0, { loss: '-' });
-      const runStep = async (activations: Float32Array, labels: Int32Array, indices: Int32Array, images?: Float32Array) => {
-        learningRate = learningRateAt(options.schedule ?? { kind: 'constant' }, options.lr, state.step, totalSteps, stepsPerEpoch);
-        const extra = options.extraFeeds ? await options.extraFeeds({ indices, images }) : {};
-        const result = await step.stepOnActivations(activations, labels, learningRate, extra);
-        state.step++;
-        steps++;
-        if (!Number.isFinite(result.loss)) {
-          throw new NonFiniteLossError(epoch + 1, steps, result.loss, firstNonFinite(step.currentTensors()));
-        }
-        lossSum += result.loss;
-        const classes = result.logits.length / labels.length;
-        correct += countCorrect(result.logits, labels, classes);
-        seen += labels.length;
-        bar?.update(steps, { loss: result.loss.toFixed(3) });
-        if (options.signal?.aborted) interrupted = true;
-      };
-      if (trainCache?.complete) {
-        for (const indices of batchesOf(train.order(epoch), train.batchSize, train.dropRemainder)) {
-          const labels = Int32Array.from(indices, (i) => train.dataset.labelAt(i));
-          await runStep(trainCache.gather(indices), labels, indices);
-          if (interrupted) break;
-        }
-      } else {
-        for await (const batch of train.epoch(epoch) as AsyncIterable<Batch>) {
-          const activations = await step.prefixActivations(batch.images, batch.labels.length);
-          trainCache?.store(batch.indices, activations);
-          await runStep(activations, batch.labels, batch.indices, batch.images);
-          if (interrupted) break;
-        }
-      }
-      bar?.stop();
-      step.syncToNetwork();
-      if (interrupted && steps < stepsPerEpoch) {
-        log(`Interrupted in epoch ${epoch + 1}; the last complete epoch stays in ${lastPath ?? '(no checkpoint folder)'}`);
-        break;
-      }
-      // A last update can overflow while its loss is finite: never save such weights over good ones.
-      const poisoned = firstNonFinite(step.currentTensors());
-      if (poisoned) throw new NonFiniteStateError(epoch + 1, steps, poisoned);
-      const evaluation = options.val ? await validate(options.val, step, suffixStages, valCache) : undefined;
-      lastEvaluation = evaluation;
-      const epochMs = performance.now() - started;
-      const record: EpochRecord = {
-        epoch: epoch + 1, trainLoss: lossSum / Math.max(1, steps), trainAccuracy: correct / Math.max(1, seen),
-        valLoss: evaluation?.loss, valAccuracy: evaluation?.accuracy ?? correct / Math.max(1, seen),
-        epochMs, stepMs: epochMs / Math.max(1, steps), learningRate,
-      };
-      history.push(record);
-      log('-'.repeat(20));
-      log(`Epoch: [${String(record.epoch).padStart(3)}/${String(options.epochs).padStart(3)}], Average Train Loss: [${record.trainLoss.toFixed(3)}], Accuracy: [${record.valAccuracy.toFixed(3)}]`);
-      log(`epoch time: ${epochMs.toFixed(3)} ms, per step time: ${record.stepMs.toFixed(3)} ms`);
-      state = { ...state, epoch: epoch + 1, history };
-      if (record.valAccuracy > state.bestAccuracy) {
-        state.bestAccuracy = record.valAccuracy;
-        state.bestEpoch = record.epoch;
-        if (bestPath) await saveNetCheckpoint(bestPath, net);
-      }
-      if (lastPath) await saveNetCheckpoint(lastPath, net, { optimizer: step.optimizerState(), state });
-      await options.onEpochEnd?.(record, evaluation);
+/** One epoch's batches: from the feature cache once it is full, else from the loader (filling the cache). */
+async function* epochBatches(train: TrainBatches, epoch: number, cache: FeatureCache | null): AsyncGenerator<{ indices: Int32Array; labels: Int32Array; images?: Float32Array; cached?: Float32Array }> {
+  if (cache?.completeWithout(train.excluded)) {
+    for (const indices of batchesOf(train.order(epoch), train.batchSize, train.dropRemainder)) {
+      yield { indices, labels: Int32Array.from(indices, (i) => train.dataset.labelAt(i)), cached: cache.gather(indices) };
     }
-  } finally {
-    await step.release();
+    return;
   }
-  log('='.repeat(80));
-  log(`End of validation the best Accuracy is: ${state.bestAccuracy.toFixed(3)}, save the best ckpt file in ${bestPath ?? '(not saved)'}`);
-  return { history, bestAccuracy: state.bestAccuracy, bestEpoch: state.bestEpoch, bestCheckpoint: bestPath, lastCheckpoint: lastPath, lastEvaluation, interrupted };
+  for await (const batch of train.epoch(epoch) as AsyncIterable<Batch>) yield { indices: batch.indices, labels: batch.labels, images: batch.images };
 }
 
-/** Validation in inference mode; a frozen prefix's outputs are computed once and reused every epoch. */
-async function validate(val: BatchStream, step: TrainStep, suffix: Array<[string, Module]>, cache: Map<number, { activations: Float32Array; labels: Int32Array; indices: Int32Array }>): Promise<Evaluation> {
-  const runner = await InferenceRunner.create(suffix, step.suffixInputShape);
-  const accumulator = new EvaluationAccumulator();
-  try {
-    if (cache.size === 0 || !step.prefix) {
-      let k = 0;
-      for await (const batch of val.epoch(0)) {
-        const activations = await step.prefixActivations(batch.images, batch.labels.length);
-        if (step.prefix) cache.set(k++, { activations, labels: batch.labels, indices: batch.indices });
-        const out = await runner.run(activations, batch.labels.length);
-        accumulator.add(out.data, out.shape[1]!, batch.labels, batch.indices);
-      }
-    } else {
-      for (const { activations, labels, indices } of cache.values()) {
-        const out = await runner.run(activations, labels.length);
-        accumulator.add(out.data, out.shape[1]!, labels, indices);
-      }
-    }
-  } finally {
-    await runner.release();
+async function trainEpoch(run: Run, callbacks: CallbackList, options: FitOptions, epoch: number, cache: FeatureCache | null): Promise<EpochTotals> {
+  const totals: EpochTotals = { lossSum: 0, correct: 0, seen: 0, steps: 0, learningRate: options.lr };
+  const totalSteps = run.stepsPerEpoch * options.epochs;
+  const step = run.step;
+  // The loader counts epochs from 0, as the seeds of earlier runs did.
+  for await (const source of epochBatches(options.train, epoch - 1, cache)) {
+    totals.learningRate = learningRateAt(options.schedule ?? { kind: 'constant' }, options.lr, run.state.step, totalSteps, run.stepsPerEpoch);
+    const batch: TrainBatch = { indices: source.indices, labels: source.labels, images: source.images, feeds: {}, epoch, step: totals.steps + 1, learningRate: totals.learningRate };
+    await callbacks.onBatchBegin(run, batch);
+    const activations = source.cached ?? (await step.prefixActivations(batch.images!, batch.labels.length));
+    if (!source.cached) cache?.store(batch.indices, activations);
+    const extra = options.extraFeeds ? await options.extraFeeds({ indices: batch.indices, images: batch.images }) : {};
+    const result: StepResult = await step.stepOnActivations(activations, batch.labels, batch.learningRate, { ...extra, ...batch.feeds });
+    run.state.step++;
+    totals.steps++;
+    await callbacks.onBatchEnd(run, batch, result);
+    totals.lossSum += result.loss;
+    totals.correct += countCorrect(result.logits, batch.labels, result.logits.length / batch.labels.length);
+    totals.seen += batch.labels.length;
+    if (run.stopRequest) break;
   }
-  return accumulator.finish();
+  return totals;
+}
+
+/** Validation in inference mode; a frozen prefix's outputs are computed once and replayed every epoch. */
+class Validation {
+  private readonly cached: Batch[] = [];
+  private runner: InferenceRunner | undefined;
+
+  constructor(private readonly val: BatchStream, private readonly step: TrainStep, private readonly net: Module) {}
+
+  /** The loader's batches with images replaced by the frozen prefix's outputs. */
+  private activations(): BatchStream {
+    const { val, step, cached } = this;
+    if (!step.prefix) return val;
+    if (cached.length > 0) return { steps: cached.length, epoch: async function* () { yield* cached; } };
+    return {
+      steps: val.steps,
+      epoch: async function* () {
+        for await (const batch of val.epoch(0)) {
+          const images = await step.prefixActivations(batch.images, batch.labels.length);
+          const replaced = { ...batch, images, shape: [batch.labels.length, ...step.suffixInputShape] as Batch['shape'] };
+          cached.push(replaced);
+          yield replaced;
+        }
+      },
+    };
+  }
+
+  async run(): Promise<Evaluation> {
+    // The suffix's weights changed this epoch: a new runner snapshots them.
+    await this.release();
+    const stages = stagesOf(this.net);
+    this.runner = await InferenceRunner.create(stages.slice(stages.length - this.step.suffixStageCount), this.step.suffixInputShape);
+    const { evaluation } = await evaluateStream(this.runner, this.activations());
+    await this.release();
+    return evaluation;
+  }
+
+  async release(): Promise<void> {
+    await this.runner?.release();
+    this.runner = undefined;
+  }
 }

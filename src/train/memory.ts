@@ -1,8 +1,8 @@
-import * as os from 'node:os';
 import { numel } from '../tensor.js';
 import type { Module } from '../nn/module.js';
 import { buildInferenceGraph, buildTrainingGraph, type TrainingGraphOptions } from '../runtime/compile.js';
 import { firstTrainableStage, stagesOf } from '../runtime/stages.js';
+import { ortEngine } from '../runtime/ort.js';
 
 const MB = 1024 * 1024;
 const FLOAT_BYTES = 4;
@@ -98,29 +98,21 @@ export function largestFittingBatch(estimate: TrainingMemoryEstimate, availableB
 }
 
 /**
- * Memory a training run may use: TLKIT_MEMORY_LIMIT_MB when set, else the kernel's MemAvailable
- * (os.freemem), capped by a cgroup limit when the process runs under one.
+ * Memory a training run may use: TLKIT_MEMORY_LIMIT_MB when set, else what the ORT engine says:
+ * in Node the kernel's MemAvailable capped by a cgroup limit, in the browser WebAssembly's 4 GB.
  */
-export function availableMemoryBytes(env: NodeJS.ProcessEnv = process.env): { bytes: number; source: string } {
+export function availableMemoryBytes(env: Record<string, string | undefined> = processEnv()): { bytes: number; source: string } {
   const override = env.TLKIT_MEMORY_LIMIT_MB;
   if (override !== undefined && override !== '') {
     const mb = Number(override);
     if (!Number.isFinite(mb) || mb <= 0) throw new Error(`TLKIT_MEMORY_LIMIT_MB must be a positive number of megabytes, got "${override}"`);
     return { bytes: mb * MB, source: 'TLKIT_MEMORY_LIMIT_MB' };
   }
-  let bytes = os.freemem();
-  let source = 'available memory';
-  const constrained = typeof process.constrainedMemory === 'function' ? process.constrainedMemory() : 0;
-  // constrainedMemory() reports a huge number when there is no cgroup limit.
-  if (constrained > 0 && constrained < os.totalmem()) {
-    const room = constrained - process.memoryUsage().rss;
-    if (room < bytes) {
-      bytes = room;
-      source = 'the cgroup memory limit';
-    }
-  }
-  // The estimate is on top of what this process already holds, which MemAvailable does not count.
-  return { bytes: Math.max(0, bytes), source };
+  return ortEngine().availableMemory();
+}
+
+function processEnv(): Record<string, string | undefined> {
+  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
 }
 
 export class InsufficientMemoryError extends Error {

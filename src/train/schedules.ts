@@ -33,6 +33,11 @@ export function learningRateAt(schedule: LrSchedule, baseLr: number, step: numbe
   }
 }
 
+/** The command-line spelling of a schedule (run records show it). */
+export function describeSchedule(schedule: LrSchedule): string {
+  return schedule.kind === 'step' ? `step:${schedule.everyEpochs}:${schedule.gamma}` : schedule.kind;
+}
+
 /** Parses `constant`, `step:E:G`, `cosine`, `one-cycle` from the command line. */
 export function parseSchedule(text: string): LrSchedule {
   const [kind, ...args] = text.split(':');

@@ -3,7 +3,8 @@
  * convolutions when it loads it), input `input` [batch, C, H, W] float32 with a symbolic batch,
  * output `output` (logits) and, when asked, `probabilities` (softmax over classes).
  */
-import { serializeGraph } from '../graph/onnx.js';
+import onnxProto from 'onnx-proto';
+import { toModelProto } from '../graph/onnx.js';
 import type { Module } from '../nn/module.js';
 import { buildInferenceGraph } from '../runtime/compile.js';
 import { stagesOf } from '../runtime/stages.js';
@@ -14,6 +15,8 @@ export interface ExportOptions {
   withSoftmax?: boolean;
   /** The graph's name inside the file. */
   name?: string;
+  /** The preprocessing the model expects, written as metadata (tlkit.mean, tlkit.std on the 0-255 scale, tlkit.image_size) so an import finds it. */
+  normalization?: { mean: number[]; std: number[] };
 }
 
 export function exportInferenceOnnx(net: Module, options: ExportOptions): Uint8Array {
@@ -25,5 +28,11 @@ export function exportInferenceOnnx(net: Module, options: ExportOptions): Uint8A
     const [probabilities] = graph.emit('Softmax', [logits.value], [logits.value.shape], { axis: 1 });
     graph.output(probabilities!, 'probabilities', { dynamicBatch: true });
   }
-  return serializeGraph(graph, options.name ?? 'tlkit');
+  const model = toModelProto(graph, options.name ?? 'tlkit');
+  const [, height] = options.inputShape;
+  model.metadataProps = [
+    ...(options.normalization ? [{ key: 'tlkit.mean', value: options.normalization.mean.join(',') }, { key: 'tlkit.std', value: options.normalization.std.join(',') }] : []),
+    ...(height !== undefined ? [{ key: 'tlkit.image_size', value: String(height) }] : []),
+  ];
+  return onnxProto.onnx.ModelProto.encode(model).finish();
 }

@@ -2,15 +2,41 @@
  * Model-based transfer recipes over `fit`: fixed features (the tutorial's section 3.3) and
  * fine-tuning (whole network or from a stage on; freeze-then-unfreeze; lower body rate).
  */
-import { namePattern } from '../nn/module.js';
-import type { ImageClassifier } from '../models/classifier.js';
+import { namePattern, type Module } from '../nn/module.js';
 import { fit, type FitOptions, type FitResult } from '../train/fit.js';
 import { stageIndex } from '../runtime/stages.js';
 
-/** The tutorial's `net.fc = nn.Dense(in_channels, classes)`; the last linear layer of `classifier` for the other families. */
-export function replaceHead<N extends ImageClassifier>(net: N, classes: number): N {
+/**
+ * What transfer needs of a network: steps in order, a replaceable head, the width of its
+ * features (any registry model, an imported ONNX model). The head is `fc` unless `headName`
+ * says otherwise (`classifier` for MobileNet, EfficientNet, ConvNeXt).
+ */
+export interface TransferNet extends Module {
+  readonly featureChannels: number;
+  readonly headName?: string;
+  stages(): Array<[string, Module]>;
+  replaceHead(classes: number): void;
+}
+
+/** The tutorial's `net.fc = nn.Dense(in_channels, classes)`; the classifier's last linear layer for the other families. */
+export function replaceHead<N extends TransferNet>(net: N, classes: number): N {
   net.replaceHead(classes);
   return net;
+}
+
+/** The model's class count must match the folder's, else every label would be misread. */
+export function checkClassCount(modelClasses: number, classNames: readonly string[], weights: string | undefined, folder: string): void {
+  if (modelClasses !== classNames.length) {
+    throw new Error(`${weights ?? 'the model'} has ${modelClasses} output classes but ${folder} has ${classNames.length} (${classNames.join(', ')})`);
+  }
+}
+
+/** Output classes of the head: the registry models say (`numClasses()`), an imported one has its `fc`. */
+export function headClasses(net: { fc: Module } | { numClasses(): number }): number {
+  if ('numClasses' in net) return net.numClasses();
+  const weight = net.fc.namedParameters().find(([name]) => name === 'weight');
+  if (!weight) throw new Error('the model has no fc.weight');
+  return weight[1].shape[0]!;
 }
 
 export type CommonFitOptions = Omit<FitOptions, 'bnTraining'>;
@@ -24,10 +50,10 @@ export interface FixedFeatureOptions extends CommonFitOptions {
   backboneBnTraining?: boolean;
 }
 
-/** Trains only the head (fc.weight and fc.bias for ResNet, classifier.* for the others) on a frozen pretrained backbone. */
-export async function trainFixedFeature(net: ImageClassifier, options: FixedFeatureOptions): Promise<FitResult> {
+/** Trains only the head (fc.* for ResNet, classifier.* for the others) on a frozen pretrained backbone. */
+export async function trainFixedFeature(net: TransferNet, options: FixedFeatureOptions): Promise<FitResult> {
   net.freeze();
-  net.unfreeze(net.headName);
+  net.unfreeze(net.headName ?? 'fc');
   if (options.backboneBnTraining) net.train(true);
   else net.eval();
   return fit(net, { ...options, bnTraining: options.backboneBnTraining ?? false });
@@ -47,7 +73,7 @@ export interface FineTuneOptions extends CommonFitOptions {
   headLr?: number;
 }
 
-export async function fineTune(net: ImageClassifier, options: FineTuneOptions): Promise<{ head?: FitResult; body: FitResult }> {
+export async function fineTune(net: TransferNet, options: FineTuneOptions): Promise<{ head?: FitResult; body: FitResult }> {
   let head: FitResult | undefined;
   if (options.headEpochs && options.headEpochs > 0) {
     // The head phase trains fc alone; a relational loss on the (frozen) features would be constant.
@@ -67,7 +93,7 @@ export async function fineTune(net: ImageClassifier, options: FineTuneOptions): 
     }
   }
   if (options.freeze?.length) net.freeze(...options.freeze);
-  const headPattern = namePattern(net.headName);
+  const headPattern = namePattern(net.headName ?? 'fc');
   const bodyScale = options.bodyLrScale ?? 1;
   const body = await fit(net, {
     ...options,

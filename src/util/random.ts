@@ -41,3 +41,24 @@ export function permutation(n: number, random: RandomSource): Int32Array {
   }
   return order;
 }
+
+/** Gamma(shape, 1) by Marsaglia and Tsang (shape < 1 boosted by U^(1/shape)). */
+export function gamma(random: RandomSource, shape: number): number {
+  if (!(shape > 0)) throw new Error(`gamma: shape must be positive, got ${shape}`);
+  if (shape < 1) return gamma(random, shape + 1) * Math.pow(random() || Number.MIN_VALUE, 1 / shape);
+  const d = shape - 1 / 3;
+  const c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    const x = normal(random);
+    const v = Math.pow(1 + c * x, 3);
+    if (v <= 0) continue;
+    const u = random();
+    if (Math.log(u || Number.MIN_VALUE) < 0.5 * x * x + d - d * v + d * Math.log(v)) return d * v;
+  }
+}
+
+/** Beta(a, b) as X / (X + Y) of two gamma draws (numpy's method). */
+export function beta(random: RandomSource, a: number, b: number): number {
+  const x = gamma(random, a);
+  return x / (x + gamma(random, b));
+}

@@ -46,7 +46,7 @@ export function conv2d(g: Graph, x: T, w: T, options: Conv2dOptions): T {
   // width is that image's output positions: 49 in layer4, a shape MLAS runs at a fraction of its
   // speed. There one GEMM over the whole batch (im2col across images) is faster; the columns are
   // kept for the weight gradient. Constant weights (inference graphs) keep ORT's Conv.
-  const columns = g.requiresGrad(w) && ho * wo <= FOLD_MAX_POSITIONS ? batchColumns(g, x, kh, kw, stride, pads, ho, wo) : null;
+  const columns = g.requiresGrad(w) && ho * wo <= convTuning.foldMaxPositions && co >= convTuning.foldMinChannels ? batchColumns(g, x, kh, kw, stride, pads, ho, wo) : null;
   const y = columns
     ? columnsTimesWeight(g, columns, w, n, ho, wo)
     : g.emit1('Conv', [x, w], [n, co, ho, wo], { kernel_shape: [kh, kw], strides: [stride, stride], pads: [pads[0], pads[1], pads[2], pads[3]] });
@@ -59,6 +59,7 @@ export function conv2d(g: Graph, x: T, w: T, options: Conv2dOptions): T {
 
 /** Convs with at most this many output positions per image run as one batch-wide GEMM in training graphs. */
 export const FOLD_MAX_POSITIONS = 196;
+export const convTuning = { foldMaxPositions: FOLD_MAX_POSITIONS, foldMinChannels: 0, dxFoldMinChannels: 0 };
 
 /** im2col across the batch: [ci*kh*kw, n*ho*wo], rows ordered like the weight's [ci, kh, kw]. */
 function batchColumns(g: Graph, x: T, kh: number, kw: number, stride: number, pads: Pads, ho: number, wo: number): T {
@@ -98,7 +99,7 @@ function convInputGrad(g: Graph, dy: T, x: T, w: T, { stride, pads }: Conv2dOpti
   if (stride === 1) {
     const flipped = flippedTransposedWeight(g, w);
     const inputPads: Pads = [kh - 1 - pads[0], kw - 1 - pads[1], kh - 1 - pads[2], kw - 1 - pads[3]];
-    if (h * wd <= FOLD_MAX_POSITIONS) return columnsTimesWeight(g, batchColumns(g, dy, kh, kw, 1, inputPads, h, wd), flipped, n, h, wd);
+    if (h * wd <= convTuning.foldMaxPositions && ci >= convTuning.dxFoldMinChannels) return columnsTimesWeight(g, batchColumns(g, dy, kh, kw, 1, inputPads, h, wd), flipped, n, h, wd);
     return g.emit1('Conv', [dy, flipped], [n, ci, h, wd], { kernel_shape: [kh, kw], pads: inputPads });
   }
   // output_padding restores the rows a strided forward conv dropped at the bottom/right.

@@ -4,7 +4,7 @@ import { groupedConv2d } from '../../graph/ops/grouped-conv.js';
 import { add } from '../../graph/ops/elementwise.js';
 import { reshape } from '../../graph/ops/reduce.js';
 import type { ForwardContext } from '../context.js';
-import { initialize, TUTORIAL_INIT, type Initializer } from '../init.js';
+import { TUTORIAL_INIT, type Initializer } from '../init.js';
 import { Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 
@@ -52,8 +52,7 @@ export class Conv2d extends Module {
       throw new Error(`Conv2d: ${inChannels} input and ${outChannels} output channels do not split into ${this.groups} groups`);
     }
     const shape = [outChannels, inChannels / this.groups, kernelSize, kernelSize];
-    this.weight = new Parameter(shape);
-    initialize(this.weight.data, shape, options.weightInit ?? TUTORIAL_INIT);
+    this.weight = new Parameter(shape, undefined, { init: options.weightInit ?? TUTORIAL_INIT });
     this.bias = options.hasBias ? new Parameter([outChannels]) : undefined;
   }
 

@@ -1,7 +1,7 @@
 import type { SymbolicTensor } from '../../graph/ir.js';
 import { dense } from '../../graph/ops/dense.js';
 import type { ForwardContext } from '../context.js';
-import { initialize, type Initializer } from '../init.js';
+import type { Initializer } from '../init.js';
 import { Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 
@@ -18,11 +18,9 @@ export class Dense extends Module {
   constructor(readonly inChannels: number, readonly outChannels: number, options: DenseOptions = {}) {
     super();
     const bound = 1 / Math.sqrt(inChannels);
-    this.weight = new Parameter([outChannels, inChannels]);
-    initialize(this.weight.data, this.weight.shape, options.weightInit ?? { kind: 'uniform', bound });
+    this.weight = new Parameter([outChannels, inChannels], undefined, { init: options.weightInit ?? { kind: 'uniform', bound } });
     if (options.hasBias ?? true) {
-      this.bias = new Parameter([outChannels]);
-      initialize(this.bias.data, this.bias.shape, { kind: 'uniform', bound });
+      this.bias = new Parameter([outChannels], undefined, { init: { kind: 'uniform', bound } });
     } else {
       this.bias = undefined;
     }

@@ -1,0 +1,97 @@
+/**
+ * One training scenario of the engine bench, alone and in detail: step times, and with --profile
+ * ORT's per-node profile summed by op type (where a step's time goes). For choosing formulations.
+ *
+ *   node dist/bench/profile-step.js small|r18|r50|r50-bn-frozen [--iters 5] [--warmup 2] [--profile]
+ */
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { resnet18, resnet50, type ResNet } from '../src/models/resnet.js';
+import { seedInitializers } from '../src/nn/init.js';
+import { TrainStep } from '../src/runtime/train-step.js';
+
+interface Case {
+  net: () => ResNet;
+  image: [number, number, number];
+  batch: number;
+  bnTraining: boolean;
+}
+
+const he = { kind: 'he-normal', mode: 'fan-out' } as const;
+export const CASES: Record<string, Case> = {
+  small: { net: () => resnet18({ numClasses: 5, inChannels: 1, width: 16, smallInput: true, padMode: 'pad', weightInit: he }), image: [1, 28, 28], batch: 64, bnTraining: true },
+  r18: { net: () => resnet18({ numClasses: 2, padMode: 'pad', weightInit: he }), image: [3, 224, 224], batch: 16, bnTraining: true },
+  r50: { net: () => resnet50({ numClasses: 2, padMode: 'pad', weightInit: he }), image: [3, 224, 224], batch: 8, bnTraining: true },
+  'r50-bn-frozen': { net: () => resnet50({ numClasses: 2, padMode: 'pad', weightInit: he }), image: [3, 224, 224], batch: 8, bnTraining: false },
+};
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+interface ProfileEvent {
+  cat: string;
+  name: string;
+  dur: number;
+  args?: { op_name?: string };
+}
+
+function summarize(file: string, steps: number): void {
+  const events = JSON.parse(readFileSync(file, 'utf8')) as ProfileEvent[];
+  const byOp = new Map<string, { us: number; nodes: number }>();
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+    const op = e.args?.op_name ?? '?';
+    const entry = byOp.get(op) ?? { us: 0, nodes: 0 };
+    entry.us += e.dur;
+    entry.nodes += 1;
+    byOp.set(op, entry);
+  }
+  const rows = [...byOp].sort((a, b) => b[1].us - a[1].us);
+  const total = rows.reduce((s, [, v]) => s + v.us, 0);
+  console.log(`ORT kernel time per step: ${(total / steps / 1000).toFixed(1)} ms over ${(rows.reduce((s, [, v]) => s + v.nodes, 0) / steps).toFixed(0)} nodes`);
+  for (const [op, v] of rows.slice(0, 20)) console.log(`  ${op.padEnd(24)} ${(v.us / steps / 1000).toFixed(1).padStart(8)} ms  ${String(v.nodes / steps).padStart(5)} nodes`);
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const name = args[0] ?? 'small';
+  const c = CASES[name];
+  if (!c) throw new Error(`unknown case ${name}; known: ${Object.keys(CASES).join(', ')}`);
+  const iters = Number(option(args, '--iters') ?? 5);
+  const warmup = Number(option(args, '--warmup') ?? 2);
+  const profile = args.includes('--profile');
+  const prefix = path.join(os.tmpdir(), `tlkit-profile-${process.pid}`);
+  seedInitializers(0);
+  const net = c.net();
+  if (!c.bnTraining) net.eval();
+  const t0 = performance.now();
+  const step = await TrainStep.create(net, { inputShape: c.image, optimizer: { kind: 'momentum', momentum: 0.9, weightDecay: 1e-4 }, bnTraining: c.bnTraining, session: { threads: 2, profilePrefix: profile ? prefix : undefined } });
+  const images = new Float32Array(c.batch * c.image.reduce((a, b) => a * b, 1)).map((_, i) => ((i * 2654435761) % 1000) / 1000 - 0.5);
+  const labels = Array.from({ length: c.batch }, (_, i) => i % 2);
+  const times: number[] = [];
+  let loss = 0;
+  for (let i = 0; i < warmup + iters; i++) {
+    const s = performance.now();
+    loss = (await step.step(images, labels, 0.01)).loss;
+    if (i === 0) console.log(`first step (session build included) ${(performance.now() - t0).toFixed(0)} ms`);
+    if (i >= warmup) times.push(performance.now() - s);
+  }
+  times.sort((a, b) => a - b);
+  console.log(`${name}: median ${times[times.length >> 1]!.toFixed(1)} ms, min ${times[0]!.toFixed(1)} ms (loss ${loss.toFixed(4)}, load ${os.loadavg()[0]!.toFixed(1)})`);
+  await step.release();
+  if (profile) {
+    const dir = path.dirname(prefix);
+    for (const f of readdirSync(dir).filter((f) => f.startsWith(path.basename(prefix)))) {
+      summarize(path.join(dir, f), warmup + iters);
+      rmSync(path.join(dir, f));
+    }
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.stack : String(error));
+  process.exit(1);
+});

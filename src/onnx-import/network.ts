@@ -1,0 +1,65 @@
+/**
+ * One entry for every command that takes `--model`: a registry architecture (resnet50, with
+ * optional weights) or a path ending in .onnx (an imported classifier, optionally with the weights
+ * a tlkit run saved for it: the file's initializer names plus fc.*).
+ */
+import { readWeights } from '../io/weights.js';
+import { loadParamIntoNet } from '../io/load-params.js';
+import { IMAGENET_MEAN_255, IMAGENET_STD_255 } from '../data/transforms.js';
+import { loadModel, type LoadModelOptions } from '../models/registry.js';
+import type { ImageClassifier } from '../models/classifier.js';
+import { importOnnx, type ImportOnnxOptions } from './load.js';
+import { ImportedModel } from './model.js';
+
+export type TransferNetwork = ImageClassifier | ImportedModel;
+
+export function isOnnxPath(model: string): boolean {
+  return model.toLowerCase().endsWith('.onnx');
+}
+
+export interface LoadNetworkOptions extends LoadModelOptions, Pick<ImportOnnxOptions, 'cut' | 'imageSize' | 'mean' | 'std'> {}
+
+export interface LoadedNetwork {
+  net: TransferNetwork;
+  weightsPath?: string;
+}
+
+/** Loads tlkit-saved weights (best.ckpt of a run on this .onnx) into an imported network, by name. */
+async function loadSavedWeights(net: ImportedModel, weights: string, strict: boolean): Promise<void> {
+  const params = await readWeights(weights);
+  const classes = params.get('fc.weight')?.shape[0];
+  if (classes !== undefined && net.fc.namedParameters().find(([n]) => n === 'weight')?.[1].shape[0] !== classes) net.replaceHead(classes);
+  const report = loadParamIntoNet(net, params, { strict: false, convention: 'mindspore' });
+  const problems = [
+    ...report.mismatched.map((m) => `${m.name}: ${net.source} has [${m.expected.join(', ')}], ${weights} has [${m.got.join(', ')}]`),
+    ...(strict ? report.missing.map((n) => `${n}: missing from ${weights}`) : []),
+  ];
+  if (report.loaded.length === 0) problems.push(`none of its tensors is a parameter of ${net.source} (${[...params.keys()].slice(0, 4).join(', ')}...)`);
+  if (problems.length > 0) throw new Error(`cannot load ${weights} into ${net.source}: ${problems.slice(0, 8).join('; ')}`);
+}
+
+export async function loadNetwork(model: string, options: LoadNetworkOptions = {}): Promise<LoadedNetwork> {
+  if (!isOnnxPath(model)) {
+    if (options.cut) throw new Error(`--cut applies to imported .onnx models; ${model} has stages (use --stage / --from-stage)`);
+    const { net, weightsPath } = await loadModel(model, options);
+    return { net, weightsPath };
+  }
+  const net = await importOnnx(model, { cut: options.cut, numClasses: options.numClasses, imageSize: options.imageSize, mean: options.mean, std: options.std });
+  if (options.weights) await loadSavedWeights(net, options.weights, options.strict ?? false);
+  return { net, weightsPath: options.weights };
+}
+
+/** Input channels of either kind of network. */
+export function inChannelsOf(net: TransferNetwork): number {
+  return net.inChannels;
+}
+
+/** The crop size to use: the user's, else an imported model's own, else 224. */
+export function imageSizeOf(net: TransferNetwork, requested: number | undefined): number {
+  return requested ?? (net instanceof ImportedModel ? net.preprocessing.imageSize : 224);
+}
+
+/** Normalization (0-255 scale) the eval transforms use for this network. */
+export function normalizationOf(net: TransferNetwork): { mean: number[]; std: number[] } {
+  return net instanceof ImportedModel ? { mean: net.preprocessing.mean, std: net.preprocessing.std } : { mean: [...IMAGENET_MEAN_255], std: [...IMAGENET_STD_255] };
+}
