@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf } from '../onnx-import/network.js';
 import { confusionMatrix, macroAverage, perClassMetrics, type ClassMetrics } from '../report/metrics.js';
-import { evaluate } from '../train/evaluate.js';
+import { evaluateWithImages } from '../train/evaluate.js';
 import { checkClassCount, headClasses } from '../transfer/strategies.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 import {
-  batchSizeOption, evalLoader, evaluationFolder, intOption, modelOption, numClassesOption, padModeOption, precisionOption, requireFloat32, weightsOption, type Precision,
+  batchSizeOption, calibrateOnOption, calibrationImagesOption, evalLoader, evaluationFolder, int8Options, intOption, modelOption, numClassesOption, padModeOption,
+  precisionOption, weightsOption, type Precision,
 } from './shared-options.js';
+import { describeInt8, type Int8Report } from '../runtime/int8.js';
 
 interface EvalOptions {
   model: string;
@@ -16,6 +18,8 @@ interface EvalOptions {
   imageSize?: number;
   batchSize: number;
   precision?: Precision;
+  calibrationImages?: number;
+  calibrateOn?: string;
   tta?: boolean;
   json?: boolean;
 }
@@ -28,24 +32,27 @@ export interface EvalReport {
   classes: ClassMetrics[];
   macro: { precision: number | null; recall: number | null; f1: number | null };
   confusion: number[][];
+  precision: Precision;
+  int8?: Int8Report;
 }
 
 export async function evalFolder(dir: string, options: EvalOptions): Promise<EvalReport> {
   if (!options.weights && !isOnnxPath(options.model)) throw new Error(`--weights is required for ${options.model} (an .onnx model brings its own)`);
   const folder = await evaluationFolder(dir);
-  requireFloat32(options.precision, 'eval');
   const { net } = await loadNetwork(options.model, { weights: options.weights, numClasses: options.numClasses, padMode: options.padMode });
   checkClassCount(headClasses(net), folder.classNames, options.weights ?? options.model, folder.root);
   const size = imageSizeOf(net, options.imageSize);
   const loader = evalLoader(folder, options.batchSize, size, { normalize: normalizationOf(net) });
-  const evaluation = await evaluate(net, loader, [inChannelsOf(net), size, size], { tta: options.tta });
+  const channels = inChannelsOf(net);
+  const int8 = await int8Options(options, { calibration: folder, imageSize: size, channels, seed: 0, normalize: normalizationOf(net) });
+  const { evaluation, int8: report } = await evaluateWithImages(net, loader, [channels, size, size], 0, { tta: options.tta, int8 });
   const classNames = [...folder.classNames];
   const confusion = confusionMatrix(evaluation.labels, evaluation.predicted, classNames.length);
   const classes = perClassMetrics(confusion, classNames);
   return {
     folder: folder.root, images: evaluation.labels.length, accuracy: evaluation.accuracy, loss: evaluation.loss, classes,
     macro: { precision: macroAverage(classes, 'precision'), recall: macroAverage(classes, 'recall'), f1: macroAverage(classes, 'f1') },
-    confusion,
+    confusion, precision: options.precision ?? 'float32', ...(report ? { int8: report } : {}),
   };
 }
 
@@ -63,6 +70,8 @@ export function register(program: Command): void {
     .addOption(intOption('--image-size <n>', 'crop size (images are resized to size+32, then center-cropped; default: 224, or the .onnx model\'s input size)'))
     .addOption(batchSizeOption())
     .addOption(precisionOption())
+    .addOption(calibrationImagesOption())
+    .addOption(calibrateOnOption('default: the evaluated folder, apart from the agreement images'))
     .option('--tta', 'test-time augmentation: average the predictions of each centre crop and its mirror image')
     .option('--json', 'print the report as JSON')
     .action(async (dir: string, options: EvalOptions) => {
@@ -72,7 +81,7 @@ export function register(program: Command): void {
         return;
       }
       const out: string[] = [
-        `${report.folder}: ${report.images} images`,
+        `${report.folder}: ${report.images} images${report.int8 ? ` (${describeInt8(report.int8)})` : ''}`,
         `Accuracy: [${report.accuracy.toFixed(3)}], Loss: [${report.loss.toFixed(3)}]`,
         '',
         `${'class'.padEnd(20)} precision  recall     f1  support`,

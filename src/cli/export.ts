@@ -1,11 +1,14 @@
 import type { Command } from 'commander';
 import * as path from 'node:path';
 import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf } from '../onnx-import/network.js';
-import { exportInferenceOnnx } from '../transfer/export.js';
+import { describeInt8, type Int8Report } from '../runtime/int8.js';
+import { exportInferenceOnnx, exportInt8Onnx } from '../transfer/export.js';
 import { headClasses } from '../transfer/strategies.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
-import { intOption, modelOption, numClassesOption, padModeOption, precisionOption, requireFloat32, type Precision } from './shared-options.js';
+import {
+  calibrateOnOption, calibrationImagesOption, int8Options, intOption, modelOption, numClassesOption, padModeOption, precisionOption, type Precision,
+} from './shared-options.js';
 
 interface ExportCliOptions {
   model: string;
@@ -13,19 +16,24 @@ interface ExportCliOptions {
   padMode?: PadMode;
   imageSize?: number;
   precision?: Precision;
+  calibrationImages?: number;
+  calibrateOn?: string;
   out: string;
   withSoftmax?: boolean;
 }
 
-export async function exportModel(weights: string | undefined, options: ExportCliOptions): Promise<{ out: string; bytes: number; classes: number }> {
-  requireFloat32(options.precision, 'export');
+export async function exportModel(weights: string | undefined, options: ExportCliOptions): Promise<{ out: string; bytes: number; classes: number; int8?: Int8Report }> {
   if (!weights && !isOnnxPath(options.model)) throw new Error(`give the weights to export (best.ckpt, .safetensors or a registry name) for ${options.model}`);
   const { net } = await loadNetwork(options.model, { weights, numClasses: options.numClasses, padMode: options.padMode });
   const size = imageSizeOf(net, options.imageSize);
   const name = isOnnxPath(options.model) ? path.basename(options.model, path.extname(options.model)) : options.model;
-  const bytes = exportInferenceOnnx(net, { inputShape: [inChannelsOf(net), size, size], withSoftmax: options.withSoftmax, name, normalization: normalizationOf(net) });
+  const channels = inChannelsOf(net);
+  const exportOptions = { inputShape: [channels, size, size], withSoftmax: options.withSoftmax, name, normalization: normalizationOf(net) };
+  const int8 = await int8Options(options, { imageSize: size, channels, seed: 0, normalize: normalizationOf(net) });
+  const quantized = int8 ? await exportInt8Onnx(net, { ...exportOptions, int8 }) : undefined;
+  const bytes = quantized?.bytes ?? exportInferenceOnnx(net, exportOptions);
   await writeFileAtomic(options.out, bytes);
-  return { out: options.out, bytes: bytes.length, classes: headClasses(net) };
+  return { out: options.out, bytes: bytes.length, classes: headClasses(net), ...(quantized ? { int8: quantized.report } : {}) };
 }
 
 export function register(program: Command): void {
@@ -38,10 +46,12 @@ export function register(program: Command): void {
     .addOption(padModeOption())
     .addOption(intOption('--image-size <n>', 'input height and width (default: 224, or the .onnx model\'s input size)'))
     .addOption(precisionOption())
+    .addOption(calibrationImagesOption())
+    .addOption(calibrateOnOption('required with int8: a folder of training images, or a dataset folder whose train/ is used'))
     .option('--with-softmax', "also output 'probabilities' (softmax of the logits)")
     .option('--out <file>', 'ONNX file to write', 'model.onnx')
     .action(async (weights: string | undefined, options: ExportCliOptions) => {
       const result = await exportModel(weights, options);
-      process.stdout.write(`wrote ${result.out} (${(result.bytes / 1e6).toFixed(1)} MB, ${result.classes} classes)\n`);
+      process.stdout.write(`wrote ${result.out} (${(result.bytes / 1e6).toFixed(1)} MB, ${result.classes} classes)${result.int8 ? `; ${describeInt8(result.int8)}` : ''}\n`);
     });
 }

@@ -12,9 +12,11 @@ import { accuracyOf, KNearestNeighbours, NearestClassMean } from '../transfer/ne
 import { SoftmaxRegression, type FeatureMatrix } from '../transfer/tensor-classifier.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 import {
-  batchSizeOption, choiceOption, describeStages, evalLoader, intOption, modelOption, padModeOption, precisionOption, rateOption, requireFloat32, seedOption,
+  batchSizeOption, calibrateOnOption, calibrationImagesOption, choiceOption, describeStages, evalLoader, int8Options, intOption, modelOption, padModeOption,
+  precisionOption, rateOption, seedOption,
   singleFolder, weightsOption, type Precision,
 } from './shared-options.js';
+import { describeInt8 } from '../runtime/int8.js';
 
 export const CLASSIFIERS = ['softmax', 'knn', 'ncm'] as const;
 type ClassifierKind = (typeof CLASSIFIERS)[number];
@@ -60,16 +62,22 @@ export interface FeatureFile extends FeatureMatrix {
 
 export async function extractToFile(dir: string, options: FeaturesOptions & { out: string }): Promise<FeatureFile> {
   const folder = await singleFolder(dir);
-  requireFloat32(options.precision, 'features');
   // For an .onnx model the stage is a tensor of the file (tlkit inspect lists the cut points); flatten = the classifier's input.
   const cut = isOnnxPath(options.model) && options.stage !== 'flatten' ? options.stage : undefined;
   const { net } = await loadNetwork(options.model, { weights: options.weights, padMode: options.padMode, cut });
   const size = imageSizeOf(net, options.imageSize);
   const loader = evalLoader(folder, options.batchSize, size, { normalize: normalizationOf(net) });
   const stages = net instanceof ImportedModel ? net.bodyStages() : featureStages(net, options.stage);
-  const { values, rows, dimension, labels } = await extractFeatures(stages, loader, [inChannelsOf(net), size, size]);
+  const channels = inChannelsOf(net);
+  const int8 = await int8Options(options, {
+    calibration: folder, imageSize: size, channels, seed: 0, normalize: normalizationOf(net), onReport: (report) => process.stderr.write(`${describeInt8(report)}\n`),
+  });
+  const { values, rows, dimension, labels, int8: report } = await extractFeatures(stages, loader, [channels, size, size], undefined, int8);
   const classNames = [...folder.classNames];
-  const metadata = { class_names: JSON.stringify(classNames), model: options.model, weights: options.weights ?? '', stage: options.stage, image_size: String(size), folder: folder.root };
+  const metadata: Record<string, string> = {
+    class_names: JSON.stringify(classNames), model: options.model, weights: options.weights ?? '', stage: options.stage, image_size: String(size), folder: folder.root,
+    precision: report ? 'int8' : 'float32', ...(report ? { int8: JSON.stringify(report) } : {}),
+  };
   await writeSafetensors(options.out, [
     ['features', { dtype: 'float32', shape: [rows, dimension], data: values }],
     ['labels', { dtype: 'int32', shape: [rows], data: labels }],
@@ -155,6 +163,8 @@ export function register(program: Command): void {
     .addOption(intOption('--image-size <n>', 'crop size (images are resized to size+32, then center-cropped; default: 224, or the .onnx model\'s input size)'))
     .addOption(batchSizeOption())
     .addOption(precisionOption())
+    .addOption(calibrationImagesOption())
+    .addOption(calibrateOnOption('default: the folder the features are extracted from'))
     .option('--out <file>', 'features.safetensors to write (features, labels, class names); with --classifier, the trained classifier')
     .addOption(choiceOption('--classifier <kind>', 'train a classifier on saved features', CLASSIFIERS))
     .option('--train <file>', 'features to train the classifier on')

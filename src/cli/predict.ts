@@ -15,7 +15,11 @@ import { collectOutputs, withRunner, type InputStream, type RunnerFactory } from
 import { createCachedInferenceRunner } from '../runtime/session-cache.js';
 import { softmax } from '../train/metrics.js';
 import { TestTimeAugmentation } from '../train/tta.js';
-import { batchSizeOption, intOption, modelOption, numClassesOption, padModeOption, precisionOption, requireFloat32, weightsOption, type Precision } from './shared-options.js';
+import { describeInt8 } from '../runtime/int8.js';
+import {
+  batchSizeOption, calibrateOnOption, calibrationImagesOption, int8Options, intOption, modelOption, numClassesOption, padModeOption, precisionOption, weightsOption,
+  type Precision,
+} from './shared-options.js';
 
 export interface Prediction {
   source: string;
@@ -35,6 +39,8 @@ interface PredictOptions {
   classNames?: string;
   batchSize: number;
   precision?: Precision;
+  calibrationImages?: number;
+  calibrateOn?: string;
   tta?: boolean;
   json?: boolean;
 }
@@ -64,7 +70,6 @@ async function imageFiles(input: string): Promise<string[]> {
 }
 
 export async function predict(inputs: string[], options: PredictOptions): Promise<Prediction[]> {
-  requireFloat32(options.precision, 'predict');
   let net: TransferNetwork;
   let create: RunnerFactory | undefined;
   if (isOnnxPath(options.model)) {
@@ -81,8 +86,14 @@ export async function predict(inputs: string[], options: PredictOptions): Promis
   const size = imageSizeOf(net, options.imageSize);
   const { batchSize } = options;
   const results: Prediction[] = [];
+  const int8 = await int8Options(options, {
+    imageSize: size, channels, seed: 0, normalize: normalizationOf(net), onReport: (report) => process.stderr.write(`${describeInt8(report)}\n`),
+  });
   const classify = async (sampleShape: number[], stream: InputStream, source: (index: number) => { source: string; index: number }) => {
-    const outputs = await withRunner(net, sampleShape, (runner) => collectOutputs(options.tta ? new TestTimeAugmentation(runner, sampleShape) : runner, stream), { create });
+    if (int8 && sampleShape.join() !== [channels, size, size].join()) {
+      throw new Error(`--precision int8 calibrates on ${size}x${size} images; these inputs are [${sampleShape.join(', ')}] (give --image-size to match)`);
+    }
+    const outputs = await withRunner(net, sampleShape, (runner) => collectOutputs(options.tta ? new TestTimeAugmentation(runner, sampleShape) : runner, stream), { create, int8 });
     for (let row = 0; row < outputs.rows; row++) {
       const logits = Array.from(outputs.values.subarray(row * outputs.dimension, (row + 1) * outputs.dimension));
       const probabilities = softmax(logits);
@@ -133,6 +144,8 @@ export function register(program: Command): void {
     .option('--class-names <list>', 'comma-separated class names for the output')
     .addOption(batchSizeOption('samples per run'))
     .addOption(precisionOption())
+    .addOption(calibrationImagesOption())
+    .addOption(calibrateOnOption('required with int8: a folder of training images, or a dataset folder whose train/ is used'))
     .option('--tta', 'test-time augmentation: average the predictions of each input and its mirror image')
     .option('--json', 'print a JSON array, one object per sample')
     .action(async (inputs: string[], options: PredictOptions) => {

@@ -13,6 +13,8 @@ import { DataLoader } from '../data/loader.js';
 import { compose, evalTransforms, trainTransforms, type Normalization } from '../data/transforms.js';
 import { MODEL_NAMES } from '../models/registry.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
+import { calibrationSamples } from '../data/calibration-sample.js';
+import { CALIBRATION_METHOD, DEFAULT_AGREEMENT_IMAGES, DEFAULT_CALIBRATION_IMAGES, type Int8Options, type Int8Report } from '../runtime/int8.js';
 
 export function positiveInt(value: string | undefined, flag: string): number {
   const n = Number(value);
@@ -103,8 +105,12 @@ export const numClassesOption = () => intOption('--num-classes <n>', 'classes of
 
 export const PRECISIONS = ['float32', 'int8'] as const;
 export type Precision = (typeof PRECISIONS)[number];
-export const precisionOption = (description = 'numeric precision of the frozen (inference) parts: float32, or int8 (quantized)') =>
-  choiceOption('--precision <p>', description, PRECISIONS, 'float32');
+export const precisionOption = (
+  description = 'numeric precision of the frozen (inference) parts: float32, or int8 (an int8 QDQ graph: int8 per-channel weights, uint8 activations, ' +
+    `static scales from ${CALIBRATION_METHOD} calibration on a seeded sample of training images, cached)`,
+) => choiceOption('--precision <p>', description, PRECISIONS, 'float32');
+export const calibrationImagesOption = () => intOption('--calibration-images <n>', 'int8: size of the seeded random calibration sample', DEFAULT_CALIBRATION_IMAGES);
+export const calibrateOnOption = (where: string) => new Option('--calibrate-on <folder>', `int8: image folder to calibrate on (${where})`);
 
 /** Until int8 is wired into a command, asking for it there is an error, not a silent float32 run. */
 export function requireFloat32(precision: Precision | undefined, command: string): void {
@@ -142,8 +148,12 @@ export async function trainValFolders(dataDir: string, folderOptions: ImageFolde
     const missing = [!hasTrain && 'train/', !hasVal && 'val/'].filter(Boolean).join(' and ');
     throw new Error(`${dataDir}: expected train/ and val/ image folders inside, ${missing} missing`);
   }
-  // Both scanned before either error is reported, so the one named is train/'s when both have one.
-  const [opened, openedVal] = await Promise.allSettled([ImageFolder.open(trainDir, folderOptions), ImageFolder.open(valDir, folderOptions)]);
+  // Both scanned before either error is reported, so the one named is train/'s when both have one. One after
+  // the other: a scan checks its failures again alone for their own messages (libvips has one error buffer).
+  const [opened, openedVal] = [
+    ...(await Promise.allSettled([ImageFolder.open(trainDir, folderOptions)])),
+    ...(await Promise.allSettled([ImageFolder.open(valDir, folderOptions)])),
+  ];
   if (opened.status === 'rejected' && openedVal.status === 'rejected' && opened.reason instanceof BadDataError && openedVal.reason instanceof BadDataError) {
     throw new BadDataError([...opened.reason.files, ...openedVal.reason.files]);
   }
@@ -202,7 +212,7 @@ export interface DataFlags {
 /** --strict-data and --pixel-limit, for the commands that read image folders. */
 export function addDataFlags(command: Command, { strict = true }: { strict?: boolean } = {}): Command {
   if (strict) command.option('--strict-data', 'stop before training when any image fails to decode fully (default: skip bad images, warn once each, list them in run.json)');
-  return command.addOption(countOption('--pixel-limit <n>', 'skip images with more pixels (width x height) than this (decompression bombs); 0 = no limit', DEFAULT_PIXEL_LIMIT));
+  return command.addOption(countOption('--pixel-limit <n>', 'images with more pixels (width x height) than this are refused as decompression bombs (train skips them, verify lists them); 0 = no limit', DEFAULT_PIXEL_LIMIT));
 }
 
 /** ImageFolder options from the flags; skipped files go to `skipped` (warned once each). */
@@ -223,4 +233,35 @@ export function strictDataError(error: unknown, dataDir: string): unknown {
 export function describeStages(names: readonly string[]): string {
   const groups = new Set(names.map((n) => n.split('.')[0]!));
   return [...groups].join(', ');
+}
+
+export interface PrecisionCliOptions {
+  precision?: Precision;
+  calibrationImages?: number;
+  calibrateOn?: string;
+}
+
+/**
+ * Int8Options for `--precision int8` (undefined for float32): calibration on a seeded sample of `--calibrate-on`
+ * (or the command's own training folder), agreement measured on `heldOut` or on other images of that folder.
+ */
+export async function int8Options(
+  options: PrecisionCliOptions,
+  context: { calibration?: ImageFolder; heldOut?: ImageFolder; imageSize: number; channels: number; seed: number; normalize?: Normalization; onReport?: (report: Int8Report) => void },
+): Promise<Int8Options | undefined> {
+  if ((options.precision ?? 'float32') === 'float32') return undefined;
+  const count = options.calibrationImages ?? DEFAULT_CALIBRATION_IMAGES;
+  let folder = context.calibration;
+  if (options.calibrateOn) {
+    const trainDir = path.join(options.calibrateOn, 'train');
+    folder = (await isDirectory(trainDir)) && (await isDirectory(path.join(options.calibrateOn, 'val'))) ? await ImageFolder.open(trainDir) : await singleFolder(options.calibrateOn);
+  }
+  if (!folder) throw new Error('--precision int8 needs --calibrate-on <folder>: training images to calibrate the int8 scales on');
+  const transforms = compose(evalTransforms(context.imageSize, context.normalize), { channels: context.channels === 1 ? 1 : 3 });
+  const samples = calibrationSamples(
+    folder,
+    { calibration: count, heldOut: DEFAULT_AGREEMENT_IMAGES, seed: context.seed, name: folder.root, transforms },
+    context.heldOut ? { dataset: context.heldOut, name: context.heldOut.root } : undefined,
+  );
+  return { ...samples, onReport: context.onReport };
 }

@@ -14,6 +14,7 @@ import {
 } from '../report/index.js';
 import { DashboardUpdates, EarlyStopping, RunRecordWriter, type Callback } from '../train/callbacks/index.js';
 import { evaluateWithImages } from '../train/evaluate.js';
+import { describeInt8, type Int8Options, type Int8Report } from '../runtime/int8.js';
 import { fit, type FitOptions, type FitResult } from '../train/fit.js';
 import { describeSchedule, parseSchedule, type LrSchedule } from '../train/schedules.js';
 import { fineTune, replaceHead, trainFixedFeature } from '../transfer/strategies.js';
@@ -23,7 +24,8 @@ import type { PadMode } from '../nn/layers/conv2d.js';
 import {
   addDataFlags, imageFolderOptions, strictDataError, type DataFlags,
   amountOption, batchSizeOption, choiceOption, countOption, evalLoader, intOption, modelOption, OPTIMIZER_KINDS, padModeOption, parsedOption, parseOptimizer,
-  precisionOption, rateOption, requireFloat32, seedOption, trainLoader, trainValFolders, weightsOption, type OptimizerKind, type Precision,
+  precisionOption, rateOption, seedOption, trainLoader, trainValFolders, weightsOption, type OptimizerKind, type Precision,
+  calibrateOnOption, calibrationImagesOption, int8Options,
 } from './shared-options.js';
 
 export const TRAIN_MODES = ['fixed-feature', 'finetune', 'scratch'] as const;
@@ -57,6 +59,8 @@ interface TrainOptions extends DataFlags {
   augment: boolean;
   padMode?: PadMode;
   precision: Precision;
+  calibrationImages?: number;
+  calibrateOn?: string;
   earlyStopping?: number;
   earlyStoppingMetric: 'accuracy' | 'loss';
   accumulate: number;
@@ -109,7 +113,15 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
   if (options.bnFrozen && options.bnTrain) throw new Error('--bn-frozen and --bn-train contradict each other: give one');
   if (options.weights && options.pretrained && options.weights !== options.pretrained) throw new Error('--pretrained is another name for --weights: give one');
   const weights = options.weights ?? options.pretrained;
-  requireFloat32(options.precision, 'train');
+  if (options.precision === 'int8') {
+    const trainsEverything = mode === 'scratch' ? '--mode scratch trains every layer'
+      : mode === 'finetune' && !options.fromStage ? '--mode finetune without --from-stage trains every layer'
+        : mode === 'fixed-feature' && options.bnTrain ? "--bn-train keeps the backbone's BN layers training"
+          : undefined;
+    if (trainsEverything) {
+      throw new Error(`--precision int8 applies to frozen layers only, and ${trainsEverything}; allowed: --precision float32, or int8 with --mode fixed-feature or --mode finetune --from-stage <stage>`);
+    }
+  }
   const optimizer = { ...parseOptimizer(options.optimizer, momentum, options.weightDecay), ...(options.accumulate > 1 ? { accumulate: options.accumulate } : {}) };
   if (options.mixup !== undefined && options.cutmix !== undefined) throw new Error('--mixup and --cutmix are alternatives: give one');
   const mix = options.mixup !== undefined ? { kind: 'mixup' as const, alpha: options.mixup, seed } : options.cutmix !== undefined ? { kind: 'cutmix' as const, alpha: options.cutmix, seed } : undefined;
@@ -151,7 +163,19 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
     padMode: net instanceof ImportedModel ? null : net.padMode, ...(net instanceof ImportedModel ? { cut: net.cut } : {}), trainImages: trainFolder.length, valImages: valFolder.length, strictData: strict, pixelLimit: trainFolder.pixelLimit,
     ...(mode === 'finetune' ? { fromStage: options.fromStage ?? null, freeze: options.freeze ?? null, bodyLrScale: bodyLrScale ?? 1, headEpochs: headEpochs ?? 0 } : {}),
     bnTraining: options.bnTrain ? true : options.bnFrozen ? false : mode !== 'fixed-feature',
+    precision: options.precision ?? 'float32',
   };
+  // Each frozen part's calibration and int8/float32 agreement, then the final evaluation's, go into run.json.
+  const int8Reports: Record<string, Int8Report> = {};
+  const int8 = await int8Options(options, {
+    calibration: trainFolder, heldOut: valFolder, imageSize, channels: inChannelsOf(net), seed, normalize,
+    onReport: (report) => {
+      const count = Object.keys(int8Reports).length;
+      int8Reports[count === 0 ? 'frozen' : `frozen${count + 1}`] = report;
+      config.int8 = int8Reports;
+      log(describeInt8(report));
+    },
+  });
   let history: RunEpoch[] = [];
   if (options.resume) history = await readRunRecord(outDir).then((r) => r.history, () => []);
   const runRecord = new RunRecordWriter(outDir, { config, classNames }, history, () => ({ skippedFiles: skipped.list() }));
@@ -177,7 +201,7 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
     epochs, lr, optimizer, schedule, inputShape,
     train: trainLoader(trainFolder, batchSize, imageSize, { augment: options.augment, seed, skipped, strict, normalize }),
     val: evalLoader(valFolder, batchSize, imageSize, { skipped, strict, normalize }),
-    checkpointDir: outDir, resume: options.resume, log, progress: options.progress ?? process.stderr.isTTY, signal: controller.signal, callbacks,
+    checkpointDir: outDir, resume: options.resume, log, progress: options.progress ?? process.stderr.isTTY, signal: controller.signal, callbacks, int8,
     classWeights: options.classWeights, mix,
   };
   log('Start Training Loop ...');
@@ -200,7 +224,7 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
     process.off('SIGINT', onSigint);
   }
 
-  if (!result.interrupted) await finishRun(net, { outDir, result, valFolder, batchSize, imageSize, seed, inputShape, classNames, record: () => runRecord.record(), skipped });
+  if (!result.interrupted) await finishRun(net, { outDir, result, valFolder, batchSize, imageSize, seed, inputShape, classNames, record: () => runRecord.record(), skipped, int8, int8Reports });
   if (skipped.size > 0) log(`${skipped.size} data file${skipped.size === 1 ? '' : 's'} left out (warned above); ${path.join(outDir, 'run.json')} lists them`);
   await dashboard?.close();
   await lock.release();
@@ -218,6 +242,8 @@ interface FinishContext {
   classNames: string[];
   record: () => RunRecord;
   skipped: SkippedFiles;
+  int8?: Int8Options;
+  int8Reports: Record<string, Int8Report>;
 }
 
 /** Evaluates best.ckpt on val, then writes run.json with the evaluation, predictions.png and report.html. */
@@ -231,7 +257,9 @@ async function finishRun(net: TransferNetwork, context: FinishContext): Promise<
   net.eval();
   // Shuffled like the tutorial's val dataset (shuffle=True), so the grid shows more than the first class.
   const loader = evalLoader(context.valFolder, context.batchSize, context.imageSize, { shuffle: true, seed: context.seed, skipped: context.skipped, normalize: normalizationOf(net) });
-  const { evaluation, images } = await evaluateWithImages(net, loader, inputShape, 12);
+  // The frozen backbone is evaluated at the precision it was trained with.
+  const { evaluation, images, int8 } = await evaluateWithImages(net, loader, inputShape, 12, { int8: context.int8 });
+  if (int8) context.int8Reports.evaluation = int8;
   const shape = inputShape as [number, number, number];
   const normalization = normalizationOf(net);
   const imagesRecord = await writeRunImages(outDir, images, shape, normalization);
@@ -278,6 +306,8 @@ export function register(program: Command): void {
     .addOption(intOption('--avg-pool <k>', "accepted for the tutorial's AvgPool2d(kernel_size=7): tlkit's global average pool is the same at 224 px"))
     .addOption(padModeOption("'same' (MindSpore) or 'pad' (PyTorch); default: from the weights' naming, 'same' without weights"))
     .addOption(precisionOption())
+    .addOption(calibrationImagesOption())
+    .addOption(calibrateOnOption('default: the training images; the agreement is measured on val/'))
     .addOption(intOption('--early-stopping <patience>', 'stop when the validation metric has not improved for this many epochs, and keep the best epoch\'s weights'))
     .addOption(intOption('--accumulate <n>', 'gradient accumulation: apply the mean gradient of this many batches at once (an effective batch n times --batch-size in the memory of one)', 1))
     .addOption(parsedOption('--class-weights <w>', "loss weight per class: 'balanced' (n / (classes * count), for imbalanced folders) or one number per class, comma-separated", parseClassWeights))

@@ -14,12 +14,18 @@ export function register(program: Command): void {
     .description('decode every image under a folder in full (as training would) and list the ones that fail, like fastai\'s verify_images')
     .argument('<data>', 'a folder of images at any depth: a dataset root (train/ and val/), one split or one class')
     .addOption(intOption('--jobs <n>', 'images decoded at once (default: twice the libuv threads)'))
-    .option('--no-progress', 'no progress bar on stderr');
+    .option('--progress', 'show progress on stderr even when it is not a terminal (default: only on a terminal)')
+    .option('--no-progress', 'no progress bar');
   addDataFlags(command, { strict: false })
     .addHelpText('after', '\nExit code 0 when every image decodes, 1 when any is bad (each printed with the reason).')
     .action(async (data: string, options: VerifyCommandOptions) => {
-      const showBar = options.progress !== false && process.stderr.isTTY;
-      const bar = showBar ? new SingleBar({ format: 'verify [{bar}] {value}/{total} images', stream: process.stderr, hideCursor: true, clearOnComplete: true }) : null;
+      const bar = options.progress ?? process.stderr.isTTY
+        ? new SingleBar({
+          format: 'verify [{bar}] {value}/{total} images', stream: process.stderr, hideCursor: true, clearOnComplete: options.progress !== true,
+          // Asked for explicitly: lines even when stderr is a pipe or a log file.
+          noTTYOutput: options.progress === true, notTTYSchedule: 1000,
+        })
+        : null;
       let started = false;
       const result = await verifyImages(data, {
         pixelLimit: options.pixelLimit,

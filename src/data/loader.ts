@@ -115,7 +115,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     const steps = this.steps;
     const slots = new Semaphore(this.concurrency);
     const load = (position: number, into?: Float32Array): Promise<Loaded | undefined> =>
-      this.loadOrReplace(order, position, (index) => slots.run(() => this.loadExample(index, mixSeed(this.options.seed ?? 0, epoch, position), into)));
+      this.loadOrReplace(order, position, (index) => slots.run(() => this.loadExample(index, mixSeed(this.options.seed ?? 0, epoch, position), into)), slots);
     // With a fixed output shape each example is written straight into its batch (no per-example array and copy).
     const shape = this.pipeline?.fixedShape;
     const size = shape ? shape[0] * shape[1] * shape[2] : 0;
@@ -142,7 +142,7 @@ export class DataLoader implements AsyncIterable<Batch> {
   }
 
   /** The example at `position`, or, when its image does not decode, what onBadImage says to do instead. */
-  private async loadOrReplace(order: Int32Array, position: number, load: (index: number) => Promise<Sample>): Promise<Loaded | undefined> {
+  private async loadOrReplace(order: Int32Array, position: number, load: (index: number) => Promise<Sample>, slots: Semaphore): Promise<Loaded | undefined> {
     const mode = this.options.onBadImage ?? 'replace';
     // 'replace' walks on to the next example of the epoch (wrapping round), skipping the ones known bad.
     for (let k = 0; k < order.length; k++) {
@@ -153,7 +153,9 @@ export class DataLoader implements AsyncIterable<Batch> {
         } catch (error) {
           if (!(error instanceof ImageDecodeError) || mode === 'fail') throw error;
           this.bad.add(index);
-          this.skipped.add({ path: error.path, kind: 'bad-image', reason: await this.explain(index, error) });
+          // Alone: libvips' one error buffer gives overlapping failures each other's messages.
+          const reason = await slots.exclusive(() => this.explain(index, error));
+          this.skipped.add({ path: error.path, kind: 'bad-image', reason });
         }
       }
       if (mode === 'drop') return undefined;
@@ -218,14 +220,38 @@ class Semaphore {
   constructor(private readonly limit: number) {}
 
   async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.active++;
+    await this.acquire();
     try {
       return await task();
     } finally {
-      const wake = this.waiting.shift();
-      if (wake) wake();
-      else this.active--;
+      this.release();
     }
+  }
+
+  /** Runs `task` with every slot held: nothing else of this loader decodes meanwhile. Callers take turns. */
+  exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(async () => {
+      for (let k = 0; k < this.limit; k++) await this.acquire();
+      try {
+        return await task();
+      } finally {
+        for (let k = 0; k < this.limit; k++) this.release();
+      }
+    });
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+
+  private turn: Promise<unknown> = Promise.resolve();
+
+  private async acquire(): Promise<void> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.active++;
+  }
+
+  private release(): void {
+    const wake = this.waiting.shift();
+    if (wake) wake();
+    else this.active--;
   }
 }

@@ -1,7 +1,8 @@
 import type { Graph } from '../graph/graph.js';
 import type { Module } from '../nn/module.js';
 import { buildInferenceGraph, type Stages } from './compile.js';
-import { serializeGraph } from '../graph/onnx.js';
+import { serializeGraph, toModelProto } from '../graph/onnx.js';
+import { buildInt8Model, type Int8Options, type Int8Report } from './int8.js';
 import { Session, type SessionOptions } from './session.js';
 import { stagesOf } from './stages.js';
 
@@ -22,10 +23,21 @@ export function inferenceGraphOf(net: Module | Stages, inputShape: readonly numb
  * weights, created once. Weights are snapshotted at creation; rebuild after training.
  */
 export class InferenceRunner {
-  private constructor(private readonly session: Session, readonly inputShape: readonly number[], readonly outputName: string) {}
+  private constructor(
+    private readonly session: Session,
+    readonly inputShape: readonly number[],
+    readonly outputName: string,
+    /** Set when the runner is an int8 QDQ graph: calibration, quantized ops, measured agreement. */
+    readonly int8?: Int8Report,
+  ) {}
 
-  static async create(net: Module | Stages, inputShape: readonly number[], options: SessionOptions & { until?: string } = {}): Promise<InferenceRunner> {
+  /** With `int8`, the graph is quantized (runtime/int8.ts) after calibrating on its sample. */
+  static async create(net: Module | Stages, inputShape: readonly number[], options: SessionOptions & { until?: string; int8?: Int8Options } = {}): Promise<InferenceRunner> {
     const graph = inferenceGraphOf(net, inputShape, options.until);
+    if (options.int8) {
+      const { bytes, report } = await buildInt8Model(toModelProto(graph, 'inference'), inputShape, options.int8, options);
+      return new InferenceRunner(await Session.create(bytes, options), inputShape, 'output', report);
+    }
     const session = await Session.create(serializeGraph(graph, 'inference'), options);
     return new InferenceRunner(session, inputShape, 'output');
   }

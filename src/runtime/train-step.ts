@@ -5,6 +5,7 @@ import { serializeGraph } from '../graph/onnx.js';
 import { stepScalarValues, type OptimizerConfig } from '../graph/optim.js';
 import { buildTrainingGraph, type Stages, type TrainingGraphOptions } from './compile.js';
 import { InferenceRunner } from './inference.js';
+import type { Int8Options } from './int8.js';
 import { Session, toOrtTensor, type SessionOptions } from './session.js';
 import { firstTrainableStage, stagesOf } from './stages.js';
 
@@ -19,6 +20,8 @@ export interface TrainStepOptions extends Omit<TrainingGraphOptions, 'batchSize'
   splitFrozenPrefix?: boolean;
   /** Extra graph inputs of `extraLoss`, fed per step (e.g. teacher embeddings), by name and per-sample shape. */
   extraInputs?: Record<string, readonly number[]>;
+  /** Run the frozen prefix as an int8 graph (runtime/int8.ts); only a frozen prefix can be int8. */
+  prefixInt8?: Int8Options;
 }
 
 export interface StepResult {
@@ -66,8 +69,11 @@ export class TrainStep {
     const suffix = stages.slice(split);
     let prefix: InferenceRunner | null = null;
     let suffixInputShape = options.inputShape;
+    if (options.prefixInt8 && prefixStages.length === 0) {
+      throw new Error(`int8 runs frozen layers only, and every stage from ${stages[0]![0]} on trains here`);
+    }
     if (prefixStages.length > 0) {
-      prefix = await InferenceRunner.create(prefixStages, options.inputShape, options.session);
+      prefix = await InferenceRunner.create(prefixStages, options.inputShape, { ...options.session, int8: options.prefixInt8 });
       const probe = await prefix.run(new Float32Array(options.inputShape.reduce((a, b) => a * b, 1)), 1);
       suffixInputShape = probe.shape.slice(1);
     }

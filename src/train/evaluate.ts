@@ -1,6 +1,7 @@
 import type { Batch } from '../data/loader.js';
 import type { Module } from '../nn/module.js';
 import { evaluateStream, withRunner, type StreamEvaluation } from './infer.js';
+import type { Int8Options, Int8Report } from '../runtime/int8.js';
 import { TestTimeAugmentation } from './tta.js';
 import { softmax } from './metrics.js';
 
@@ -49,6 +50,8 @@ export interface EvaluateOptions {
   keepImages?: number;
   /** Stop after this many samples. */
   limit?: number;
+  /** Run the network as an int8 QDQ graph calibrated on this sample (runtime/int8.ts). */
+  int8?: Int8Options;
 }
 
 /** Runs a network in inference mode (BN with moving statistics) over every batch of a loader. */
@@ -57,6 +60,9 @@ export async function evaluate(net: Module, loader: BatchStream, inputShape: rea
 }
 
 /** `evaluate`, also keeping the first `keepImages` input images. */
-export async function evaluateWithImages(net: Module, loader: BatchStream, inputShape: readonly number[], keepImages: number, options: Omit<EvaluateOptions, 'keepImages'> = {}): Promise<StreamEvaluation> {
-  return withRunner(net, inputShape, (runner) => evaluateStream(options.tta ? new TestTimeAugmentation(runner, inputShape) : runner, loader, { keepImages, limit: options.limit }));
+export async function evaluateWithImages(net: Module, loader: BatchStream, inputShape: readonly number[], keepImages: number, options: Omit<EvaluateOptions, 'keepImages'> = {}): Promise<StreamEvaluation & { int8?: Int8Report }> {
+  return withRunner(net, inputShape, async (runner) => ({
+    ...(await evaluateStream(options.tta ? new TestTimeAugmentation(runner, inputShape) : runner, loader, { keepImages, limit: options.limit })),
+    ...(runner.int8 ? { int8: runner.int8 } : {}),
+  }), { int8: options.int8 });
 }

@@ -8,6 +8,7 @@ import { stagesOf } from '../runtime/stages.js';
 import type { TrainingState } from './checkpoint.js';
 import type { BatchStream, Evaluation } from './evaluate.js';
 import { FeatureCache } from './feature-cache.js';
+import type { Int8Options } from '../runtime/int8.js';
 import { evaluateStream } from './infer.js';
 import { countCorrect } from './metrics.js';
 import { learningRateAt, type LrSchedule } from './schedules.js';
@@ -72,6 +73,8 @@ export interface FitOptions {
   extra?: Pick<TrainStepOptions, 'extraLoss' | 'extraInputs' | 'featureStage'>;
   /** Stops after the current step when it resolves (Ctrl-C). */
   signal?: AbortSignal;
+  /** Run the frozen prefix as an int8 QDQ graph calibrated on this sample (runtime/int8.ts); default float32. */
+  int8?: Int8Options;
 }
 
 export interface FitResult {
@@ -201,7 +204,7 @@ export async function fit(net: Module, options: FitOptions): Promise<FitResult> 
   });
   const step = await TrainStep.create(net, {
     inputShape: options.inputShape, optimizer: options.optimizer, bnTraining, lrScale: options.lrScale,
-    labelSmoothing: options.labelSmoothing, initialOptimizerState: run.initialOptimizerState, ...options.extra, ...loss,
+    labelSmoothing: options.labelSmoothing, initialOptimizerState: run.initialOptimizerState, ...options.extra, ...loss, prefixInt8: options.int8,
   });
   run.compiled = step;
   // Adam's bias correction continues from the saved step count.

@@ -6,6 +6,7 @@ import type { Batch } from '../data/loader.js';
 import type { Module } from '../nn/module.js';
 import { InferenceRunner } from '../runtime/inference.js';
 import type { Stages } from '../runtime/compile.js';
+import type { Int8Options } from '../runtime/int8.js';
 import { numel } from '../tensor.js';
 import { EvaluationAccumulator, type Evaluation } from './evaluate.js';
 
@@ -45,8 +46,11 @@ export async function* inferBatches(runner: BatchRunner, stream: InputStream, op
 /** How a runner is made: `InferenceRunner.create`, or e.g. the session cache's `createCachedInferenceRunner`. */
 export type RunnerFactory = (net: Module | Stages, inputShape: readonly number[], options: { until?: string }) => Promise<InferenceRunner>;
 
-export async function withRunner<T>(net: Module | Stages, inputShape: readonly number[], work: (runner: InferenceRunner) => Promise<T>, options: { until?: string; create?: RunnerFactory } = {}): Promise<T> {
-  const runner = await (options.create ?? InferenceRunner.create)(net, inputShape, { until: options.until });
+/** With `int8`, the runner is an int8 QDQ graph (InferenceRunner.create; the session cache holds float32 graphs only). */
+export async function withRunner<T>(net: Module | Stages, inputShape: readonly number[], work: (runner: InferenceRunner) => Promise<T>, options: { until?: string; create?: RunnerFactory; int8?: Int8Options } = {}): Promise<T> {
+  const runner = options.int8
+    ? await InferenceRunner.create(net, inputShape, { until: options.until, int8: options.int8 })
+    : await (options.create ?? InferenceRunner.create)(net, inputShape, { until: options.until });
   try {
     return await work(runner);
   } finally {

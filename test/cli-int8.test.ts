@@ -1,0 +1,96 @@
+/** `--precision int8` through the CLI: export, predict, train --mode fixed-feature, and the errors. */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { compose, evalTransforms } from '../src/data/transforms.js';
+import { runCli } from './helpers/cli.js';
+import { writeMindSporeResNetCheckpoint, writeTutorialImageFolder } from './helpers/tutorial-fixtures.js';
+
+let dir: string;
+let data: string;
+let weights: string;
+let env: NodeJS.ProcessEnv;
+
+before(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'tlkit-int8-cli-'));
+  data = await writeTutorialImageFolder(path.join(dir, 'data'), { train: 12, val: 6, size: 60 });
+  weights = path.join(dir, 'source.ckpt');
+  await writeMindSporeResNetCheckpoint(weights, 'resnet18', 2);
+  env = { TLKIT_HOME: path.join(dir, 'home') }; // the calibration cache goes here
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+test('tlkit export --precision int8: ~4x smaller, runs in a fresh onnxruntime-node session and matches tlkit predict --precision int8', async () => {
+  const floatFile = path.join(dir, 'float.onnx');
+  const int8File = path.join(dir, 'int8.onnx');
+  const common = ['--model', 'resnet18', '--image-size', '64'];
+  assert.equal((await runCli(['export', weights, ...common, '--out', floatFile], { env })).code, 0);
+  const exported = await runCli(['export', weights, ...common, '--precision', 'int8', '--calibrate-on', data, '--calibration-images', '16', '--out', int8File], { env });
+  assert.equal(exported.code, 0, exported.stderr);
+  assert.match(exported.stdout, /int8: 20 convolutions .* minmax calibration on 16 images; int8 vs float32 cosine/);
+  const [floatBytes, int8Bytes] = [(await stat(floatFile)).size, (await stat(int8File)).size];
+  assert.ok(int8Bytes * 3.5 < floatBytes, `int8 ${int8Bytes} bytes vs float32 ${floatBytes}`);
+
+  const val = path.join(data, 'val');
+  const predicted = await runCli(['predict', val, '--weights', weights, ...common, '--precision', 'int8', '--calibrate-on', data, '--calibration-images', '16', '--json'], { env });
+  assert.equal(predicted.code, 0, predicted.stderr);
+  assert.match(predicted.stderr, /minmax calibration on 16 images \(cached\)/, 'predict reuses the calibration export made');
+  const predictions = JSON.parse(predicted.stdout) as Array<{ source: string; label: number; logits: number[] }>;
+  assert.equal(predictions.length, 12);
+
+  const session = await ort.InferenceSession.create(int8File);
+  const ops = new Set((await import('onnx-proto')).default.onnx.ModelProto.decode(await readFile(int8File)).graph!.node!.map((n) => n.opType));
+  assert.ok(ops.has('QuantizeLinear') && ops.has('DequantizeLinear') && !ops.has('BatchNormalization'), [...ops].join(', '));
+  const pipeline = compose(evalTransforms(64));
+  try {
+    for (const p of predictions) {
+      const image = await pipeline.apply({ kind: 'file', path: p.source });
+      const out = await session.run({ input: new ort.Tensor('float32', image.data, [1, 3, 64, 64]) });
+      const logits = out.output!.data as Float32Array;
+      p.logits.forEach((v, i) => assert.ok(Math.abs(logits[i]! - v) < 1e-4 * Math.max(1, Math.abs(v)), `${p.source}[${i}]: ${logits[i]} vs ${v}`));
+    }
+  } finally {
+    await session.release();
+  }
+  assert.equal((await readdir(path.join(dir, 'home', 'calibration'))).length, 1);
+});
+
+test('tlkit train --mode fixed-feature --precision int8 records the calibration and the int8/float32 agreement in run.json', async () => {
+  const out = path.join(dir, 'run');
+  const result = await runCli([
+    'train', data, '--model', 'resnet18', '--pretrained', weights, '--mode', 'fixed-feature', '--epochs', '2', '--batch-size', '6', '--image-size', '64',
+    '--no-augment', '--lr', '0.01', '--precision', 'int8', '--calibration-images', '8', '--out', out, '--no-progress',
+  ], { env });
+  assert.equal(result.code, 0, result.stderr);
+  const run = JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8')) as { config: Record<string, any> };
+  assert.equal(run.config.precision, 'int8');
+  const frozen = run.config.int8.frozen;
+  assert.deepEqual([frozen.calibration.method, frozen.calibration.images, frozen.activations], ['minmax', 8, 'uint8']);
+  assert.match(frozen.calibration.sample, /^8 of 24 images of .*train/);
+  assert.equal(frozen.agreement.images, 12); // val/ holds 12 images, none used for calibration
+  assert.ok(frozen.agreement.meanCosine > 0.99, `cosine ${frozen.agreement.meanCosine}`);
+  assert.ok(run.config.int8.evaluation, 'the final evaluation ran int8 too');
+});
+
+test('--precision: an unknown value, or int8 on layers that train, is refused naming the flag and what is allowed', async () => {
+  const bad = await runCli(['eval', data, '--model', 'resnet18', '--weights', weights, '--precision', 'fp16'], { env });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /--precision must be one of float32, int8, got "fp16"/);
+  for (const [args, why] of [
+    [['--mode', 'finetune'], /--mode finetune without --from-stage trains every layer/],
+    [['--mode', 'scratch'], /--mode scratch trains every layer/],
+    [['--mode', 'fixed-feature', '--bn-train'], /--bn-train keeps the backbone's BN layers training/],
+  ] as const) {
+    const refused = await runCli(['train', data, '--model', 'resnet18', ...args, '--precision', 'int8', '--out', path.join(dir, 'refused')], { env });
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /--precision int8 applies to frozen layers only/);
+    assert.match(refused.stderr, why);
+    assert.match(refused.stderr, /allowed: --precision float32, or int8 with --mode fixed-feature or --mode finetune --from-stage <stage>/);
+  }
+  const noImages = await runCli(['export', weights, '--model', 'resnet18', '--precision', 'int8', '--out', path.join(dir, 'x.onnx')], { env });
+  assert.equal(noImages.code, 1);
+  assert.match(noImages.stderr, /--precision int8 needs --calibrate-on <folder>/);
+});
