@@ -21,6 +21,10 @@ export {
 export { createResNet, loadModel, MODEL_NAMES, type LoadModelOptions } from './models/registry.js';
 export { modelFromWeights, type ModelFromWeightsOptions } from './models/factories.js';
 export { PRETRAINED, getPretrained, resolvePretrained } from './models/pretrained.js';
+export { importOnnx, analyzeOnnx, type ImportOnnxOptions } from './onnx-import/load.js';
+export { ImportedModel, OnnxSegment, type Preprocessing } from './onnx-import/model.js';
+export { loadNetwork, type LoadNetworkOptions, type TransferNetwork } from './onnx-import/network.js';
+export { UntrainableNodeError } from './onnx-import/trainable.js';
 
 // Runtime
 export { Session, type SessionOptions } from './runtime/session.js';

@@ -51,7 +51,7 @@ describe('--model path.onnx', () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'tlkit-onnx-cli-'));
     data = await writeTutorialImageFolder(path.join(dir, 'data'), { train: 4, val: 3, size: 40 });
     seedInitializers(5);
-    native = createResNet('resnet18', { numClasses: 2, width: 4, smallInput: true, padMode: 'pad' });
+    native = createResNet('resnet18', { numClasses: 2, width: 4, smallInput: true, padMode: 'pad', weightInit: { kind: 'he-normal', mode: 'fan-out' } });
     native.eval();
     model = path.join(dir, 'tiny.onnx');
     writeFileSync(model, exportInferenceOnnx(native, { inputShape: SHAPE }));
@@ -138,6 +138,18 @@ describe('--model path.onnx', () => {
     assert.match(result.stderr, /--from-stage 'softsign_out'/);
     const frozen = await runCli(['train', data, '--model', odd, '--mode', 'finetune', '--from-stage', 'softsign_out', '--epochs', '1', '--batch-size', '4', '--out', path.join(dir, 'odd2'), '--no-progress']);
     assert.equal(frozen.code, 0, frozen.stderr);
+  });
+
+  test('--mean/--std reach the transforms of an .onnx model; pipeline refuses an .onnx model with what to use instead', async () => {
+    const val = path.join(data, 'val');
+    const base = JSON.parse((await runCli(['predict', '--model', model, val, '--json'])).stdout) as PredictionRow[];
+    const scaled = await runCli(['predict', '--model', model, val, '--json', '--mean', '0', '--std', '255']);
+    assert.equal(scaled.code, 0, scaled.stderr);
+    const rows = JSON.parse(scaled.stdout) as PredictionRow[];
+    assert.ok(maxDifference(Float32Array.from(rows[0]!.logits), Float32Array.from(base[0]!.logits)) > 1e-4, 'other normalization, other logits');
+    const pipeline = await runCli(['pipeline', '--model', model, '--out', path.join(dir, 'p')]);
+    assert.notEqual(pipeline.code, 0);
+    assert.ok(pipeline.stderr.includes(model) && pipeline.stderr.includes('tlkit train --model'), pipeline.stderr);
   });
 
   test('bad input exits non-zero naming the file: not ONNX, a --cut tensor that does not exist', async () => {

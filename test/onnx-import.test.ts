@@ -113,6 +113,26 @@ describe('models written by tlkit', () => {
     await assert.rejects(importOnnx(external), (e: Error) => e.message.includes(external) && e.message.includes('weights.bin'));
   });
 
+  test('preprocessing: the user\'s, else the file\'s metadata (tlkit\'s 0-255 keys, or 0-1 mean/std as torchvision writes them), else ImageNet\'s', async () => {
+    assert.equal((await importOnnx(model)).preprocessing.source, 'default');
+    const proto = onnx.ModelProto.decode(readFileSync(model));
+    proto.metadataProps = [{ key: 'image_mean', value: '[0.5, 0.25, 0.125]' }, { key: 'image_std', value: '0.5,0.5,0.5' }];
+    const withMetadata = path.join(dir, 'metadata.onnx');
+    writeFileSync(withMetadata, onnx.ModelProto.encode(proto).finish());
+    const fromMetadata = (await importOnnx(withMetadata)).preprocessing;
+    assert.equal(fromMetadata.source, 'metadata');
+    assert.deepEqual(fromMetadata.mean, [127.5, 63.75, 31.875]);
+    assert.deepEqual(fromMetadata.std, [127.5, 127.5, 127.5]);
+    assert.equal(fromMetadata.imageSize, 16);
+    const fromUser = (await importOnnx(withMetadata, { mean: [1, 2, 3], std: [4, 5, 6] })).preprocessing;
+    assert.deepEqual([fromUser.source, fromUser.mean, fromUser.std], ['user', [1, 2, 3], [4, 5, 6]]);
+    const exported = path.join(dir, 'exported.onnx');
+    const imported = await importOnnx(withMetadata);
+    writeFileSync(exported, exportInferenceOnnx(imported, { inputShape: imported.inputShape, normalization: imported.preprocessing }));
+    const again = (await importOnnx(exported)).preprocessing;
+    assert.deepEqual([again.source, again.mean, again.std, again.imageSize], ['metadata', fromMetadata.mean, fromMetadata.std, 16]);
+  });
+
   test('cut points follow the blocks; --cut at a feature map pools it; stages are named by the tensor they read', async () => {
     const net = await importOnnx(model, { numClasses: 2 });
     assert.equal(net.featureChannels, 32);

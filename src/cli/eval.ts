@@ -1,17 +1,19 @@
 import type { Command } from 'commander';
-import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf } from '../onnx-import/network.js';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, parseChannelValues } from '../onnx-import/network.js';
 import { confusionMatrix, macroAverage, perClassMetrics, type ClassMetrics } from '../report/metrics.js';
 import { evaluateWithImages } from '../train/evaluate.js';
 import { checkClassCount, headClasses } from '../transfer/strategies.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 import {
-  batchSizeOption, calibrateOnOption, calibrationImagesOption, evalLoader, evaluationFolder, int8Options, intOption, modelOption, numClassesOption, padModeOption,
+  batchSizeOption, calibrateOnOption, calibrationImagesOption, evalLoader, evaluationFolder, int8Options, intOption, modelOption, parsedOption, numClassesOption, padModeOption,
   precisionOption, weightsOption, type Precision,
 } from './shared-options.js';
 import { describeInt8, type Int8Report } from '../runtime/int8.js';
 
 interface EvalOptions {
   model: string;
+  mean?: number[];
+  std?: number[];
   weights?: string;
   numClasses?: number;
   padMode?: PadMode;
@@ -39,7 +41,7 @@ export interface EvalReport {
 export async function evalFolder(dir: string, options: EvalOptions): Promise<EvalReport> {
   if (!options.weights && !isOnnxPath(options.model)) throw new Error(`--weights is required for ${options.model} (an .onnx model brings its own)`);
   const folder = await evaluationFolder(dir);
-  const { net } = await loadNetwork(options.model, { weights: options.weights, numClasses: options.numClasses, padMode: options.padMode });
+  const { net } = await loadNetwork(options.model, { weights: options.weights, numClasses: options.numClasses, padMode: options.padMode, mean: options.mean, std: options.std });
   checkClassCount(headClasses(net), folder.classNames, options.weights ?? options.model, folder.root);
   const size = imageSizeOf(net, options.imageSize);
   const loader = evalLoader(folder, options.batchSize, size, { normalize: normalizationOf(net) });
@@ -68,6 +70,8 @@ export function register(program: Command): void {
     .addOption(numClassesOption())
     .addOption(padModeOption())
     .addOption(intOption('--image-size <n>', 'crop size (images are resized to size+32, then center-cropped; default: 224, or the .onnx model\'s input size)'))
+    .addOption(parsedOption('--mean <list>', 'with an .onnx --model: per-channel mean on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
+    .addOption(parsedOption('--std <list>', 'with an .onnx --model: per-channel std on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
     .addOption(batchSizeOption())
     .addOption(precisionOption())
     .addOption(calibrationImagesOption())

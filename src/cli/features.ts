@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { ImportedModel } from '../onnx-import/model.js';
-import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf } from '../onnx-import/network.js';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, parseChannelValues } from '../onnx-import/network.js';
 import type { ImageClassifier } from '../models/classifier.js';
 import { Flatten } from '../nn/layers/activation.js';
 import { GlobalAvgPool2d } from '../nn/layers/pool.js';
@@ -12,7 +12,7 @@ import { accuracyOf, KNearestNeighbours, NearestClassMean } from '../transfer/ne
 import { SoftmaxRegression, type FeatureMatrix } from '../transfer/tensor-classifier.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 import {
-  batchSizeOption, calibrateOnOption, calibrationImagesOption, choiceOption, describeStages, evalLoader, int8Options, intOption, modelOption, padModeOption,
+  batchSizeOption, calibrateOnOption, calibrationImagesOption, choiceOption, describeStages, evalLoader, int8Options, intOption, modelOption, parsedOption, padModeOption,
   precisionOption, rateOption, seedOption,
   singleFolder, weightsOption, type Precision,
 } from './shared-options.js';
@@ -23,6 +23,8 @@ type ClassifierKind = (typeof CLASSIFIERS)[number];
 
 interface FeaturesOptions {
   model: string;
+  mean?: number[];
+  std?: number[];
   weights?: string;
   padMode?: PadMode;
   stage: string;
@@ -64,7 +66,7 @@ export async function extractToFile(dir: string, options: FeaturesOptions & { ou
   const folder = await singleFolder(dir);
   // For an .onnx model the stage is a tensor of the file (tlkit inspect lists the cut points); flatten = the classifier's input.
   const cut = isOnnxPath(options.model) && options.stage !== 'flatten' ? options.stage : undefined;
-  const { net } = await loadNetwork(options.model, { weights: options.weights, padMode: options.padMode, cut });
+  const { net } = await loadNetwork(options.model, { weights: options.weights, padMode: options.padMode, cut, mean: options.mean, std: options.std });
   const size = imageSizeOf(net, options.imageSize);
   const loader = evalLoader(folder, options.batchSize, size, { normalize: normalizationOf(net) });
   const stages = net instanceof ImportedModel ? net.bodyStages() : featureStages(net, options.stage);
@@ -161,6 +163,8 @@ export function register(program: Command): void {
     .addOption(padModeOption())
     .option('--stage <name>', 'where to cut the network: flatten (pooled layer4), layer3, layer3.5, layer2...; for an .onnx model a tensor name (tlkit inspect lists the cut points); feature maps are globally average-pooled', 'flatten')
     .addOption(intOption('--image-size <n>', 'crop size (images are resized to size+32, then center-cropped; default: 224, or the .onnx model\'s input size)'))
+    .addOption(parsedOption('--mean <list>', 'with an .onnx --model: per-channel mean on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
+    .addOption(parsedOption('--std <list>', 'with an .onnx --model: per-channel std on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
     .addOption(batchSizeOption())
     .addOption(precisionOption())
     .addOption(calibrationImagesOption())

@@ -35,6 +35,9 @@ function classList(text: string, flag: string, names: readonly string[]): number
 /** Runs the four-step flow and writes its outputs; progress goes to stderr, so --json keeps stdout clean. */
 export async function runPipelineCommand(options: PipelineCommandOptions, config: Record<string, unknown> = {}): Promise<WrittenOutputs & { text: string; jsonText: string }> {
   requireFloat32(options.precision, 'pipeline');
+  if (options.model.toLowerCase().endsWith('.onnx')) {
+    throw new Error(`${options.model}: pipeline trains its source model from scratch on --data; to transfer from an .onnx model use tlkit train --model ${options.model} (fixed-feature or finetune) or tlkit features --model ${options.model}`);
+  }
   const data = await loadPipelineData(options.data, options.imageSize);
   const sourceClasses = classList(options.sourceClasses, '--source-classes', data.dataset.classNames);
   const targetClasses = classList(options.targetClasses, '--target-classes', data.dataset.classNames);

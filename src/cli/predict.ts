@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { readNpy } from '../io/npy.js';
 import { toFloat32 } from '../io/dtype.js';
 import { loadModel } from '../models/registry.js';
-import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, type TransferNetwork } from '../onnx-import/network.js';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, type TransferNetwork, parseChannelValues } from '../onnx-import/network.js';
 import { compose, evalTransforms } from '../data/transforms.js';
 import { IMAGE_EXTENSIONS } from '../data/image-folder.js';
 import { ImageFiles } from '../data/image-files.js';
@@ -17,7 +17,7 @@ import { softmax } from '../train/metrics.js';
 import { TestTimeAugmentation } from '../train/tta.js';
 import { describeInt8 } from '../runtime/int8.js';
 import {
-  batchSizeOption, calibrateOnOption, calibrationImagesOption, int8Options, intOption, modelOption, numClassesOption, padModeOption, precisionOption, weightsOption,
+  batchSizeOption, calibrateOnOption, calibrationImagesOption, int8Options, intOption, modelOption, parsedOption, numClassesOption, padModeOption, precisionOption, weightsOption,
   type Precision,
 } from './shared-options.js';
 
@@ -32,6 +32,8 @@ export interface Prediction {
 
 interface PredictOptions {
   model: string;
+  mean?: number[];
+  std?: number[];
   weights?: string;
   numClasses?: number;
   padMode?: PadMode;
@@ -73,7 +75,7 @@ export async function predict(inputs: string[], options: PredictOptions): Promis
   let net: TransferNetwork;
   let create: RunnerFactory | undefined;
   if (isOnnxPath(options.model)) {
-    net = (await loadNetwork(options.model, { weights: options.weights, numClasses: options.numClasses })).net;
+    net = (await loadNetwork(options.model, { weights: options.weights, numClasses: options.numClasses, mean: options.mean, std: options.std })).net;
   } else {
     const { net: resnet, report, weightsPath } = await loadModel(options.model, { weights: options.weights, numClasses: options.numClasses, padMode: options.padMode });
     net = resnet;
@@ -141,6 +143,8 @@ export function register(program: Command): void {
     .addOption(numClassesOption())
     .addOption(padModeOption())
     .addOption(intOption('--image-size <n>', 'crop size for image inputs (resized to size+32, then center-cropped; default: 224, or the .onnx model\'s input size)'))
+    .addOption(parsedOption('--mean <list>', 'with an .onnx --model: per-channel mean on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
+    .addOption(parsedOption('--std <list>', 'with an .onnx --model: per-channel std on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
     .option('--class-names <list>', 'comma-separated class names for the output')
     .addOption(batchSizeOption('samples per run'))
     .addOption(precisionOption())

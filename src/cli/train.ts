@@ -6,7 +6,7 @@ import { readWeights } from '../io/weights.js';
 import { loadParamIntoNet } from '../io/load-params.js';
 import { createModel, loadModel } from '../models/registry.js';
 import { ImportedModel } from '../onnx-import/model.js';
-import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, type TransferNetwork } from '../onnx-import/network.js';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, type TransferNetwork, parseChannelValues } from '../onnx-import/network.js';
 import { seedInitializers } from '../nn/init.js';
 import {
   readRunRecord, renderPredictionGrid, startDashboard, writeReport, writeRunImages, writeRunRecord,
@@ -33,6 +33,8 @@ export type TrainMode = (typeof TRAIN_MODES)[number];
 
 interface TrainOptions extends DataFlags {
   model: string;
+  mean?: number[];
+  std?: number[];
   weights?: string;
   /** The earlier name of --weights. */
   pretrained?: string;
@@ -91,7 +93,7 @@ async function buildNetwork(options: TrainOptions, weights: string | undefined, 
   if (isOnnxPath(options.model)) {
     if (mode === 'scratch') throw new Error(`--mode scratch trains a registry architecture from random weights; ${options.model} brings its own weights (use fixed-feature or finetune)`);
     // The file holds the weights; --weights may name the best.ckpt of an earlier run on it.
-    const { net } = await loadNetwork(options.model, { weights, cut: options.cut, imageSize: options.imageSize });
+    const { net } = await loadNetwork(options.model, { weights, cut: options.cut, imageSize: options.imageSize, mean: options.mean, std: options.std });
     return replaceHead(net, classes);
   }
   if (options.cut) throw new Error(`--cut applies to an .onnx --model; ${options.model} has stages (use --from-stage)`);
@@ -293,6 +295,8 @@ export function register(program: Command): void {
     .addOption(amountOption('--weight-decay <wd>', 'L2 weight decay (decoupled for adamw)', 0))
     .addOption(parsedOption('--schedule <s>', 'learning-rate schedule: constant, step:EPOCHS:GAMMA, cosine, one-cycle', (value) => parseSchedule(value)).default({ kind: 'constant' }, 'constant'))
     .addOption(intOption('--image-size <n>', 'training crop size; val images are resized to size+32 and center-cropped (default: 224, or the .onnx model\'s input size)'))
+    .addOption(parsedOption('--mean <list>', 'with an .onnx --model: per-channel mean on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
+    .addOption(parsedOption('--std <list>', 'with an .onnx --model: per-channel std on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
     .option('--no-augment', 'train on the val transforms (resize + center crop) instead of random crops and flips; fixed-feature training then computes the backbone features once and caches them')
     .option('--from-stage <stage>', 'finetune: train from this stage on (layer4, layer3.5, fc; for an .onnx model a tensor name: train from that tensor on); earlier stages stay frozen')
     .option('--freeze <patterns>', 'finetune: comma-separated parameter name patterns to keep frozen (layer1.*, **.norm*)')

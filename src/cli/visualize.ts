@@ -1,17 +1,19 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf } from '../onnx-import/network.js';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, parseChannelValues } from '../onnx-import/network.js';
 import { renderPredictionGrid } from '../report/grid.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { evaluateWithImages } from '../train/evaluate.js';
 import { checkClassCount, headClasses } from '../transfer/strategies.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 import {
-  evalLoader, evaluationFolder, intOption, modelOption, numClassesOption, padModeOption, precisionOption, requireFloat32, seedOption, weightsOption, type Precision,
+  evalLoader, evaluationFolder, intOption, modelOption, numClassesOption, padModeOption, precisionOption, requireFloat32, parsedOption, seedOption, weightsOption, type Precision,
 } from './shared-options.js';
 
 interface VisualizeOptions {
   model: string;
+  mean?: number[];
+  std?: number[];
   weights?: string;
   numClasses?: number;
   padMode?: PadMode;
@@ -41,7 +43,7 @@ export async function visualize(dir: string, options: VisualizeOptions): Promise
   requireFloat32(options.precision, 'visualize');
   if (!options.weights && !isOnnxPath(options.model)) throw new Error(`--weights is required for ${options.model} (an .onnx model brings its own)`);
   const folder = await evaluationFolder(dir);
-  const { net } = await loadNetwork(options.model, { weights: options.weights, numClasses: options.numClasses, padMode: options.padMode });
+  const { net } = await loadNetwork(options.model, { weights: options.weights, numClasses: options.numClasses, padMode: options.padMode, mean: options.mean, std: options.std });
   checkClassCount(headClasses(net), folder.classNames, options.weights ?? options.model, folder.root);
   const { rows, cols } = options;
   const size = imageSizeOf(net, options.imageSize);
@@ -76,6 +78,8 @@ export function register(program: Command): void {
     .addOption(padModeOption())
     .addOption(intOption('--image-size <n>', 'crop size (images are resized to size+32, then center-cropped; default: 224, or the .onnx model\'s input size)'))
     .addOption(precisionOption())
+    .addOption(parsedOption('--mean <list>', 'with an .onnx --model: per-channel mean on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
+    .addOption(parsedOption('--std <list>', 'with an .onnx --model: per-channel std on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
     .option('--out <file>', 'PNG to write', 'predictions.png')
     .addOption(intOption('--rows <n>', 'grid rows', 2))
     .addOption(intOption('--cols <n>', 'grid columns', 2))

@@ -63,3 +63,10 @@ export function imageSizeOf(net: TransferNetwork, requested: number | undefined)
 export function normalizationOf(net: TransferNetwork): { mean: number[]; std: number[] } {
   return net instanceof ImportedModel ? { mean: net.preprocessing.mean, std: net.preprocessing.std } : { mean: [...IMAGENET_MEAN_255], std: [...IMAGENET_STD_255] };
 }
+
+/** `--mean 123.7,116.3,103.5`: one number per channel (0-255 scale), or one for all. */
+export function parseChannelValues(value: string, flag: string): number[] {
+  const numbers = value.split(',').map((v) => Number(v.trim()));
+  if (numbers.length === 0 || !numbers.every(Number.isFinite)) throw new Error(`${flag} must be comma-separated numbers (one per channel, 0-255 scale), got "${value}"`);
+  return numbers;
+}
