@@ -7,24 +7,9 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { resnet18, resnet50, type ResNet } from '../src/models/resnet.js';
+import { CASES } from './step-cases.js';
 import { seedInitializers } from '../src/nn/init.js';
 import { TrainStep } from '../src/runtime/train-step.js';
-
-interface Case {
-  net: () => ResNet;
-  image: [number, number, number];
-  batch: number;
-  bnTraining: boolean;
-}
-
-const he = { kind: 'he-normal', mode: 'fan-out' } as const;
-export const CASES: Record<string, Case> = {
-  small: { net: () => resnet18({ numClasses: 5, inChannels: 1, width: 16, smallInput: true, padMode: 'pad', weightInit: he }), image: [1, 28, 28], batch: 64, bnTraining: true },
-  r18: { net: () => resnet18({ numClasses: 2, padMode: 'pad', weightInit: he }), image: [3, 224, 224], batch: 16, bnTraining: true },
-  r50: { net: () => resnet50({ numClasses: 2, padMode: 'pad', weightInit: he }), image: [3, 224, 224], batch: 8, bnTraining: true },
-  'r50-bn-frozen': { net: () => resnet50({ numClasses: 2, padMode: 'pad', weightInit: he }), image: [3, 224, 224], batch: 8, bnTraining: false },
-};
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);

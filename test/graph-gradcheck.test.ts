@@ -3,6 +3,7 @@ import { gradcheck } from './helpers/gradcheck.js';
 import * as ew from '../src/graph/ops/elementwise.js';
 import * as rd from '../src/graph/ops/reduce.js';
 import { conv2d, samePadding } from '../src/graph/ops/conv.js';
+import { engineTuning } from '../src/graph/ops/tuning.js';
 import { batchNormInference, batchNormTraining } from '../src/graph/ops/norm.js';
 import { avgPool2d, globalAvgPool, maxPool2d } from '../src/graph/ops/pool.js';
 import { dense } from '../src/graph/ops/dense.js';
@@ -55,6 +56,15 @@ test('conv2d: stride 1 and 2, symmetric, same and none padding, 1x1 and 3x3', as
   for (const c of cases) {
     await gradcheck((g, [x, w]) => conv2d(g, x!, w!, { stride: c.stride, pads: c.pads }), [{ name: 'x', shape: c.x }, { name: 'w', shape: c.w }]);
   }
+  // The alternative im2col (one grouped Conv with one-hot kernels) must give the same gradients.
+  engineTuning.im2col = 'one-hot-conv';
+  try {
+    for (const c of cases) {
+      await gradcheck((g, [x, w]) => conv2d(g, x!, w!, { stride: c.stride, pads: c.pads }), [{ name: 'x', shape: c.x }, { name: 'w', shape: c.w }]);
+    }
+  } finally {
+    engineTuning.im2col = 'slices';
+  }
 });
 
 test('batch norm in training and inference mode', async () => {
@@ -68,6 +78,17 @@ test('batch norm in training and inference mode', async () => {
     const variance = g.constant([0.5, 1.5, 2]);
     return batchNormInference(g, x!, gamma!, beta!, mean, variance, 1e-5);
   }, [{ name: 'x', shape: [2, 3, 2, 2] }, { name: 'gamma', shape: [3] }, { name: 'beta', shape: [3] }]);
+});
+
+test('conv2d with bias, and frozen BN folded into the conv before it (finite differences taken on the unfolded graph)', async () => {
+  await gradcheck((g, [x, w, b]) => conv2d(g, x!, w!, { stride: 1, pads: [1, 1, 1, 1] }, b!), [{ name: 'x', shape: [2, 2, 5, 5] }, { name: 'w', shape: [3, 2, 3, 3] }, { name: 'b', shape: [3] }]);
+  // 5x5 runs as batch columns (<= FOLD_MAX_POSITIONS), 15x15 as an ORT Conv; stride 2 for ConvTranspose's dX.
+  for (const [size, stride] of [[5, 1], [15, 1], [6, 2]] as const) {
+    await gradcheck((g, [x, w, gamma, beta]) => {
+      const conv = conv2d(g, x!, w!, { stride, pads: [1, 1, 1, 1] });
+      return batchNormInference(g, conv, gamma!, beta!, g.constant([0.1, -0.2, 0.3]), g.constant([0.5, 1.5, 2]), 1e-5);
+    }, [{ name: 'x', shape: [2, 2, size, size] }, { name: 'w', shape: [3, 2, 3, 3] }, { name: 'gamma', shape: [3] }, { name: 'beta', shape: [3] }]);
+  }
 });
 
 test('max, average and global pooling', async () => {

@@ -65,11 +65,28 @@ function nameOutputs(graph: Graph): { nodes: GraphNode[]; outputs: GraphValueInf
   }
   const mapName = (n: string) => rename.get(n) ?? n;
   const nodes = graph.nodes.map((node) => ({ ...node, inputs: node.inputs.map(mapName), outputs: node.outputs.map(mapName) }));
-  return { nodes: [...nodes, ...extra.map((node) => ({ ...node, inputs: node.inputs.map(mapName) }))], outputs };
+  return { nodes: liveNodes([...nodes, ...extra.map((node) => ({ ...node, inputs: node.inputs.map(mapName) }))], outputs), outputs };
+}
+
+/**
+ * The nodes that some graph output depends on, in order. Ops may leave work unused (a conv whose
+ * output BN folding replaced; ORT would still run it), so the file holds only what is needed.
+ */
+function liveNodes(nodes: GraphNode[], outputs: GraphValueInfo[]): GraphNode[] {
+  const needed = new Set(outputs.map((o) => o.name));
+  const keep: boolean[] = new Array<boolean>(nodes.length).fill(false);
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const node = nodes[i]!;
+    if (!node.outputs.some((o) => needed.has(o))) continue;
+    keep[i] = true;
+    for (const input of node.inputs) if (input !== '') needed.add(input);
+  }
+  return nodes.filter((_, i) => keep[i]);
 }
 
 export function toModelProto(graph: Graph, name = 'tlkit'): InstanceType<typeof onnx.ModelProto> {
   const { nodes, outputs } = nameOutputs(graph);
+  const used = new Set(nodes.flatMap((node) => node.inputs));
   return onnx.ModelProto.create({
     irVersion: IR_VERSION,
     producerName: 'tlkit',
@@ -85,7 +102,8 @@ export function toModelProto(graph: Graph, name = 'tlkit'): InstanceType<typeof 
           output: node.outputs,
           attribute: Object.entries(node.attributes).map(([k, v]) => attributeProto(k, v)),
         })),
-      initializer: graph.initializers.map(tensorProto),
+      // Only initializers that live nodes read (ORT warns about each unused one).
+      initializer: graph.initializers.filter((init) => used.has(init.name)).map(tensorProto),
       input: graph.inputs.map(valueInfo),
       output: outputs.map(valueInfo),
     },

@@ -23,6 +23,12 @@ export interface SessionOptions {
   optimized?: boolean;
   /** Only errors in ORT's log (not its warnings). */
   quiet?: boolean;
+  /** ORT's parallel executor runs independent nodes at once on `interOpThreads` threads (default: sequential). */
+  parallel?: { interOpThreads: number };
+  /** ORT's CPU memory arena (default on). */
+  cpuMemArena?: boolean;
+  /** ORT's memory pattern planning, which pre-allocates one block for a run's intermediates (default on). */
+  memPattern?: boolean;
 }
 
 export function defaultThreads(): number {
@@ -61,6 +67,9 @@ export class Session {
     if (options.profilePrefix) Object.assign(sessionOptions, { enableProfiling: true, profileFilePrefix: options.profilePrefix });
     if (options.optimized) sessionOptions.graphOptimizationLevel = 'disabled';
     if (options.quiet) sessionOptions.logSeverityLevel = 3;
+    if (options.parallel) Object.assign(sessionOptions, { executionMode: 'parallel', interOpNumThreads: options.parallel.interOpThreads });
+    if (options.cpuMemArena !== undefined) sessionOptions.enableCpuMemArena = options.cpuMemArena;
+    if (options.memPattern !== undefined) sessionOptions.enableMemPattern = options.memPattern;
     // Two overloads of create (path, bytes): TypeScript picks one per branch, not for the union.
     return new Session(typeof model === 'string' ? await InferenceSession.create(model, sessionOptions) : await InferenceSession.create(model, sessionOptions));
   }

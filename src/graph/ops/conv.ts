@@ -7,6 +7,7 @@
 import type { Graph } from '../graph.js';
 import type { SymbolicTensor } from '../ir.js';
 import * as p from './primitives.js';
+import { engineTuning } from './tuning.js';
 
 type T = SymbolicTensor;
 
@@ -33,11 +34,26 @@ export interface Conv2dOptions {
   pads: Pads;
 }
 
-export function conv2d(g: Graph, x: T, w: T, options: Conv2dOptions): T {
+/** What a conv2d call was given: BN folding (norm.ts) re-emits the conv with folded weights. */
+export interface ConvCall {
+  x: T;
+  w: T;
+  options: Conv2dOptions;
+}
+const convCalls = new WeakMap<Graph, Map<string, ConvCall>>();
+
+/** The conv2d call (without bias) that produced `y`, if any. */
+export function convProducing(g: Graph, y: T): ConvCall | undefined {
+  return convCalls.get(g)?.get(y.name);
+}
+
+/** 2-D convolution, optionally with a per-channel bias [co] (what folded BN leaves behind). */
+export function conv2d(g: Graph, x: T, w: T, options: Conv2dOptions, bias?: T): T {
   const [n, c, h, wd] = x.shape as [number, number, number, number];
   const [co, ci, kh, kw] = w.shape as [number, number, number, number];
   if (x.shape.length !== 4) throw new Error(`Conv2d expects an NCHW input, got shape [${x.shape.join(', ')}]`);
   if (c !== ci) throw new Error(`Conv2d with weight [${w.shape.join(', ')}] expects ${ci} input channels, got ${c} (input shape [${x.shape.join(', ')}])`);
+  if (bias && (bias.shape.length !== 1 || bias.shape[0] !== co)) throw new Error(`Conv2d bias must be [${co}], got [${bias.shape.join(', ')}]`);
   const { stride, pads } = options;
   const ho = convOutputSize(h, kh, stride, pads[0], pads[2]);
   const wo = convOutputSize(wd, kw, stride, pads[1], pads[3]);
@@ -46,34 +62,59 @@ export function conv2d(g: Graph, x: T, w: T, options: Conv2dOptions): T {
   // width is that image's output positions: 49 in layer4, a shape MLAS runs at a fraction of its
   // speed. There one GEMM over the whole batch (im2col across images) is faster; the columns are
   // kept for the weight gradient. Constant weights (inference graphs) keep ORT's Conv.
-  const columns = g.requiresGrad(w) && ho * wo <= convTuning.foldMaxPositions && co >= convTuning.foldMinChannels ? batchColumns(g, x, kh, kw, stride, pads, ho, wo) : null;
+  const columns = g.requiresGrad(w) && ho * wo <= engineTuning.foldMaxPositions && co >= engineTuning.foldMinChannels ? batchColumns(g, x, kh, kw, stride, pads, ho, wo) : null;
   const y = columns
-    ? columnsTimesWeight(g, columns, w, n, ho, wo)
-    : g.emit1('Conv', [x, w], [n, co, ho, wo], { kernel_shape: [kh, kw], strides: [stride, stride], pads: [pads[0], pads[1], pads[2], pads[3]] });
-  g.record([x, w], [y], ([dy]) => [
+    ? columnsTimesWeight(g, columns, w, n, ho, wo, bias)
+    : g.emit1('Conv', bias ? [x, w, bias] : [x, w], [n, co, ho, wo], { kernel_shape: [kh, kw], strides: [stride, stride], pads: [pads[0], pads[1], pads[2], pads[3]] });
+  const inputs = bias ? [x, w, bias] : [x, w];
+  g.record(inputs, [y], ([dy]) => [
     g.requiresGrad(x) ? convInputGrad(g, dy!, x, w, options) : null,
     g.requiresGrad(w) ? (columns ? weightGradFromColumns(g, dy!, columns, w) : convWeightGrad(g, dy!, x, w, options)) : null,
+    bias && g.requiresGrad(bias) ? p.reduceSum(g, dy!, [0, 2, 3], false) : null,
   ]);
+  if (!bias) {
+    const calls = convCalls.get(g) ?? new Map<string, ConvCall>();
+    convCalls.set(g, calls);
+    calls.set(y.name, { x, w, options });
+  }
   return y;
 }
 
 /** Convs with at most this many output positions per image run as one batch-wide GEMM in training graphs. */
-export const FOLD_MAX_POSITIONS = 196;
-export const convTuning = { foldMaxPositions: FOLD_MAX_POSITIONS, foldMinChannels: 0, dxFoldMinChannels: 0 };
+export const FOLD_MAX_POSITIONS = engineTuning.foldMaxPositions;
+
+
+/**
+ * im2col as one grouped Conv with constant one-hot kernels: [n, ci*kh*kw, ho, wo], channels
+ * ordered like the weight's [ci, kh, kw]. One node (padding and stride included) where the
+ * shifted-slice form takes a Pad, kh*kw Slices and a Concat.
+ */
+function oneHotColumns(g: Graph, x: T, kh: number, kw: number, stride: number, pads: Pads, ho: number, wo: number): T {
+  const [n, ci] = x.shape as [number, number, number, number];
+  const taps = kh * kw;
+  const kernel = new Float32Array(ci * taps * taps);
+  for (let c = 0; c < ci; c++) for (let t = 0; t < taps; t++) kernel[(c * taps + t) * taps + t] = 1;
+  const onehot = g.constant(Array.from(kernel), [ci * taps, 1, kh, kw]);
+  return g.emit1('Conv', [x, onehot], [n, ci * taps, ho, wo], { kernel_shape: [kh, kw], strides: [stride, stride], pads: [...pads], group: ci });
+}
+
+const oneHotApplies = (kh: number, kw: number) => engineTuning.im2col === 'one-hot-conv' && kh * kw > 1;
 
 /** im2col across the batch: [ci*kh*kw, n*ho*wo], rows ordered like the weight's [ci, kh, kw]. */
 function batchColumns(g: Graph, x: T, kh: number, kw: number, stride: number, pads: Pads, ho: number, wo: number): T {
   const [n, ci] = x.shape as [number, number, number, number];
+  if (oneHotApplies(kh, kw)) return p.reshape(g, p.transpose(g, oneHotColumns(g, x, kh, kw, stride, pads, ho, wo), [1, 0, 2, 3]), [ci * kh * kw, n * ho * wo]);
   const parts = windows(g, p.pad2d(g, p.transpose(g, x, [1, 0, 2, 3]), pads), kh, kw, stride, ho, wo);
   return parts.length === 1
     ? p.reshape(g, parts[0]!, [ci, n * ho * wo])
     : p.reshape(g, p.concat(g, parts.map((part) => p.unsqueeze(g, part, 1)), 1), [ci * kh * kw, n * ho * wo]);
 }
 
-/** The conv output from batch columns: W [co, ci*kh*kw] x columns, back to NCHW. */
-function columnsTimesWeight(g: Graph, columns: T, w: T, n: number, ho: number, wo: number): T {
+/** The conv output from batch columns: W [co, ci*kh*kw] x columns (+ bias), back to NCHW. */
+function columnsTimesWeight(g: Graph, columns: T, w: T, n: number, ho: number, wo: number, bias?: T): T {
   const co = w.shape[0]!;
-  const y2 = p.matmul(g, p.reshape(g, w, [co, columns.shape[0]!]), columns);
+  const w2 = p.reshape(g, w, [co, columns.shape[0]!]);
+  const y2 = bias ? g.emit1('Gemm', [w2, columns, p.reshape(g, bias, [co, 1])], [co, columns.shape[1]!]) : p.matmul(g, w2, columns);
   return p.transpose(g, p.reshape(g, y2, [co, n, ho, wo]), [1, 0, 2, 3]);
 }
 
@@ -99,7 +140,7 @@ function convInputGrad(g: Graph, dy: T, x: T, w: T, { stride, pads }: Conv2dOpti
   if (stride === 1) {
     const flipped = flippedTransposedWeight(g, w);
     const inputPads: Pads = [kh - 1 - pads[0], kw - 1 - pads[1], kh - 1 - pads[2], kw - 1 - pads[3]];
-    if (h * wd <= convTuning.foldMaxPositions && ci >= convTuning.dxFoldMinChannels) return columnsTimesWeight(g, batchColumns(g, dy, kh, kw, 1, inputPads, h, wd), flipped, n, h, wd);
+    if (h * wd <= engineTuning.foldMaxPositions && ci >= engineTuning.dxFoldMinChannels) return columnsTimesWeight(g, batchColumns(g, dy, kh, kw, 1, inputPads, h, wd), flipped, n, h, wd);
     return g.emit1('Conv', [dy, flipped], [n, ci, h, wd], { kernel_shape: [kh, kw], pads: inputPads });
   }
   // output_padding restores the rows a strided forward conv dropped at the bottom/right.
@@ -139,8 +180,10 @@ function convWeightGradPerSample(g: Graph, dy: T, x: T, w: T, { stride, pads }: 
   const [co, , kh, kw] = w.shape as [number, number, number, number];
   const [, , ho, wo] = dy.shape as [number, number, number, number];
   const positions = ho * wo;
-  const parts = windows(g, p.pad2d(g, x, pads), kh, kw, stride, ho, wo);
-  const columns = parts.length === 1
+  const parts = oneHotApplies(kh, kw) ? [] : windows(g, p.pad2d(g, x, pads), kh, kw, stride, ho, wo);
+  const columns = oneHotApplies(kh, kw)
+    ? p.reshape(g, oneHotColumns(g, x, kh, kw, stride, pads, ho, wo), [n, ci * kh * kw, positions])
+    : parts.length === 1
     ? p.reshape(g, parts[0]!, [n, ci, positions])
     : p.reshape(g, p.concat(g, parts.map((part) => p.unsqueeze(g, part, 2)), 2), [n, ci * kh * kw, positions]);
   const dy3 = p.reshape(g, dy, [n, co, positions]);
