@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import sharp from 'sharp';
 import { runCli } from './helpers/cli.js';
+import { writeTutorialImageFolder } from './helpers/tutorial-fixtures.js';
 import { writeDirtyClass, type DirtyClass } from './helpers/dirty-images.js';
 import { readRunRecord } from '../src/report/run-record.js';
 
@@ -99,4 +101,19 @@ test('tlkit verify decodes every image in full and lists the bad ones (exit 1); 
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /^2 images checked in .*: 2 good, 0 bad$/m);
   assert.match(ok.stderr, /verify \[.*\] 2\/2 images/, 'the progress bar, asked for on a pipe');
+});
+
+test('tlkit verify reports a picture that is in both train/ and val/ (re-encoded, rescaled) as a leak, and only that one', async () => {
+  const root = await writeTutorialImageFolder(path.join(dir, 'leaky'), { train: 4, val: 3, size: 48 });
+  const original = path.join(root, 'train', 'wolves', 'train_wolves_002.jpg');
+  const copy = path.join(root, 'val', 'wolves', 'copy.jpg');
+  const { width } = await sharp(original).metadata();
+  await fs.writeFile(copy, await sharp(original).resize(Math.round(width! * 0.8)).jpeg({ quality: 60 }).toBuffer());
+  const run = await runCli(['verify', root, '--no-progress']);
+  assert.equal(run.code, 0, run.stderr);
+  const leaks = [...run.stdout.matchAll(/^leak: (.*) ~ (.*) \((\d+) of 256 hash positions differ\)$/gm)];
+  assert.deepEqual(leaks.map((m) => [m[1], m[2]]), [[original, copy]], run.stdout);
+  assert.match(run.stdout, /^1 near-duplicate pair shared by train\/ and val\/$/m);
+  const skipped = await runCli(['verify', root, '--no-progress', '--no-leakage']);
+  assert.doesNotMatch(skipped.stdout, /^leak:|near-duplicate/m);
 });

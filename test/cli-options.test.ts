@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Command } from 'commander';
@@ -103,4 +103,29 @@ test('tlkit train --class-weights balanced --mixup --accumulate run and are reco
   const rows = JSON.parse(predicted.stdout) as Array<{ source: string; probabilities: number[] }>;
   assert.equal(rows.length, 4);
   for (const row of rows) assert.ok(Math.abs(row.probabilities.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+});
+
+test('tlkit lr-find writes the loss-vs-rate plot and prints a suggestion; train --lr auto trains at the suggestion', async () => {
+  const out = path.join(dir, 'lr-find');
+  const common = ['--model', 'resnet18', '--weights', weights, '--batch-size', '2', '--image-size', '64'];
+  const found = await runCli(['lr-find', data, ...common, '--no-augment', '--iterations', '30', '--start-lr', '1e-5', '--out', out]);
+  assert.equal(found.code, 0, found.stderr);
+  const suggested = /Suggested learning rate: (\S+) \((\d+) steps/.exec(found.stdout);
+  assert.ok(suggested, found.stdout);
+  const numbers = JSON.parse(await readFile(path.join(out, 'lr-find.json'), 'utf8')) as { suggestion: number; learningRates: number[]; losses: number[] };
+  assert.equal(numbers.learningRates.length, Number(suggested[2]));
+  assert.ok(numbers.learningRates.every((lr, i) => i === 0 || lr > numbers.learningRates[i - 1]!), 'the rates grow');
+  assert.ok(numbers.suggestion >= numbers.learningRates[0]! && numbers.suggestion <= numbers.learningRates.at(-1)!);
+  const png = await readFile(path.join(out, 'lr-find.png'));
+  assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
+
+  const run = path.join(dir, 'lr-auto');
+  const trained = await runCli(['train', data, ...common, '--no-progress', '--epochs', '1', '--lr', 'auto', '--out', run]);
+  assert.equal(trained.code, 0, trained.stderr);
+  const chosen = /lr-find: suggested learning rate (\S+)/.exec(trained.stdout);
+  assert.ok(chosen, trained.stdout);
+  const record = await readRunRecord(run);
+  assert.equal(record.config.lrFind, true);
+  assert.ok(Math.abs((record.config.lr as number) / Number(chosen[1]) - 1) < 0.01, `trained at ${record.config.lr}`);
+  assert.match((await runCli(['train', data, ...common, '--lr', 'fast'])).stderr, /--lr must be a positive number, got "fast"/);
 });

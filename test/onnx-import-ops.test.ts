@@ -16,3 +16,9 @@ test('Concat: each input gets its slice of the gradient', async () => {
   await gradcheck((g, [a, b]) => concat(g, [a!, b!], 1), [{ name: 'a', shape: [2, 3, 2] }, { name: 'b', shape: [2, 1, 2] }]);
   await gradcheck((g, [a, b, c]) => concat(g, [a!, b!, c!], -1), [{ name: 'a', shape: [2, 2] }, { name: 'b', shape: [2, 3] }, { name: 'c', shape: [2, 1] }]);
 });
+
+test('GlobalAveragePool of an imported feature-map cut', async () => {
+  const { GlobalAveragePool } = await import('../src/onnx-import/model.js');
+  const { InferenceContext } = await import('../src/nn/context.js');
+  await gradcheck((g, [x]) => new GlobalAveragePool().forward(new InferenceContext(g), x!), [{ name: 'x', shape: [2, 3, 2, 3] }]);
+});

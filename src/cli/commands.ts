@@ -14,6 +14,7 @@ export const commandModules: ReadonlyArray<{ name: string; load: () => Promise<C
   { name: 'pipeline', load: () => import('./pipeline.js') },
   { name: 'demo', load: () => import('./demo.js') },
   { name: 'train', load: () => import('./train.js') },
+  { name: 'lr-find', load: () => import('./lr-find.js') },
   { name: 'eval', load: () => import('./eval.js') },
   { name: 'visualize', load: () => import('./visualize.js') },
   { name: 'features', load: () => import('./features.js') },

@@ -17,21 +17,27 @@ import { evaluateWithImages } from '../train/evaluate.js';
 import { describeInt8, type Int8Options, type Int8Report } from '../runtime/int8.js';
 import { fit, type FitOptions, type FitResult } from '../train/fit.js';
 import { describeSchedule, parseSchedule, type LrSchedule } from '../train/schedules.js';
-import { fineTune, replaceHead, trainFixedFeature } from '../transfer/strategies.js';
+import { fineTune, freezeBackbone, replaceHead, trainFixedFeature, unfreezeForFineTune } from '../transfer/strategies.js';
+import type { ImageFolder } from '../data/image-folder.js';
+import type { DataLoader } from '../data/loader.js';
+import type { OptimizerConfig } from '../graph/optim.js';
+import type { MixOptions } from '../train/callbacks/mixing.js';
+import { findLearningRate } from '../train/lr-finder.js';
 import { ensureFolder, writeFileAtomic } from '../util/atomic.js';
 import { explainWriteFault, lockOutFolder } from './run-folder.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 import {
   addDataFlags, imageFolderOptions, strictDataError, type DataFlags,
   amountOption, batchSizeOption, choiceOption, countOption, evalLoader, intOption, modelOption, OPTIMIZER_KINDS, padModeOption, parsedOption, parseOptimizer,
-  precisionOption, rateOption, seedOption, trainLoader, trainValFolders, weightsOption, type OptimizerKind, type Precision,
+  positiveNumber, precisionOption, rateOption, seedOption, trainLoader as trainLoaderOf, trainValFolders, weightsOption, type OptimizerKind, type Precision,
   calibrateOnOption, calibrationImagesOption, int8Options,
 } from './shared-options.js';
 
 export const TRAIN_MODES = ['fixed-feature', 'finetune', 'scratch'] as const;
 export type TrainMode = (typeof TRAIN_MODES)[number];
 
-interface TrainOptions extends DataFlags {
+/** What train and lr-find share: the data, the model, what is trained and how. */
+export interface SetupOptions extends DataFlags {
   model: string;
   mean?: number[];
   std?: number[];
@@ -39,9 +45,7 @@ interface TrainOptions extends DataFlags {
   /** The earlier name of --weights. */
   pretrained?: string;
   mode: TrainMode;
-  epochs: number;
   batchSize: number;
-  lr: number;
   momentum: number;
   imageSize?: number;
   cut?: string;
@@ -50,25 +54,30 @@ interface TrainOptions extends DataFlags {
   bnFrozen?: boolean;
   bnTrain?: boolean;
   bodyLrScale?: number;
-  headEpochs?: number;
-  schedule: LrSchedule;
   optimizer: OptimizerKind;
   weightDecay: number;
-  avgPool?: number;
-  out: string;
-  resume?: boolean;
   seed: number;
   augment: boolean;
   padMode?: PadMode;
   precision: Precision;
-  calibrationImages?: number;
-  calibrateOn?: string;
-  earlyStopping?: number;
-  earlyStoppingMetric: 'accuracy' | 'loss';
   accumulate: number;
   classWeights?: number[] | 'balanced';
   mixup?: number;
   cutmix?: number;
+}
+
+interface TrainOptions extends SetupOptions {
+  calibrationImages?: number;
+  calibrateOn?: string;
+  epochs: number;
+  lr: number | 'auto';
+  headEpochs?: number;
+  schedule: LrSchedule;
+  avgPool?: number;
+  out: string;
+  resume?: boolean;
+  earlyStopping?: number;
+  earlyStoppingMetric: 'accuracy' | 'loss';
   dashboard?: boolean;
   progress?: boolean;
 }
@@ -88,7 +97,7 @@ function finalMapSize(imageSize: number): number {
 }
 
 /** The network to train: pretrained weights with a new head of `classes` outputs, or random weights. */
-async function buildNetwork(options: TrainOptions, weights: string | undefined, classes: number, log: (line: string) => void): Promise<TransferNetwork> {
+async function buildNetwork(options: SetupOptions, weights: string | undefined, classes: number, log: (line: string) => void): Promise<TransferNetwork> {
   const { mode, padMode } = options;
   if (isOnnxPath(options.model)) {
     if (mode === 'scratch') throw new Error(`--mode scratch trains a registry architecture from random weights; ${options.model} brings its own weights (use fixed-feature or finetune)`);
@@ -110,8 +119,26 @@ async function buildNetwork(options: TrainOptions, weights: string | undefined, 
   return replaceHead(net, classes);
 }
 
-export async function train(dataDir: string, options: TrainOptions): Promise<{ result: FitResult; outDir: string }> {
-  const { mode, epochs, batchSize, lr, momentum, seed, bodyLrScale, headEpochs, schedule } = options;
+/** The data, the network and the training settings a command has once its options are checked. */
+export interface TrainingSetup {
+  weights?: string;
+  optimizer: OptimizerConfig;
+  mix?: MixOptions;
+  skipped: SkippedFiles;
+  strict: boolean;
+  trainFolder: ImageFolder;
+  valFolder: ImageFolder;
+  classNames: string[];
+  net: TransferNetwork;
+  imageSize: number;
+  normalize: ReturnType<typeof normalizationOf>;
+  inputShape: number[];
+  trainLoader: DataLoader;
+}
+
+/** Checks the shared options, opens the folders and builds the network; `beforeNetwork` runs in between (train's out-folder lock). */
+export async function openTraining(dataDir: string, options: SetupOptions, beforeNetwork?: () => Promise<void>): Promise<TrainingSetup> {
+  const { mode, momentum, seed, bodyLrScale } = options;
   if (options.bnFrozen && options.bnTrain) throw new Error('--bn-frozen and --bn-train contradict each other: give one');
   if (options.weights && options.pretrained && options.weights !== options.pretrained) throw new Error('--pretrained is another name for --weights: give one');
   const weights = options.weights ?? options.pretrained;
@@ -127,9 +154,40 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
   const optimizer = { ...parseOptimizer(options.optimizer, momentum, options.weightDecay), ...(options.accumulate > 1 ? { accumulate: options.accumulate } : {}) };
   if (options.mixup !== undefined && options.cutmix !== undefined) throw new Error('--mixup and --cutmix are alternatives: give one');
   const mix = options.mixup !== undefined ? { kind: 'mixup' as const, alpha: options.mixup, seed } : options.cutmix !== undefined ? { kind: 'cutmix' as const, alpha: options.cutmix, seed } : undefined;
-  if (mode !== 'finetune' && (options.fromStage || options.freeze || bodyLrScale !== undefined || headEpochs !== undefined)) {
+  if (mode !== 'finetune' && (options.fromStage || options.freeze || bodyLrScale !== undefined)) {
     throw new Error('--from-stage, --freeze, --body-lr-scale and --head-epochs apply to --mode finetune only');
   }
+  const skipped = new SkippedFiles();
+  const strict = options.strictData ?? false;
+  const { train: trainFolder, val: valFolder } = await trainValFolders(dataDir, imageFolderOptions(options, skipped)).catch((error: unknown) => {
+    throw strictDataError(error, dataDir);
+  });
+  await beforeNetwork?.();
+  const classNames = [...trainFolder.classNames];
+  seedInitializers(seed);
+  const net = await buildNetwork(options, weights, classNames.length, (line) => process.stderr.write(`${line}\n`));
+  const imageSize = imageSizeOf(net, options.imageSize);
+  const normalize = normalizationOf(net);
+  const inputShape = [inChannelsOf(net), imageSize, imageSize];
+  const trainLoader = trainLoaderOf(trainFolder, options.batchSize, imageSize, { augment: options.augment, seed, skipped, strict, normalize });
+  return { weights, optimizer, mix, skipped, strict, trainFolder, valFolder, classNames, net, imageSize, normalize, inputShape, trainLoader };
+}
+
+/** Freezes and unfreezes as the mode will train (lr-find sweeps what training will train). */
+export function prepareMode(net: TransferNetwork, options: SetupOptions): Pick<FitOptions, 'bnTraining' | 'lrScale'> {
+  if (options.mode === 'fixed-feature') return freezeBackbone(net, options.bnTrain ?? false);
+  if (options.mode === 'finetune') return unfreezeForFineTune(net, { fromStage: options.fromStage, freeze: freezePatterns(options.freeze), bnTraining: !options.bnFrozen, bodyLrScale: options.bodyLrScale });
+  net.unfreeze().train(true);
+  return { bnTraining: true };
+}
+
+function freezePatterns(text: string | undefined): string[] | undefined {
+  return text?.split(',').map((p) => p.trim()).filter(Boolean);
+}
+
+export async function train(dataDir: string, options: TrainOptions): Promise<{ result: FitResult; outDir: string }> {
+  const { mode, epochs, batchSize, momentum, seed, bodyLrScale, headEpochs, schedule } = options;
+  if (mode !== 'finetune' && headEpochs !== undefined) throw new Error('--from-stage, --freeze, --body-lr-scale and --head-epochs apply to --mode finetune only');
   if (options.avgPool !== undefined) {
     const kernel = options.avgPool;
     const side = finalMapSize(options.imageSize ?? 224);
@@ -139,24 +197,25 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
   }
 
   const log = (line: string) => process.stdout.write(`${line}\n`);
-  const skipped = new SkippedFiles();
-  const strict = options.strictData ?? false;
-  const { train: trainFolder, val: valFolder } = await trainValFolders(dataDir, imageFolderOptions(options, skipped)).catch((error: unknown) => {
-    throw strictDataError(error, dataDir);
-  });
-  // Before the network is built, so a second run refuses at once.
+  // The out folder is locked before the network is built, so a second run refuses at once.
   const outDir = options.out;
-  await ensureFolder(outDir);
-  const lock = await lockOutFolder(outDir, 'tlkit train', log);
-  const classNames = [...trainFolder.classNames];
-  seedInitializers(seed);
-  const net = await buildNetwork(options, weights, classNames.length, (line) => process.stderr.write(`${line}\n`));
-  const imageSize = imageSizeOf(net, options.imageSize);
-  const normalize = normalizationOf(net);
-  const inputShape = [inChannelsOf(net), imageSize, imageSize];
+  let lock: Awaited<ReturnType<typeof lockOutFolder>> | undefined;
+  const setup = await openTraining(dataDir, options, async () => {
+    await ensureFolder(outDir);
+    lock = await lockOutFolder(outDir, 'tlkit train', log);
+  });
+  const { weights, optimizer, mix, skipped, strict, trainFolder, valFolder, classNames, net, imageSize, normalize, inputShape } = setup;
+  let lr: number;
+  if (options.lr === 'auto') {
+    const found = await findLearningRate(net, { ...prepareMode(net, options), train: setup.trainLoader, inputShape, optimizer, classWeights: options.classWeights, mix });
+    lr = found.suggestion;
+    log(`lr-find: suggested learning rate ${lr.toExponential(2)} (valley of the smoothed loss over ${found.learningRates.length} steps)`);
+  } else {
+    lr = options.lr;
+  }
 
   const config: Record<string, unknown> = {
-    command: 'tlkit train', data: path.resolve(dataDir), model: options.model, pretrained: weights ?? null, mode, epochs, batchSize, lr,
+    command: 'tlkit train', data: path.resolve(dataDir), model: options.model, pretrained: weights ?? null, mode, epochs, batchSize, lr, ...(options.lr === 'auto' ? { lrFind: true } : {}),
     optimizer: optimizer.kind, momentum, weightDecay: options.weightDecay, schedule: describeSchedule(schedule), imageSize, augment: options.augment, seed,
     ...(options.earlyStopping ? { earlyStopping: { patience: options.earlyStopping, metric: options.earlyStoppingMetric } } : {}),
     ...(options.accumulate > 1 ? { accumulate: options.accumulate, effectiveBatchSize: batchSize * options.accumulate } : {}),
@@ -201,7 +260,7 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
 
   const fitOptions: FitOptions = {
     epochs, lr, optimizer, schedule, inputShape,
-    train: trainLoader(trainFolder, batchSize, imageSize, { augment: options.augment, seed, skipped, strict, normalize }),
+    train: setup.trainLoader,
     val: evalLoader(valFolder, batchSize, imageSize, { skipped, strict, normalize }),
     checkpointDir: outDir, resume: options.resume, log, progress: options.progress ?? process.stderr.isTTY, signal: controller.signal, callbacks, int8,
     classWeights: options.classWeights, mix,
@@ -212,7 +271,7 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
     if (mode === 'fixed-feature') {
       result = await trainFixedFeature(net, { ...fitOptions, backboneBnTraining: options.bnTrain ?? false });
     } else if (mode === 'finetune') {
-      const freeze = options.freeze?.split(',').map((p) => p.trim()).filter(Boolean);
+      const freeze = freezePatterns(options.freeze);
       // A resumed run already went through the head phase; last.ckpt holds its weights.
       const phases = await fineTune(net, {
         ...fitOptions, fromStage: options.fromStage, freeze, bnTraining: !options.bnFrozen, bodyLrScale, headEpochs: options.resume ? 0 : headEpochs,
@@ -229,7 +288,7 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
   if (!result.interrupted) await finishRun(net, { outDir, result, valFolder, batchSize, imageSize, seed, inputShape, classNames, record: () => runRecord.record(), skipped, int8, int8Reports });
   if (skipped.size > 0) log(`${skipped.size} data file${skipped.size === 1 ? '' : 's'} left out (warned above); ${path.join(outDir, 'run.json')} lists them`);
   await dashboard?.close();
-  await lock.release();
+  await lock?.release();
   return { result, outDir };
 }
 
@@ -277,23 +336,22 @@ async function finishRun(net: TransferNetwork, context: FinishContext): Promise<
   process.stdout.write(`best.ckpt on val: accuracy ${evaluation.accuracy.toFixed(3)}, loss ${evaluation.loss.toFixed(3)}; report: ${report}\n`);
 }
 
-export function register(program: Command): void {
-  const command = program
-    .command('train')
-    .description('transfer-train a model on an image dataset, like the MindSpore dogs-vs-wolves tutorial')
-    .argument('<data-dir>', 'dataset folder with train/ and val/ image folders (one sub-folder per class), e.g. datasets-Canidae/data/Canidae')
+function parseLearningRate(value: string, flag: string): number | 'auto' {
+  return value === 'auto' ? value : positiveNumber(value, flag);
+}
+
+/** The options train and lr-find share (data, model, what is trained, optimizer, batch). */
+export function addSetupOptions(command: Command): Command {
+  command
     .addOption(modelOption())
     .option('--cut <tensor>', 'with an .onnx --model: the tensor whose values are the features (default: the input of its classifier; tlkit inspect model.onnx lists the cut points)')
     .addOption(weightsOption('registry name (resnet50-mindspore) or a .ckpt/.safetensors file; the head is replaced by Dense(features, classes in train/)'))
     .addOption(new Option('--pretrained <weights>', 'another name for --weights'))
     .addOption(choiceOption('--mode <mode>', 'fixed-feature (train fc only, tutorial 3.3), finetune, or scratch (random weights)', TRAIN_MODES, 'fixed-feature'))
-    .addOption(intOption('--epochs <n>', 'epochs', 5))
     .addOption(batchSizeOption('images per step', 18))
-    .addOption(rateOption('--lr <rate>', 'learning rate', 0.001))
     .addOption(amountOption('--momentum <m>', 'momentum of the Momentum optimizer', 0.5))
     .addOption(choiceOption('--optimizer <kind>', 'momentum = MindSpore nn.Momentum', OPTIMIZER_KINDS, 'momentum'))
     .addOption(amountOption('--weight-decay <wd>', 'L2 weight decay (decoupled for adamw)', 0))
-    .addOption(parsedOption('--schedule <s>', 'learning-rate schedule: constant, step:EPOCHS:GAMMA, cosine, one-cycle', (value) => parseSchedule(value)).default({ kind: 'constant' }, 'constant'))
     .addOption(intOption('--image-size <n>', 'training crop size; val images are resized to size+32 and center-cropped (default: 224, or the .onnx model\'s input size)'))
     .addOption(parsedOption('--mean <list>', 'with an .onnx --model: per-channel mean on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
     .addOption(parsedOption('--std <list>', 'with an .onnx --model: per-channel std on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
@@ -306,24 +364,35 @@ export function register(program: Command): void {
       'BN layers use batch statistics and update their moving averages (default for finetune). With fixed-feature this is what the tutorial does: its frozen backbone still runs BN in training mode, so features depend on the batch and the whole backbone runs as a training graph each step (much slower, no feature cache); tlkit\'s default freezes BN too, making the backbone a fixed function',
     )
     .addOption(rateOption('--body-lr-scale <x>', 'finetune: learning-rate multiplier for the pretrained body relative to the new head'))
-    .addOption(countOption('--head-epochs <n>', 'finetune: first train the new head alone for this many epochs'))
-    .addOption(intOption('--avg-pool <k>', "accepted for the tutorial's AvgPool2d(kernel_size=7): tlkit's global average pool is the same at 224 px"))
     .addOption(padModeOption("'same' (MindSpore) or 'pad' (PyTorch); default: from the weights' naming, 'same' without weights"))
     .addOption(precisionOption())
-    .addOption(calibrationImagesOption())
-    .addOption(calibrateOnOption('default: the training images; the agreement is measured on val/'))
-    .addOption(intOption('--early-stopping <patience>', 'stop when the validation metric has not improved for this many epochs, and keep the best epoch\'s weights'))
     .addOption(intOption('--accumulate <n>', 'gradient accumulation: apply the mean gradient of this many batches at once (an effective batch n times --batch-size in the memory of one)', 1))
     .addOption(parsedOption('--class-weights <w>', "loss weight per class: 'balanced' (n / (classes * count), for imbalanced folders) or one number per class, comma-separated", parseClassWeights))
     .addOption(rateOption('--mixup <alpha>', 'train on mixup blends of image pairs, blend weight ~ Beta(alpha, alpha) (0.2-0.4 typical); turns the feature cache off'))
     .addOption(rateOption('--cutmix <alpha>', 'train on cutmix (a box from another image; Beta(alpha, alpha), 1 typical); turns the feature cache off'))
+    .addOption(seedOption('seed of the new head, shuffling and augmentation'));
+  return addDataFlags(command);
+}
+
+export function register(program: Command): void {
+  const command = program
+    .command('train')
+    .description('transfer-train a model on an image dataset, like the MindSpore dogs-vs-wolves tutorial')
+    .argument('<data-dir>', 'dataset folder with train/ and val/ image folders (one sub-folder per class), e.g. datasets-Canidae/data/Canidae');
+  addSetupOptions(command)
+    .addOption(intOption('--epochs <n>', 'epochs', 5))
+    .addOption(parsedOption('--lr <rate>', "learning rate, or 'auto': run lr-find first and train at its suggestion", parseLearningRate, 0.001))
+    .addOption(parsedOption('--schedule <s>', 'learning-rate schedule: constant, step:EPOCHS:GAMMA, cosine, one-cycle', (value) => parseSchedule(value)).default({ kind: 'constant' }, 'constant'))
+    .addOption(countOption('--head-epochs <n>', 'finetune: first train the new head alone for this many epochs'))
+    .addOption(calibrationImagesOption())
+    .addOption(calibrateOnOption('default: the training images; the agreement is measured on val/'))
+    .addOption(intOption('--avg-pool <k>', "accepted for the tutorial's AvgPool2d(kernel_size=7): tlkit's global average pool is the same at 224 px"))
+    .addOption(intOption('--early-stopping <patience>', 'stop when the validation metric has not improved for this many epochs, and keep the best epoch\'s weights'))
     .addOption(choiceOption('--early-stopping-metric <m>', 'what --early-stopping watches: validation accuracy or loss', ['accuracy', 'loss'] as const, 'accuracy'))
     .option('--out <dir>', 'folder for best.ckpt, last.ckpt and the run record (run.json, predictions.png, report.html)', './BestCheckpoint')
     .option('--resume', 'continue from last.ckpt in --out')
-    .addOption(seedOption('seed of the new head, shuffling and augmentation'))
     .option('--dashboard', 'serve a live report on 127.0.0.1 while training')
-    .option('--no-progress', 'no progress bar on stderr');
-  addDataFlags(command)
+    .option('--no-progress', 'no progress bar on stderr')
     .addHelpText('after', '\nCtrl-C stops after the current step (exit code 130); best.ckpt and last.ckpt keep the last complete epoch.')
     .action(async (dataDir: string, options: TrainOptions) => {
       const { result } = await train(dataDir, options).catch(async (error: unknown) => {

@@ -20,6 +20,8 @@ export type { SkipKind, SkippedFile } from './bad-images.js';
 export { checkImageFile } from './image-check.js';
 export type { ImageCheck, ImageCheckOptions } from './image-check.js';
 export { verifyImages } from './verify.js';
+export { differenceHash, hashDistance, hashImages, nearDuplicatesAcross } from './near-duplicates.js';
+export type { ImageHash, NearDuplicate } from './near-duplicates.js';
 export type { VerifyOptions, VerifyResult } from './verify.js';
 export { DataLoader, defaultConcurrency } from './loader.js';
 export type { Batch, LoaderOptions } from './loader.js';

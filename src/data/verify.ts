@@ -19,6 +19,8 @@ export interface VerifyOptions {
 export interface VerifyResult {
   /** Files with an image extension, each decoded in full. */
   checked: number;
+  /** The ones that decode, in folder order. */
+  good: string[];
   /** The ones that did not decode or are above the pixel limit, in folder order. */
   bad: SkippedFile[];
   /** Links not followed (loops, leaving the folder, broken). */
@@ -46,5 +48,6 @@ export async function verifyImages(root: string, options: VerifyOptions = {}): P
     decode: true, pixelLimit: options.pixelLimit, concurrency: options.concurrency ?? defaultConcurrency(), onProgress: options.onProgress,
   });
   const bad = checks.flatMap((check, k) => (check.ok ? [] : [{ path: images[k]!, ...check.problem }]));
-  return { checked: images.length, bad, links, others: files.length - images.length };
+  const good = images.filter((_, k) => checks[k]!.ok);
+  return { checked: images.length, good, bad, links, others: files.length - images.length };
 }

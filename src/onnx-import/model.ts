@@ -7,7 +7,7 @@ import type { SymbolicTensor } from '../graph/ir.js';
 import type { ForwardContext } from '../nn/context.js';
 import { Dense } from '../nn/layers/dense.js';
 import { Flatten } from '../nn/layers/activation.js';
-import { GlobalAvgPool2d } from '../nn/layers/pool.js';
+import * as p from '../graph/ops/primitives.js';
 import { Module } from '../nn/module.js';
 import type { Parameter } from '../nn/parameter.js';
 import type { CutPoint, GraphView } from './analyze.js';
@@ -64,6 +64,21 @@ export class OnnxSegment extends Module {
   }
 }
 
+/**
+ * Global average pooling of a feature-map cut as ONNX GlobalAveragePool: unlike ReduceMean (axes
+ * an attribute until opset 18, an input from then on), it means the same in every opset a file may
+ * declare, and the frozen graph keeps the file's opsets.
+ */
+export class GlobalAveragePool extends Module {
+  forward(ctx: ForwardContext, x: SymbolicTensor): SymbolicTensor {
+    const g = ctx.g;
+    const [n, c, h, w] = x.shape as [number, number, number, number];
+    const y = g.emit1('GlobalAveragePool', [x], [n, c, 1, 1]);
+    g.record([x], [y], ([dy]) => [p.expand(g, p.scale(g, dy!, 1 / (h * w)), x.shape)]);
+    return y;
+  }
+}
+
 export interface ImportedModelParts {
   source: string;
   view: GraphView;
@@ -104,7 +119,7 @@ export class ImportedModel extends Module {
     this.cuts = parts.cuts;
     this.cut = parts.cut;
     if (parts.featureShape.length === 4) {
-      this.pool = new GlobalAvgPool2d();
+      this.pool = new GlobalAveragePool();
       this.flatten = new Flatten();
     } else if (parts.featureShape.length !== 2) {
       throw new Error(`${parts.source}: the features at '${parts.cut}' have shape [${parts.featureShape.join(', ')}]; cut at an [N, C, H, W] or [N, F] tensor`);

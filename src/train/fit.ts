@@ -288,6 +288,7 @@ async function trainEpoch(run: Run, callbacks: CallbackList, options: FitOptions
     totals.learningRate = learningRateAt(options.schedule ?? { kind: 'constant' }, options.lr, run.state.step, totalSteps, run.stepsPerEpoch);
     const batch: TrainBatch = { indices: source.indices, labels: source.labels, images: source.images, feeds: {}, epoch, step: totals.steps + 1, learningRate: totals.learningRate };
     await callbacks.onBatchBegin(run, batch);
+    totals.learningRate = batch.learningRate;
     const activations = source.cached ?? (await step.prefixActivations(batch.images!, batch.labels.length));
     if (!source.cached) cache?.store(batch.indices, activations);
     const extra = options.extraFeeds ? await options.extraFeeds({ indices: batch.indices, images: batch.images }) : {};

@@ -50,13 +50,18 @@ export interface FixedFeatureOptions extends CommonFitOptions {
   backboneBnTraining?: boolean;
 }
 
-/** Trains only the head (fc.* for ResNet, classifier.* for the others) on a frozen pretrained backbone. */
-export async function trainFixedFeature(net: TransferNet, options: FixedFeatureOptions): Promise<FitResult> {
+/** Freezes everything but the head (fc.* for ResNet, classifier.* for the others); returns the BN mode fit trains with. */
+export function freezeBackbone(net: TransferNet, backboneBnTraining = false): { bnTraining: boolean } {
   net.freeze();
   net.unfreeze(net.headName ?? 'fc');
-  if (options.backboneBnTraining) net.train(true);
+  if (backboneBnTraining) net.train(true);
   else net.eval();
-  return fit(net, { ...options, bnTraining: options.backboneBnTraining ?? false });
+  return { bnTraining: backboneBnTraining };
+}
+
+/** Trains only the head on a frozen pretrained backbone. */
+export async function trainFixedFeature(net: TransferNet, options: FixedFeatureOptions): Promise<FitResult> {
+  return fit(net, { ...options, ...freezeBackbone(net, options.backboneBnTraining) });
 }
 
 export interface FineTuneOptions extends CommonFitOptions {
@@ -80,6 +85,15 @@ export async function fineTune(net: TransferNet, options: FineTuneOptions): Prom
     const { extra: _extra, extraFeeds: _extraFeeds, ...headOptions } = options;
     head = await trainFixedFeature(net, { ...headOptions, epochs: options.headEpochs, lr: options.headLr ?? options.lr, resume: false, checkpointDir: undefined, cacheFeatures: 'auto' });
   }
+  const body = await fit(net, { ...options, ...unfreezeForFineTune(net, options) });
+  return { head, body };
+}
+
+/**
+ * Makes trainable what fine-tuning trains (everything from `fromStage` on, less `freeze`), sets
+ * the BN mode, and returns it with the per-parameter rates (the body at `bodyLrScale`).
+ */
+export function unfreezeForFineTune(net: TransferNet, options: Pick<FineTuneOptions, 'fromStage' | 'freeze' | 'bnTraining' | 'bodyLrScale' | 'lrScale'>): Pick<FitOptions, 'bnTraining' | 'lrScale'> {
   net.unfreeze();
   const bnTraining = options.bnTraining ?? true;
   if (bnTraining) net.train(true);
@@ -95,10 +109,5 @@ export async function fineTune(net: TransferNet, options: FineTuneOptions): Prom
   if (options.freeze?.length) net.freeze(...options.freeze);
   const headPattern = namePattern(net.headName ?? 'fc');
   const bodyScale = options.bodyLrScale ?? 1;
-  const body = await fit(net, {
-    ...options,
-    bnTraining,
-    lrScale: options.lrScale ?? ((p) => (headPattern.test(p.name) ? 1 : bodyScale)),
-  });
-  return { head, body };
+  return { bnTraining, lrScale: options.lrScale ?? ((p) => (headPattern.test(p.name) ? 1 : bodyScale)) };
 }
