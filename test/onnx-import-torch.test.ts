@@ -39,11 +39,18 @@ function torchAvailable(): boolean {
 
 const skip = torchAvailable() ? false : `${PYTHON} with torch and torchvision is not installed`;
 
+interface GradientReference {
+  onnx: string;
+  loss: string;
+  grads: Array<{ name: string; shape: number[]; file: string }>;
+}
+
 interface Reference {
   size: number;
   classes: number;
   models: Record<string, { onnx: string; logits: string; features: string }>;
-  folded: { onnx: string; loss: string; grads: Array<{ name: string; shape: number[]; file: string }> };
+  folded: GradientReference;
+  train: GradientReference;
 }
 
 /** max |a - b| / max |b|: the error on the scale of the reference values. */
@@ -107,8 +114,9 @@ describe('torch.onnx.export files from torchvision', { skip }, () => {
     });
   }
 
-  test('BN-folded resnet18: a fine-tuning step\'s loss and gradients equal PyTorch\'s within 1e-3 relative', async () => {
-    const net: ImportedModel = await importOnnx(path.join(dir, reference.folded.onnx));
+  /** One training step of the whole imported network with `grad:<name>` outputs, against PyTorch's float64 gradients. */
+  async function gradientParity(ref: GradientReference, label: string): Promise<void> {
+    const net: ImportedModel = await importOnnx(path.join(dir, ref.onnx));
     net.unfreeze();
     net.train(true);
     const built = buildTrainingGraph(stagesOf(net), {
@@ -124,23 +132,30 @@ describe('torch.onnx.export files from torchvision', { skip }, () => {
     try {
       const outputs = await session.run(feeds);
       const loss = (outputs.loss!.data as Float32Array)[0]!;
-      const torchLoss = (await npy(reference.folded.loss))[0]!;
+      const torchLoss = (await npy(ref.loss))[0]!;
       assert.ok(Math.abs(loss - torchLoss) / torchLoss < 1e-4, `loss ${loss} vs PyTorch's ${torchLoss}`);
       // The file's initializers keep their names (torch's parameter names here); the Gemm head becomes fc.weight, fc.bias.
       let worst = 0;
-      for (const g of reference.folded.grads) {
-        const name = g.name;
-        const ours = outputs[`grad:${name}`];
-        assert.ok(ours, `the training graph outputs the gradient of ${name}`);
+      for (const g of ref.grads) {
+        const ours = outputs[`grad:${g.name}`];
+        assert.ok(ours, `the training graph outputs the gradient of ${g.name}`);
         const error = relativeL2(ours.data as Float32Array, await npy(g.file));
         worst = Math.max(worst, error);
-        assert.ok(error < 1e-3, `${name}: gradient differs from PyTorch's by ${error} (relative L2)`);
+        assert.ok(error < 1e-3, `${g.name}: gradient differs from PyTorch's by ${error} (relative L2)`);
       }
-      assert.equal(built.trainable.length, reference.folded.grads.length, 'every parameter was compared');
-      console.log(`BN-folded resnet18 gradient parity: worst relative L2 error ${worst.toExponential(2)} over ${reference.folded.grads.length} tensors`);
+      assert.equal(built.trainable.length, ref.grads.length, 'every parameter was compared');
+      console.log(`${label} gradient parity: worst relative L2 error ${worst.toExponential(2)} over ${ref.grads.length} tensors`);
     } finally {
       await session.release();
     }
+  }
+
+  test('BN-folded resnet18: a fine-tuning step\'s loss and gradients equal PyTorch\'s within 1e-3 relative', async () => {
+    await gradientParity(reference.folded, 'BN-folded resnet18');
+  });
+
+  test('resnet18 exported in training mode (BatchNormalization kept): a train-mode step\'s gradients equal PyTorch\'s within 1e-3 relative', async () => {
+    await gradientParity(reference.train, 'resnet18 with BatchNormalization (batch statistics)');
   });
 
   test('fixed-feature transfer from the imported resnet18 gives the per-epoch losses of native resnet18 loaded from the same weights as safetensors', async () => {

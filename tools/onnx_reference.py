@@ -9,6 +9,8 @@ OUT_DIR receives:
                           exported in eval mode at a static batch of 1 (torch folds BN into the convs)
   resnet18.safetensors    the same network's state_dict (unfolded: BN kept), torchvision names
   resnet18_folded.onnx    the BN-folded network (fuse_conv_bn_eval) exported as is, parameter names kept
+  resnet18_train.onnx     the unfolded network exported in training mode (BatchNormalization nodes kept,
+                          torchvision names); train_loss.npy, train_grad_<i>.npy: a train-mode step (batch statistics)
   mobilenet_v2.onnx       torchvision mobilenet_v2 (depthwise convs, ReLU6 as Clip), eval mode
   input.npy, labels.npy   a batch of 3 images [3, 3, 64, 64] and their labels
   <model>_logits.npy, <model>_features.npy   eval-mode logits and penultimate activations (pooled, flattened)
@@ -129,6 +131,19 @@ def main(out):
         np.save(os.path.join(out, f"grad_{i}.npy"), p.grad.numpy().astype(np.float64))
         grads.append({"name": name, "shape": list(p.shape), "file": f"grad_{i}.npy"})
     reference["folded"] = {"onnx": "resnet18_folded.onnx", "loss": "folded_loss.npy", "grads": grads}
+
+    # Exporting in training mode runs a train-mode forward, which moves BN's running statistics: export a copy.
+    torch.onnx.export(copy.deepcopy(resnet).train(), torch.zeros(1, 3, SIZE, SIZE), os.path.join(out, "resnet18_train.onnx"), opset_version=13,
+                      training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False, input_names=["image"], output_names=["logits"])
+    trained64 = copy.deepcopy(resnet).double().train()
+    loss = torch.nn.functional.cross_entropy(trained64(x.double()), labels)
+    loss.backward()
+    np.save(os.path.join(out, "train_loss.npy"), np.array([loss.item()]))
+    grads = []
+    for i, (name, p) in enumerate(trained64.named_parameters()):
+        np.save(os.path.join(out, f"train_grad_{i}.npy"), p.grad.numpy().astype(np.float64))
+        grads.append({"name": name, "shape": list(p.shape), "file": f"train_grad_{i}.npy"})
+    reference["train"] = {"onnx": "resnet18_train.onnx", "loss": "train_loss.npy", "grads": grads}
     with open(os.path.join(out, "reference.json"), "w") as f:
         json.dump(reference, f, indent=1)
 

@@ -69,6 +69,17 @@ export const countOption = (flags: string, description: string, defaultValue?: n
 export const rateOption = (flags: string, description: string, defaultValue?: number) => parsedOption(flags, description, positiveNumber, defaultValue);
 export const amountOption = (flags: string, description: string, defaultValue?: number) => parsedOption(flags, description, nonNegativeNumber, defaultValue);
 
+/** A library parser whose errors get the flag in front (library messages never name flags). */
+export function flagged<T>(parse: (value: string) => T): (value: string, flag: string) => T {
+  return (value, flag) => {
+    try {
+      return parse(value);
+    } catch (error) {
+      throw new Error(`${flag}: ${(error as Error).message}`);
+    }
+  };
+}
+
 /** An option with a closed set of values, listed in --help, refused with the allowed ones named. */
 export function choiceOption<C extends string>(flags: string, description: string, choices: readonly C[], defaultValue?: C): Option {
   const option = new Option(flags, description).choices(choices).argParser((value: string) => {

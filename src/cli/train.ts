@@ -28,7 +28,7 @@ import { explainWriteFault, lockOutFolder } from './run-folder.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 import {
   addDataFlags, imageFolderOptions, strictDataError, type DataFlags,
-  amountOption, batchSizeOption, choiceOption, countOption, evalLoader, intOption, modelOption, OPTIMIZER_KINDS, padModeOption, parsedOption, parseOptimizer,
+  amountOption, batchSizeOption, choiceOption, countOption, evalLoader, flagged, intOption, modelOption, OPTIMIZER_KINDS, padModeOption, parsedOption, parseOptimizer,
   positiveNumber, precisionOption, rateOption, seedOption, trainLoader as trainLoaderOf, trainValFolders, weightsOption, type OptimizerKind, type Precision,
   calibrateOnOption, calibrationImagesOption, int8Options,
 } from './shared-options.js';
@@ -382,7 +382,7 @@ export function register(program: Command): void {
   addSetupOptions(command)
     .addOption(intOption('--epochs <n>', 'epochs', 5))
     .addOption(parsedOption('--lr <rate>', "learning rate, or 'auto': run lr-find first and train at its suggestion", parseLearningRate, 0.001))
-    .addOption(parsedOption('--schedule <s>', 'learning-rate schedule: constant, step:EPOCHS:GAMMA, cosine, one-cycle', (value) => parseSchedule(value)).default({ kind: 'constant' }, 'constant'))
+    .addOption(parsedOption('--schedule <s>', 'learning-rate schedule: constant, step:EPOCHS:GAMMA, cosine, one-cycle', flagged(parseSchedule)).default({ kind: 'constant' }, 'constant'))
     .addOption(countOption('--head-epochs <n>', 'finetune: first train the new head alone for this many epochs'))
     .addOption(calibrationImagesOption())
     .addOption(calibrateOnOption('default: the training images; the agreement is measured on val/'))

@@ -42,6 +42,18 @@ export function withDynamicBatch(view: GraphView, outputs?: string[]): ModelProt
     }
     return onnx.NodeProto.create({ ...node, input: [node.input[0]!, name, ...node.input.slice(2)] });
   });
+  // BatchNormalization exported in training mode (extra outputs; training_mode=1 from opset 14) is
+  // read as the inference op: tlkit's frozen parts use the running statistics, and the trained
+  // parts get batch statistics from tlkit's own BN (graph/ops/norm.ts).
+  const readAnywhere = new Set([...graph.node.flatMap((n) => n.input ?? []), ...graph.output.map((o) => o.name ?? '')]);
+  graph.node = graph.node.map((node) => {
+    if (node.opType !== 'BatchNormalization') return node;
+    const outputs = node.output ?? [];
+    const training = (node.attribute ?? []).some((a) => a.name === 'training_mode');
+    if (outputs.length <= 1 && !training) return node;
+    if (outputs.slice(1).some((o) => o && readAnywhere.has(o))) return node;
+    return onnx.NodeProto.create({ ...node, output: outputs.slice(0, 1), attribute: (node.attribute ?? []).filter((a) => a.name !== 'training_mode') });
+  });
   const read = new Set(graph.node.flatMap((n) => n.input ?? []));
   // Unused initializers (replaced Reshape targets, leftovers of the exporter) only make ORT warn.
   const unused = new Set(graph.initializer!.map((t) => t.name ?? '').filter((name) => !read.has(name)));

@@ -19,11 +19,14 @@ import { InferenceRunner } from '../runtime/inference.js';
 import { evaluate, type Evaluation } from '../train/evaluate.js';
 import { fit, type EpochRecord } from '../train/fit.js';
 import { copyWeights } from './weights.js';
+import { calibrationSamples } from '../data/calibration-sample.js';
+import { DEFAULT_AGREEMENT_IMAGES, DEFAULT_CALIBRATION_IMAGES, describeInt8, type Int8Options, type Int8Report } from '../runtime/int8.js';
 import { extractFeatures } from './extract.js';
 import { SoftmaxRegression } from './tensor-classifier.js';
 import { KNearestNeighbours, accuracyOf } from './neighbours.js';
 import { fineTune, replaceHead, trainFixedFeature } from './strategies.js';
 import { rkdExtraLoss, PAPER_RKD_WEIGHTS, type RkdWeights } from './rkd.js';
+import { numel } from '../tensor.js';
 
 export type TargetMethod = 'scratch' | 'fixed-feature' | 'feature-softmax' | 'feature-knn' | 'finetune' | 'finetune-rkd';
 
@@ -43,6 +46,9 @@ export interface PipelineDetails extends PipelineResult {
   /** Evaluation of the best target method, for reports. */
   bestEvaluation?: { method: TargetMethod; evaluation: Evaluation };
   timingsMs: Record<string, number>;
+  precision: 'float32' | 'int8';
+  /** The int8 backbone's calibration and its agreement with float32 (precision int8). */
+  int8?: Int8Report;
 }
 
 export interface PipelineModel {
@@ -80,6 +86,11 @@ export interface PipelineOptions {
   rkdWeights?: RkdWeights;
   /** Learning rate of the fine-tuning phase, and the pretrained body's multiplier of it. */
   finetune?: { lr?: number; bodyLrScale?: number };
+  /**
+   * int8: the frozen source backbone of fixed-feature and feature-based transfer runs as an int8 QDQ graph,
+   * calibrated on the labelled target images (the methods that train every layer stay float32).
+   */
+  precision?: 'float32' | 'int8';
   /** Checkpoints of the source model and of each target method go here. */
   outDir?: string;
   log?: (line: string) => void;
@@ -126,7 +137,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineDet
   const sourceValLabels = Array.from({ length: sourceVal.length }, (_, i) => sourceVal.labelAt(i));
   const majority = accuracyOf(sourceValLabels.map(() => majorityClass), sourceValLabels);
   seedInitializers(seed);
-  const linear = new Sequential(new Flatten(), new Dense(inputShape.reduce((a, b) => a * b, 1), source.classNames.length));
+  const linear = new Sequential(new Flatten(), new Dense(numel(inputShape), source.classNames.length));
   const linearFit = await timed('linear-baseline', () => fit(linear, {
     epochs: epochs.linearBaseline, train: loader(sourceTrain, 64, true), val: loader(sourceVal, 256), inputShape,
     optimizer: { kind: 'adam', weightDecay: 1e-4 }, lr: 1e-3, log: quiet,
@@ -144,6 +155,17 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineDet
 
   // The few labelled target images, and all the others to measure on.
   const { labelled, evaluation } = fewShotSplit(target, options.shots, seed);
+  let int8Report: Int8Report | undefined;
+  const int8: Int8Options | undefined = options.precision === 'int8'
+    ? {
+      ...calibrationSamples(labelled, { calibration: DEFAULT_CALIBRATION_IMAGES, heldOut: DEFAULT_AGREEMENT_IMAGES, seed, name: 'the labelled target images', transforms },
+        { dataset: evaluation, name: 'the target evaluation images' }),
+      onReport: (report) => {
+        int8Report ??= report;
+        log(`  ${describeInt8(report)}`);
+      },
+    }
+    : undefined;
   const classes = target.classNames.length;
   const batch = batchSizeFor(labelled.length, 16);
   const trainTarget = () => loader(labelled, batch, true);
@@ -155,8 +177,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineDet
     log(`  ${method.padEnd(16)} ${accuracy.toFixed(3)}`);
     if (ev && (!best || ev.accuracy > best.evaluation.accuracy)) best = { method, evaluation: ev };
   };
-  const measure = async (net: ImageClassifier, method: TargetMethod) => {
-    const ev = await evaluate(net, evalTarget(), inputShape);
+  const measure = async (net: ImageClassifier, method: TargetMethod, precision?: Int8Options) => {
+    const ev = await evaluate(net, evalTarget(), inputShape, { int8: precision });
     record(method, ev.accuracy, ev);
   };
   const fromSource = (): ImageClassifier => {
@@ -174,13 +196,13 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineDet
 
   // Step 3: reuse the source model with fixed features.
   const fixed = fromSource();
-  await timed('fixed-feature', () => trainFixedFeature(fixed, { ...targetFit, epochs: epochs.fixedFeature, train: trainTarget(), optimizer: { kind: 'momentum', momentum: 0.9 }, lr: 0.05, schedule: { kind: 'cosine' }, checkpointDir: checkpoint('fixed-feature') }));
-  await measure(fixed, 'fixed-feature');
+  await timed('fixed-feature', () => trainFixedFeature(fixed, { ...targetFit, epochs: epochs.fixedFeature, train: trainTarget(), optimizer: { kind: 'momentum', momentum: 0.9 }, lr: 0.05, schedule: { kind: 'cosine' }, checkpointDir: checkpoint('fixed-feature'), int8 }));
+  await measure(fixed, 'fixed-feature', int8);
 
   // Feature-based transfer: source features, separate target models.
   await timed('feature-based', async () => {
-    const labelledFeatures = await extractFeatures(sourceNet, loader(labelled, 64), inputShape);
-    const evalFeatures = await extractFeatures(sourceNet, evalTarget(), inputShape);
+    const labelledFeatures = await extractFeatures(sourceNet, loader(labelled, 64), inputShape, 'flatten', int8);
+    const evalFeatures = await extractFeatures(sourceNet, evalTarget(), inputShape, 'flatten', int8);
     const softmax = await SoftmaxRegression.train(labelledFeatures, labelledFeatures.labels, { classes, epochs: epochs.featureSoftmax, batchSize: batch, seed });
     record('feature-softmax', accuracyOf(await softmax.predict(evalFeatures), evalFeatures.labels));
     const knn = new KNearestNeighbours(labelledFeatures, labelledFeatures.labels, classes, Math.min(5, options.shots));
@@ -207,7 +229,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineDet
       extra: { ...rkd, featureStage: 'flatten' },
       extraFeeds: async ({ images }) => {
         if (!images) throw new Error('RKD needs the batch images to compute the teacher embeddings');
-        const n = images.length / inputShape.reduce((a, b) => a * b, 1);
+        const n = images.length / numel(inputShape);
         return { rkd_teacher: (await teacher.run(images, n)).data };
       },
       cacheFeatures: false,
@@ -228,5 +250,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineDet
     sourceHistory: sourceFit.history,
     bestEvaluation: best,
     timingsMs: timings,
+    precision: options.precision ?? 'float32',
+    ...(int8Report ? { int8: int8Report } : {}),
   };
 }
