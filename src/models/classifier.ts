@@ -10,6 +10,7 @@ import { Flatten } from '../nn/layers/activation.js';
 import { GlobalAvgPool2d } from '../nn/layers/pool.js';
 import { Sequential } from '../nn/layers/sequential.js';
 import { Module } from '../nn/module.js';
+import type { PretrainedPreprocessing } from './pretrained.js';
 
 export interface ImageClassifier extends Module {
   /** The model family (`resnet`, `mobilenet_v3`...), for messages. */
@@ -28,6 +29,8 @@ export interface ImageClassifier extends Module {
   numClasses(): number;
   /** A new final linear layer with `classes` outputs (the tutorial's `net.fc = nn.Dense(in, classes)`). */
   replaceHead(classes: number): void;
+  /** How images are prepared for the weights loaded into it (a registry entry's or its config.json's), when known. */
+  preprocessing?: PretrainedPreprocessing;
 }
 
 /**
@@ -42,6 +45,7 @@ export abstract class FeaturesClassifier extends Module implements ImageClassifi
   abstract readonly classifier: Sequential;
   readonly headName = 'classifier';
   readonly padMode: PadMode = 'pad';
+  preprocessing?: PretrainedPreprocessing;
 
   constructor(readonly inChannels: number) {
     super();

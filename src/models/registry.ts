@@ -1,6 +1,8 @@
 import { readWeights } from '../io/weights.js';
 import type { LoadParamsReport } from '../io/load-params.js';
-import { findPretrained, resolvePretrained, type PretrainedEntry } from './pretrained.js';
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { findPretrained, preprocessingFromTimmConfig, resolvePretrained, type PretrainedEntry, type PretrainedPreprocessing } from './pretrained.js';
 import type { ImageClassifier } from './classifier.js';
 import { createModel, isModelName, MODEL_NAMES, modelFromWeights, type ModelOptions } from './factories.js';
 
@@ -35,5 +37,18 @@ export async function loadModel(name: string, options: LoadModelOptions = {}): P
   const weightsPath = entry ? (await resolvePretrained(options.weights, { progress: process.stderr.isTTY })).path : options.weights;
   const params = await readWeights(weightsPath);
   const { net, report } = modelFromWeights(name, params, { ...options, padMode: options.padMode ?? entry?.paddingMode, source: weightsPath, takeOwnership: true });
+  net.preprocessing = preprocessingFor(weightsPath, entry);
   return { net, report, weightsPath, entry };
+}
+
+/**
+ * The eval preprocessing of these weights: a timm HF repository's config.json beside the file
+ * (its pretrained_cfg) when present, else the registry entry's; undefined for other files.
+ */
+export function preprocessingFor(weightsPath: string, entry?: PretrainedEntry): PretrainedPreprocessing | undefined {
+  const config = path.join(path.dirname(weightsPath), 'config.json');
+  if (existsSync(config) && (entry?.source === 'timm' || path.basename(weightsPath) === 'model.safetensors')) {
+    return preprocessingFromTimmConfig(readFileSync(config, 'utf8'), config);
+  }
+  return entry?.preprocessing;
 }

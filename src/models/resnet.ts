@@ -15,6 +15,7 @@ import { GlobalAvgPool2d, MaxPool2d } from '../nn/layers/pool.js';
 import { Sequential } from '../nn/layers/sequential.js';
 import type { Initializer } from '../nn/init.js';
 import type { ImageClassifier } from './classifier.js';
+import type { PretrainedPreprocessing } from './pretrained.js';
 
 export interface BlockOptions {
   stride?: number;
@@ -114,6 +115,7 @@ export interface ResNetOptions {
 export class ResNet extends Module implements ImageClassifier {
   readonly family = 'resnet';
   readonly headName = 'fc';
+  preprocessing?: PretrainedPreprocessing;
   readonly relu = new ReLU();
   readonly conv1: Conv2d;
   readonly norm: BatchNorm2d;

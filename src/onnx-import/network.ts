@@ -54,14 +54,21 @@ export function inChannelsOf(net: TransferNetwork): number {
   return net.inChannels;
 }
 
-/** The crop size to use: the user's, else an imported model's own, else 224. */
+/** The crop size to use: the user's, else an imported model's own or the loaded weights' (their pretrained config), else 224. */
 export function imageSizeOf(net: TransferNetwork, requested: number | undefined): number {
-  return requested ?? (net instanceof ImportedModel ? net.preprocessing.imageSize : 224);
+  return requested ?? (net instanceof ImportedModel ? net.preprocessing.imageSize : net.preprocessing?.crop ?? 224);
+}
+
+/** The shorter side before the centre crop: the loaded weights' (timm: floor(size / crop_pct)) at their own size, else size + 32. */
+export function resizeOf(net: TransferNetwork, size: number): number {
+  const preprocessing = net instanceof ImportedModel ? undefined : net.preprocessing;
+  return preprocessing && preprocessing.crop === size ? preprocessing.resize : size + 32;
 }
 
 /** Normalization (0-255 scale) the eval transforms use for this network. */
 export function normalizationOf(net: TransferNetwork): { mean: number[]; std: number[] } {
-  return net instanceof ImportedModel ? { mean: net.preprocessing.mean, std: net.preprocessing.std } : { mean: [...IMAGENET_MEAN_255], std: [...IMAGENET_STD_255] };
+  if (net instanceof ImportedModel) return { mean: net.preprocessing.mean, std: net.preprocessing.std };
+  return net.preprocessing ? { mean: [...net.preprocessing.mean], std: [...net.preprocessing.std] } : { mean: [...IMAGENET_MEAN_255], std: [...IMAGENET_STD_255] };
 }
 
 /** `--mean 123.7,116.3,103.5`: one number per channel (0-255 scale), or one for all. */

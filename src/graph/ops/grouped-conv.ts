@@ -3,7 +3,17 @@
  * backward. groups = 1 is the dense conv2d of conv.ts; depthwise (groups = in = out channels)
  * has its own backward; any other grouping runs one dense conv2d per group.
  *
- * Formulations chosen by bench/depthwise.ts: MEASUREMENT-PENDING
+ * Formulations chosen by bench/depthwise.ts (onnxruntime-node 1.30, 2 threads, AMD EPYC with
+ * AVX-512, shared machine at load ~1.9; batch 8; ms per backward of one layer, median of 7 and of 9,
+ * two runs shown as a/b):
+ *
+ *                            c96 56px k3 s1  c144 56px k3 s2  c672 14px k5 s1  c240 28px k5 s2  c768 14px k7 s1
+ *   dX Conv, flipped kernel     9.4 / 9.0          -            18.4 / 7.6           -           16.5 / 12.8
+ *   dX ConvTranspose           11.0 / 10.5     7.7 / 6.5       14.0 / 14.5      5.4 / 5.5      28.1 / 28.2
+ *   dX zero-dilated dY + Conv       -          17.3 / 17.2          -           10.0 / 19.6          -
+ *   dW roles swapped (Conv)    15.5 / 29.5     7.8 / 16.0      11.9 / 21.1      5.6 / 9.2      17.6 / 24.6
+ *   dW shifted slices          40.3 / 13.6    49.3 / 17.8      71.2 / 19.8     53.0 / 23.7    204.4 / 52.9
+ *   dW stacked windows         23.5 / 31.2    18.1 / 44.1      36.5 / 68.2     24.3 / 44.1     77.5 / 188.4
  *
  * So dX is a depthwise Conv with the flipped kernel at stride 1 and ConvTranspose at stride 2,
  * and dW is the "roles swapped" conv: the input as [1, N*C, H, W] with dY as an N*C-group
