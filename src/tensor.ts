@@ -34,6 +34,7 @@ export function float32Tensor(shape: number[], data?: Float32Array): HostTensor 
   return { dtype: 'float32', shape, data: data ?? new Float32Array(size) };
 }
 
-export function formatShape(shape: readonly number[]): string {
+/** `[2, 3, 224, 224]`; symbolic dimensions (an ONNX file's 'batch') print as their names. */
+export function formatShape(shape: readonly (number | string)[]): string {
   return `[${shape.join(', ')}]`;
 }

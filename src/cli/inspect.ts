@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import type { Command } from 'commander';
-import { numel, type HostTensor } from '../tensor.js';
+import { type HostTensor, formatShape, numel } from '../tensor.js';
 import { isOptimizerEntry } from '../io/load-params.js';
 import { detectConvention } from '../io/names.js';
 import { summarizeOnnx, type OnnxSummary } from '../io/onnx-inspect.js';
@@ -76,7 +76,7 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd()).join('\n');
 }
 
-const shapeText = (shape: (number | string)[]): string => `[${shape.join(', ')}]`;
+const shapeText = (shape: (number | string)[]): string => formatShape(shape);
 
 export function formatWeightsReport(report: WeightsReport): string {
   const lines = [`${report.file}: ${report.format}, ${report.tensors.length} tensors, ${report.parameterCount.toLocaleString('en-US')} parameters`];

@@ -4,13 +4,13 @@ import type { Command } from 'commander';
 import { readNpy } from '../io/npy.js';
 import { toFloat32 } from '../io/dtype.js';
 import { loadModel } from '../models/registry.js';
-import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, type TransferNetwork, parseChannelValues } from '../onnx-import/network.js';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, resizeOf, type TransferNetwork, parseChannelValues } from '../onnx-import/network.js';
 import { compose, evalTransforms } from '../data/transforms.js';
 import { IMAGE_EXTENSIONS } from '../data/image-folder.js';
 import { ImageFiles } from '../data/image-files.js';
 import { DataLoader } from '../data/loader.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
-import { numel } from '../tensor.js';
+import { formatShape, numel } from '../tensor.js';
 import { collectOutputs, withRunner, type InputStream, type RunnerFactory } from '../train/infer.js';
 import { createCachedInferenceRunner } from '../runtime/session-cache.js';
 import { softmax } from '../train/metrics.js';
@@ -51,8 +51,8 @@ interface PredictOptions {
 async function npyInputs(file: string, channels: number): Promise<{ data: Float32Array; shape: number[] }> {
   const tensor = await readNpy(file);
   const shape = tensor.shape.length === 3 ? [1, ...tensor.shape] : tensor.shape;
-  if (shape.length !== 4) throw new Error(`${file}: expected an NCHW tensor of rank 4 (or CHW of rank 3), got shape [${tensor.shape.join(', ')}]`);
-  if (shape[1] !== channels) throw new Error(`${file}: the model takes ${channels} channels, the tensor [${tensor.shape.join(', ')}] has ${shape[1]}`);
+  if (shape.length !== 4) throw new Error(`${file}: expected an NCHW tensor of rank 4 (or CHW of rank 3), got shape ${formatShape(tensor.shape)}`);
+  if (shape[1] !== channels) throw new Error(`${file}: the model takes ${channels} channels, the tensor ${formatShape(tensor.shape)} has ${shape[1]}`);
   return { data: toFloat32(tensor), shape };
 }
 
@@ -93,7 +93,7 @@ export async function predict(inputs: string[], options: PredictOptions): Promis
   });
   const classify = async (sampleShape: number[], stream: InputStream, source: (index: number) => { source: string; index: number }) => {
     if (int8 && sampleShape.join() !== [channels, size, size].join()) {
-      throw new Error(`--precision int8 calibrates on ${size}x${size} images; these inputs are [${sampleShape.join(', ')}] (give --image-size to match)`);
+      throw new Error(`--precision int8 calibrates on ${size}x${size} images; these inputs are ${formatShape(sampleShape)} (give --image-size to match)`);
     }
     const outputs = await withRunner(net, sampleShape, (runner) => collectOutputs(options.tta ? new TestTimeAugmentation(runner, sampleShape) : runner, stream), { create, int8 });
     for (let row = 0; row < outputs.rows; row++) {
@@ -111,7 +111,7 @@ export async function predict(inputs: string[], options: PredictOptions): Promis
     }
     const files = await imageFiles(input);
     if (files.length === 0) continue;
-    const transforms = compose(evalTransforms(size, normalizationOf(net)), { channels: channels === 1 ? 1 : 3 });
+    const transforms = compose(evalTransforms(size, normalizationOf(net), resizeOf(net, size)), { channels: channels === 1 ? 1 : 3 });
     await classify([channels, size, size], new DataLoader(new ImageFiles(files), { batchSize, transforms }), (index) => ({ source: files[index]!, index: 0 }));
   }
   return results;

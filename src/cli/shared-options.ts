@@ -69,6 +69,17 @@ export const countOption = (flags: string, description: string, defaultValue?: n
 export const rateOption = (flags: string, description: string, defaultValue?: number) => parsedOption(flags, description, positiveNumber, defaultValue);
 export const amountOption = (flags: string, description: string, defaultValue?: number) => parsedOption(flags, description, nonNegativeNumber, defaultValue);
 
+/** A library parser whose errors get the flag in front (library messages never name flags). */
+export function flagged<T>(parse: (value: string) => T): (value: string, flag: string) => T {
+  return (value, flag) => {
+    try {
+      return parse(value);
+    } catch (error) {
+      throw new Error(`${flag}: ${(error as Error).message}`);
+    }
+  };
+}
+
 /** An option with a closed set of values, listed in --help, refused with the allowed ones named. */
 export function choiceOption<C extends string>(flags: string, description: string, choices: readonly C[], defaultValue?: C): Option {
   const option = new Option(flags, description).choices(choices).argParser((value: string) => {
@@ -190,9 +201,9 @@ export interface LoaderDataHandling {
 }
 
 /** Evaluation drops an image that fails to decode, so no example counts twice. */
-export function evalLoader(folder: ImageFolder, batchSize: number, imageSize: number, options: { shuffle?: boolean; seed?: number; normalize?: Normalization } & LoaderDataHandling = {}): DataLoader {
+export function evalLoader(folder: ImageFolder, batchSize: number, imageSize: number, options: { shuffle?: boolean; seed?: number; normalize?: Normalization; resize?: number } & LoaderDataHandling = {}): DataLoader {
   return new DataLoader(folder, {
-    batchSize, transforms: compose(evalTransforms(imageSize, options.normalize)), shuffle: options.shuffle ?? false, seed: options.seed,
+    batchSize, transforms: compose(evalTransforms(imageSize, options.normalize, options.resize)), shuffle: options.shuffle ?? false, seed: options.seed,
     skipped: options.skipped, onBadImage: options.strict ? 'fail' : 'drop',
   });
 }

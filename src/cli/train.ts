@@ -4,7 +4,7 @@ import { Option, type Command } from 'commander';
 import { SkippedFiles } from '../data/bad-images.js';
 import { readWeights } from '../io/weights.js';
 import { loadParamIntoNet } from '../io/load-params.js';
-import { createResNet, loadModel } from '../models/registry.js';
+import { createModel, loadModel } from '../models/registry.js';
 import { ImportedModel } from '../onnx-import/model.js';
 import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, type TransferNetwork, parseChannelValues } from '../onnx-import/network.js';
 import { seedInitializers } from '../nn/init.js';
@@ -28,7 +28,7 @@ import { explainWriteFault, lockOutFolder } from './run-folder.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 import {
   addDataFlags, imageFolderOptions, strictDataError, type DataFlags,
-  amountOption, batchSizeOption, choiceOption, countOption, evalLoader, intOption, modelOption, OPTIMIZER_KINDS, padModeOption, parsedOption, parseOptimizer,
+  amountOption, batchSizeOption, choiceOption, countOption, evalLoader, flagged, intOption, modelOption, OPTIMIZER_KINDS, padModeOption, parsedOption, parseOptimizer,
   positiveNumber, precisionOption, rateOption, seedOption, trainLoader as trainLoaderOf, trainValFolders, weightsOption, type OptimizerKind, type Precision,
   calibrateOnOption, calibrationImagesOption, int8Options,
 } from './shared-options.js';
@@ -108,11 +108,11 @@ async function buildNetwork(options: SetupOptions, weights: string | undefined, 
   if (options.cut) throw new Error(`--cut applies to an .onnx --model; ${options.model} has stages (use --from-stage)`);
   if (mode === 'scratch') {
     if (weights) throw new Error('--mode scratch trains from random weights; drop --weights (or use --mode finetune)');
-    return createResNet(options.model, { numClasses: classes, padMode });
+    return createModel(options.model, { numClasses: classes, padMode });
   }
   if (!weights) {
     log(`warning: no --weights: ${mode} starts from a randomly initialised ${options.model}`);
-    return createResNet(options.model, { numClasses: classes, padMode });
+    return createModel(options.model, { numClasses: classes, padMode });
   }
   const { net } = await loadModel(options.model, { weights, padMode });
   // The tutorial's `net.fc = nn.Dense(in_channels, 2)`, whatever head the weights came with.
@@ -382,7 +382,7 @@ export function register(program: Command): void {
   addSetupOptions(command)
     .addOption(intOption('--epochs <n>', 'epochs', 5))
     .addOption(parsedOption('--lr <rate>', "learning rate, or 'auto': run lr-find first and train at its suggestion", parseLearningRate, 0.001))
-    .addOption(parsedOption('--schedule <s>', 'learning-rate schedule: constant, step:EPOCHS:GAMMA, cosine, one-cycle', (value) => parseSchedule(value)).default({ kind: 'constant' }, 'constant'))
+    .addOption(parsedOption('--schedule <s>', 'learning-rate schedule: constant, step:EPOCHS:GAMMA, cosine, one-cycle', flagged(parseSchedule)).default({ kind: 'constant' }, 'constant'))
     .addOption(countOption('--head-epochs <n>', 'finetune: first train the new head alone for this many epochs'))
     .addOption(calibrationImagesOption())
     .addOption(calibrateOnOption('default: the training images; the agreement is measured on val/'))

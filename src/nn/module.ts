@@ -39,14 +39,19 @@ export abstract class Module {
   }
 
   /**
-   * Every parameter, each given its full dotted name as seen from this module. Call it on the
-   * network (the root); on a sub-module it would name parameters relative to that sub-module.
+   * Gives every parameter its full dotted name as seen from this module (`layer1.0.conv1.weight`).
+   * Call it on the network (the root) once its tree is final: compiling, saving and loading key
+   * tensors by these names.
    */
+  nameParameters(): this {
+    for (const [name, p] of this.namedParameters()) p.name = name;
+    return this;
+  }
+
+  /** Every parameter, named as by `nameParameters` (which it calls: the tree may have changed since). */
   parameters(): Parameter[] {
-    return this.namedParameters().map(([name, p]) => {
-      p.name = name;
-      return p;
-    });
+    this.nameParameters();
+    return this.namedParameters().map(([, p]) => p);
   }
 
   namedModules(prefix = ''): Array<[string, Module]> {

@@ -178,6 +178,6 @@ export async function importOnnx(file: string, options: ImportOnnxOptions = {}):
   });
   const originalClasses = head instanceof Dense ? head.outChannels : undefined;
   if (options.numClasses !== undefined && options.numClasses !== originalClasses) net.replaceHead(options.numClasses);
-  net.parameters();
+  net.nameParameters();
   return net;
 }

@@ -1,3 +1,5 @@
+import { formatShape } from '../tensor.js';
+
 /**
  * Undoes the training-time normalization of one CHW image: pixel = value * std + mean on the
  * 0-255 scale, clipped to 0..255. One-channel images become gray RGB so every consumer can
@@ -13,7 +15,7 @@ export function denormalizeToRgb(
   checkShape(shape);
   const plane = height * width;
   if (image.length !== channels * plane) {
-    throw new Error(`image has ${image.length} values, but shape [${shape.join(', ')}] needs ${channels * plane}`);
+    throw new Error(`image has ${image.length} values, but shape ${formatShape(shape)} needs ${channels * plane}`);
   }
   const channelMean = perChannel(mean, channels, 'mean');
   const channelStd = perChannel(std, channels, 'std');
@@ -35,7 +37,7 @@ export function denormalizeToRgb(
 function checkShape(shape: readonly number[]): void {
   const [channels, height, width] = shape;
   if (shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new Error(`image shape must be [C, H, W] with positive integers, got [${shape.join(', ')}]`);
+    throw new Error(`image shape must be [C, H, W] with positive integers, got ${formatShape(shape)}`);
   }
   if (channels !== 1 && channels !== 3) {
     throw new Error(`images must have 1 or 3 channels, got ${channels} (shape [${channels}, ${height}, ${width}])`);

@@ -15,6 +15,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
+import { formatShape } from '../tensor.js';
 
 export const RUN_RECORD_FILE = 'run.json';
 export const PREVIEW_PNG = 'preview.png';
@@ -128,7 +129,7 @@ export async function writeRunImages(
   const size = shape[0] * shape[1] * shape[2];
   const bytes = Buffer.alloc(images.length * size * 4);
   images.forEach((image, n) => {
-    if (image.length !== size) throw new Error(`image ${n} has ${image.length} values, but shape [${shape.join(', ')}] needs ${size}`);
+    if (image.length !== size) throw new Error(`image ${n} has ${image.length} values, but shape ${formatShape(shape)} needs ${size}`);
     for (let i = 0; i < size; i++) bytes.writeFloatLE(image[i]!, (n * size + i) * 4);
   });
   await writeFileAtomic(path.join(runDir, file), bytes);
@@ -142,7 +143,7 @@ export async function readRunImages(runDir: string, images: RunImages): Promise<
   });
   const size = images.shape[0] * images.shape[1] * images.shape[2];
   if (bytes.length !== images.count * size * 4) {
-    throw new Error(`${file}: ${bytes.length} bytes, but images.count ${images.count} of shape [${images.shape.join(', ')}] as float32 needs ${images.count * size * 4}`);
+    throw new Error(`${file}: ${bytes.length} bytes, but images.count ${images.count} of shape ${formatShape(images.shape)} as float32 needs ${images.count * size * 4}`);
   }
   const result: Float32Array[] = [];
   for (let n = 0; n < images.count; n++) {

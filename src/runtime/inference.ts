@@ -8,7 +8,7 @@ import { stagesOf } from './stages.js';
 
 /** The inference graph `InferenceRunner.create` runs: the network's stages (up to `until`), weights constant. */
 export function inferenceGraphOf(net: Module | Stages, inputShape: readonly number[], until?: string): Graph {
-  if (!Array.isArray(net)) net.parameters();
+  if (!Array.isArray(net)) net.nameParameters();
   let stages = Array.isArray(net) ? net : stagesOf(net);
   if (until) {
     const end = stages.findIndex(([name]) => name === until);

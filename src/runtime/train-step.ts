@@ -62,7 +62,7 @@ export class TrainStep {
   }
 
   static async create(net: Module, options: TrainStepOptions & { initialOptimizerState?: Map<string, Float32Array> }): Promise<TrainStep> {
-    net.parameters();
+    net.nameParameters();
     const stages = stagesOf(net);
     const split = options.splitFrozenPrefix === false ? 0 : firstTrainableStage(stages, options.bnTraining);
     const prefixStages = stages.slice(0, split);

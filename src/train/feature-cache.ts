@@ -2,6 +2,7 @@
  * The frozen prefix's output per example, filled during the first pass. With a frozen backbone
  * and no random augmentation, later epochs train the head from here and never decode an image.
  */
+import { numel } from '../tensor.js';
 export class FeatureCache {
   private readonly values: Float32Array;
   private readonly filled: Uint8Array;
@@ -9,7 +10,7 @@ export class FeatureCache {
   readonly size: number;
 
   constructor(readonly length: number, readonly sampleShape: readonly number[]) {
-    this.size = sampleShape.reduce((a, b) => a * b, 1);
+    this.size = numel(sampleShape);
     const bytes = length * this.size * 4;
     if (bytes > 8 * 1024 ** 3) throw new Error(`the feature cache would need ${(bytes / 1024 ** 3).toFixed(1)} GiB; turn caching off or freeze fewer layers`);
     this.values = new Float32Array(length * this.size);

@@ -185,7 +185,7 @@ export async function fit(net: Module, options: FitOptions): Promise<FitResult> 
   if (options.resume && !options.checkpointDir) throw new Error('resume needs checkpointDir, the folder holding last.ckpt');
   const log = options.log ?? nodeFitHost?.log ?? ((line: string) => console.log(line));
   const bnTraining = options.bnTraining ?? true;
-  net.parameters();
+  net.nameParameters();
   const checkpoints = options.checkpointDir ? fileHost().checkpoints(options.checkpointDir, { bestName: options.bestCheckpointName, resume: options.resume }) : undefined;
   const { train } = options;
   const classes = classCount(train);

@@ -47,7 +47,7 @@ export function parseSchedule(text: string): LrSchedule {
     case 'step': {
       const everyEpochs = Number(args[0] ?? 1);
       const gamma = Number(args[1] ?? 0.1);
-      if (!(everyEpochs > 0) || !(gamma > 0)) throw new Error(`--schedule step:EPOCHS:GAMMA needs positive numbers, got "${text}"`);
+      if (!(everyEpochs > 0) || !(gamma > 0)) throw new Error(`schedule step:EPOCHS:GAMMA needs positive numbers, got "${text}"`);
       return { kind: 'step', everyEpochs, gamma };
     }
     case 'cosine':

@@ -3,7 +3,7 @@
  * crop) and mirrored left-right, and the two predicted distributions are averaged, as fastai's
  * `tta` and timm's flip TTA do.
  */
-import { numel } from '../tensor.js';
+import { formatShape, numel } from '../tensor.js';
 import type { BatchRunner } from './infer.js';
 import { softmax } from './metrics.js';
 
@@ -38,11 +38,11 @@ export function averageDistributions(viewLogits: readonly Float32Array[], classe
 /** A runner that classifies every view of the batch with `runner` and returns averaged log-probabilities. */
 export class TestTimeAugmentation implements BatchRunner {
   constructor(private readonly runner: BatchRunner, private readonly sampleShape: readonly number[]) {
-    if (sampleShape.length !== 3) throw new Error(`test-time augmentation needs images [C, H, W], got a sample shape of [${sampleShape.join(', ')}]`);
+    if (sampleShape.length !== 3) throw new Error(`test-time augmentation needs images [C, H, W], got a sample shape of ${formatShape(sampleShape)}`);
   }
 
   async run(input: Float32Array, batch: number): Promise<{ data: Float32Array; shape: number[] }> {
-    if (input.length !== batch * numel(this.sampleShape)) throw new Error(`test-time augmentation: ${input.length} values are not ${batch} samples of [${this.sampleShape.join(', ')}]`);
+    if (input.length !== batch * numel(this.sampleShape)) throw new Error(`test-time augmentation: ${input.length} values are not ${batch} samples of ${formatShape(this.sampleShape)}`);
     const outputs = [];
     for (const view of ttaViews(input, this.sampleShape)) outputs.push(await this.runner.run(view, batch));
     const shape = outputs[0]!.shape;

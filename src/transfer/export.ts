@@ -33,11 +33,11 @@ export async function exportInt8Onnx(net: Module, options: ExportOptions & { int
 }
 
 function exportModelProto(net: Module, options: ExportOptions): ReturnType<typeof toModelProto> {
-  net.parameters();
+  net.nameParameters();
   const graph = buildInferenceGraph(stagesOf(net), options.inputShape);
   if (options.withSoftmax) {
     const logits = graph.outputs.find((o) => o.name === 'output');
-    if (!logits || logits.value.shape.length !== 2) throw new Error('--with-softmax needs a network whose output is [N, classes]');
+    if (!logits || logits.value.shape.length !== 2) throw new Error('a softmax output needs a network whose output is [N, classes]');
     const [probabilities] = graph.emit('Softmax', [logits.value], [logits.value.shape], { axis: 1 });
     graph.output(probabilities!, 'probabilities', { dynamicBatch: true });
   }

@@ -5,6 +5,7 @@ import { ImageFolder } from '../data/image-folder.js';
 import { InMemoryDataset, type SourceDataset } from '../data/dataset.js';
 import { loadFashionMnist, FASHION_MNIST_CLASSES } from '../data/fashion-mnist.js';
 import { readIdx } from '../data/idx.js';
+import { formatShape } from '../tensor.js';
 
 /** Fashion-MNIST's mean and standard deviation over all pixels, on the 0-255 scale. */
 export const FASHION_MNIST_MEAN = [72.94];
@@ -28,7 +29,7 @@ function grayscaleAugmentation(size: number): Pipeline {
 async function idxPair(images: string, labels: string): Promise<InMemoryDataset> {
   const x = await readIdx(images);
   const y = await readIdx(labels);
-  if (x.shape.length !== 3) throw new Error(`${images}: expected N x H x W images, got dims [${x.shape.join(', ')}]`);
+  if (x.shape.length !== 3) throw new Error(`${images}: expected N x H x W images, got dims ${formatShape(x.shape)}`);
   const [n, h, w] = x.shape as [number, number, number];
   const classes = Math.max(...Array.from(y.data as ArrayLike<number>)) + 1;
   return new InMemoryDataset({
@@ -63,7 +64,7 @@ export async function loadPipelineData(data: string | undefined, imageSize = 64)
     };
   }
   const stat = await fs.stat(data).catch(() => null);
-  if (!stat?.isDirectory()) throw new Error(`--data ${data}: not a folder of class folders, nor an IDX pair "images.gz,labels.gz"`);
+  if (!stat?.isDirectory()) throw new Error(`${data}: not a folder of class folders, nor an IDX pair "images.gz,labels.gz"`);
   const dataset = await ImageFolder.open(path.resolve(data));
   return {
     dataset, inputShape: [3, imageSize, imageSize], normalization: { mean: IMAGENET_MEAN_255, std: IMAGENET_STD_255 },

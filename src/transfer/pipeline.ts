@@ -8,22 +8,25 @@ import * as path from 'node:path';
 import { DataLoader } from '../data/loader.js';
 import type { Pipeline } from '../data/transforms.js';
 import type { SourceDataset } from '../data/dataset.js';
-import { fewShotSplit, splitByClass, trainValSplit } from '../data/splits.js';
+import { trainValSplit } from '../data/splits.js';
 import { Dense } from '../nn/layers/dense.js';
 import { Flatten } from '../nn/layers/activation.js';
 import { Sequential } from '../nn/layers/sequential.js';
 import { seedInitializers } from '../nn/init.js';
-import { createResNet } from '../models/registry.js';
-import type { ResNet } from '../models/resnet.js';
+import type { ImageClassifier } from '../models/classifier.js';
 import { InferenceRunner } from '../runtime/inference.js';
 import { evaluate, type Evaluation } from '../train/evaluate.js';
 import { fit, type EpochRecord } from '../train/fit.js';
 import { copyWeights } from './weights.js';
+import { FIXED_FEATURE_RECIPE, pipelineNet, targetTask, transferredNet, type PipelineModel } from './target-task.js';
+import { calibrationSamples } from '../data/calibration-sample.js';
+import { DEFAULT_AGREEMENT_IMAGES, DEFAULT_CALIBRATION_IMAGES, describeInt8, type Int8Options, type Int8Report } from '../runtime/int8.js';
 import { extractFeatures } from './extract.js';
 import { SoftmaxRegression } from './tensor-classifier.js';
 import { KNearestNeighbours, accuracyOf } from './neighbours.js';
-import { fineTune, replaceHead, trainFixedFeature } from './strategies.js';
+import { fineTune, trainFixedFeature } from './strategies.js';
 import { rkdExtraLoss, PAPER_RKD_WEIGHTS, type RkdWeights } from './rkd.js';
+import { numel } from '../tensor.js';
 
 export type TargetMethod = 'scratch' | 'fixed-feature' | 'feature-softmax' | 'feature-knn' | 'finetune' | 'finetune-rkd';
 
@@ -43,13 +46,12 @@ export interface PipelineDetails extends PipelineResult {
   /** Evaluation of the best target method, for reports. */
   bestEvaluation?: { method: TargetMethod; evaluation: Evaluation };
   timingsMs: Record<string, number>;
+  precision: 'float32' | 'int8';
+  /** The int8 backbone's calibration and its agreement with float32 (precision int8). */
+  int8?: Int8Report;
 }
 
-export interface PipelineModel {
-  name: string;
-  width?: number;
-  smallInput?: boolean;
-}
+export type { PipelineModel } from './target-task.js';
 
 export interface PipelineEpochs {
   source: number;
@@ -80,14 +82,14 @@ export interface PipelineOptions {
   rkdWeights?: RkdWeights;
   /** Learning rate of the fine-tuning phase, and the pretrained body's multiplier of it. */
   finetune?: { lr?: number; bodyLrScale?: number };
+  /**
+   * int8: the frozen source backbone of fixed-feature and feature-based transfer runs as an int8 QDQ graph,
+   * calibrated on the labelled target images (the methods that train every layer stay float32).
+   */
+  precision?: 'float32' | 'int8';
   /** Checkpoints of the source model and of each target method go here. */
   outDir?: string;
   log?: (line: string) => void;
-}
-
-function batchSizeFor(n: number, preferred: number): number {
-  for (let b = Math.min(preferred, n); b >= Math.ceil(preferred / 2); b--) if (n % b === 0) return b;
-  return Math.min(preferred, n);
 }
 
 export async function runPipeline(options: PipelineOptions): Promise<PipelineDetails> {
@@ -104,15 +106,12 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineDet
     return result;
   };
   const loader = (view: SourceDataset, batchSize: number, shuffle = false, pipeline = transforms) => new DataLoader(view, { batchSize, shuffle, seed, transforms: pipeline });
-  const newNet = (classes: number, init: number): ResNet => {
-    seedInitializers(init);
-    return createResNet(model.name, { numClasses: classes, inChannels: inputShape[0], width: model.width, smallInput: model.smallInput, weightInit: { kind: 'he-normal', mode: 'fan-out' } });
-  };
+  const newNet = (classes: number, init: number): ImageClassifier => pipelineNet(model, classes, inputShape[0]!, init);
   const checkpoint = (name: string) => (options.outDir ? path.join(options.outDir, name) : undefined);
 
   // Step 1: the source task, 80% to train and 20% to validate.
-  const source = splitByClass(dataset, options.sourceClasses).target;
-  const target = splitByClass(dataset, options.targetClasses).target;
+  const task = targetTask(dataset, options);
+  const { source, target } = task;
   const { train: sourceTrain, val: sourceVal } = trainValSplit(source, 0.2, seed);
   log(`Source task: ${source.classNames.join(', ')} (${sourceTrain.length} train, ${sourceVal.length} validation)`);
   log(`Target task: ${target.classNames.join(', ')} (${options.shots} labelled images per class)`);
@@ -126,7 +125,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineDet
   const sourceValLabels = Array.from({ length: sourceVal.length }, (_, i) => sourceVal.labelAt(i));
   const majority = accuracyOf(sourceValLabels.map(() => majorityClass), sourceValLabels);
   seedInitializers(seed);
-  const linear = new Sequential(new Flatten(), new Dense(inputShape.reduce((a, b) => a * b, 1), source.classNames.length));
+  const linear = new Sequential(new Flatten(), new Dense(numel(inputShape), source.classNames.length));
   const linearFit = await timed('linear-baseline', () => fit(linear, {
     epochs: epochs.linearBaseline, train: loader(sourceTrain, 64, true), val: loader(sourceVal, 256), inputShape,
     optimizer: { kind: 'adam', weightDecay: 1e-4 }, lr: 1e-3, log: quiet,
@@ -143,9 +142,19 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineDet
     (sourceAccuracy > Math.max(majority, linearFit.bestAccuracy) ? ' (beats both)' : ' (DOES NOT beat the naive models)'));
 
   // The few labelled target images, and all the others to measure on.
-  const { labelled, evaluation } = fewShotSplit(target, options.shots, seed);
+  const { labelled, evaluation, batchSize: batch } = task;
+  let int8Report: Int8Report | undefined;
+  const int8: Int8Options | undefined = options.precision === 'int8'
+    ? {
+      ...calibrationSamples(labelled, { calibration: DEFAULT_CALIBRATION_IMAGES, heldOut: DEFAULT_AGREEMENT_IMAGES, seed, name: 'the labelled target images', transforms },
+        { dataset: evaluation, name: 'the target evaluation images' }),
+      onReport: (report) => {
+        int8Report ??= report;
+        log(`  ${describeInt8(report)}`);
+      },
+    }
+    : undefined;
   const classes = target.classNames.length;
-  const batch = batchSizeFor(labelled.length, 16);
   const trainTarget = () => loader(labelled, batch, true);
   const evalTarget = () => loader(evaluation, 256);
   const results: PipelineResult['target'] = [];
@@ -155,16 +164,11 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineDet
     log(`  ${method.padEnd(16)} ${accuracy.toFixed(3)}`);
     if (ev && (!best || ev.accuracy > best.evaluation.accuracy)) best = { method, evaluation: ev };
   };
-  const measure = async (net: ResNet, method: TargetMethod) => {
-    const ev = await evaluate(net, evalTarget(), inputShape);
+  const measure = async (net: ImageClassifier, method: TargetMethod, precision?: Int8Options) => {
+    const ev = await evaluate(net, evalTarget(), inputShape, { int8: precision });
     record(method, ev.accuracy, ev);
   };
-  const fromSource = (): ResNet => {
-    const net = newNet(source.classNames.length, seed);
-    copyWeights(sourceNet, net);
-    seedInitializers(seed + 1);
-    return replaceHead(net, classes);
-  };
+  const fromSource = (): ImageClassifier => transferredNet(model, inputShape[0]!, source.classNames.length, classes, seed, (net) => copyWeights(sourceNet, net));
   const targetFit = { inputShape, log: quiet, cacheFeatures: 'auto' as const };
   log(`Steps 3-4: ${labelled.length} labelled target images, ${evaluation.length} to evaluate on`);
 
@@ -174,13 +178,13 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineDet
 
   // Step 3: reuse the source model with fixed features.
   const fixed = fromSource();
-  await timed('fixed-feature', () => trainFixedFeature(fixed, { ...targetFit, epochs: epochs.fixedFeature, train: trainTarget(), optimizer: { kind: 'momentum', momentum: 0.9 }, lr: 0.05, schedule: { kind: 'cosine' }, checkpointDir: checkpoint('fixed-feature') }));
-  await measure(fixed, 'fixed-feature');
+  await timed('fixed-feature', () => trainFixedFeature(fixed, { ...targetFit, ...FIXED_FEATURE_RECIPE, epochs: epochs.fixedFeature, train: trainTarget(), checkpointDir: checkpoint('fixed-feature'), int8 }));
+  await measure(fixed, 'fixed-feature', int8);
 
   // Feature-based transfer: source features, separate target models.
   await timed('feature-based', async () => {
-    const labelledFeatures = await extractFeatures(sourceNet, loader(labelled, 64), inputShape);
-    const evalFeatures = await extractFeatures(sourceNet, evalTarget(), inputShape);
+    const labelledFeatures = await extractFeatures(sourceNet, loader(labelled, 64), inputShape, 'flatten', int8);
+    const evalFeatures = await extractFeatures(sourceNet, evalTarget(), inputShape, 'flatten', int8);
     const softmax = await SoftmaxRegression.train(labelledFeatures, labelledFeatures.labels, { classes, epochs: epochs.featureSoftmax, batchSize: batch, seed });
     record('feature-softmax', accuracyOf(await softmax.predict(evalFeatures), evalFeatures.labels));
     const knn = new KNearestNeighbours(labelledFeatures, labelledFeatures.labels, classes, Math.min(5, options.shots));
@@ -207,7 +211,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineDet
       extra: { ...rkd, featureStage: 'flatten' },
       extraFeeds: async ({ images }) => {
         if (!images) throw new Error('RKD needs the batch images to compute the teacher embeddings');
-        const n = images.length / inputShape.reduce((a, b) => a * b, 1);
+        const n = images.length / numel(inputShape);
         return { rkd_teacher: (await teacher.run(images, n)).data };
       },
       cacheFeatures: false,
@@ -228,5 +232,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineDet
     sourceHistory: sourceFit.history,
     bestEvaluation: best,
     timingsMs: timings,
+    precision: options.precision ?? 'float32',
+    ...(int8Report ? { int8: int8Report } : {}),
   };
 }

@@ -8,6 +8,7 @@ import type { Graph } from '../graph/graph.js';
 import type { SymbolicTensor } from '../graph/ir.js';
 import * as ew from '../graph/ops/elementwise.js';
 import * as rd from '../graph/ops/reduce.js';
+import { numel } from '../tensor.js';
 
 type T = SymbolicTensor;
 
@@ -50,7 +51,7 @@ function angles(g: Graph, x: T): T {
 }
 
 function meanSmoothL1(g: Graph, a: T, b: T): T {
-  const elements = a.shape.reduce((n, d) => n * d, 1);
+  const elements = numel(a.shape);
   const losses = ew.smoothL1(g, ew.sub(g, a, b));
   return ew.scale(g, rd.reduceSum(g, losses, a.shape.map((_, i) => i), false), 1 / elements);
 }

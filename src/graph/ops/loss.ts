@@ -2,6 +2,7 @@
 import type { Graph } from '../graph.js';
 import type { SymbolicTensor } from '../ir.js';
 import * as p from './primitives.js';
+import { formatShape } from '../../tensor.js';
 
 type T = SymbolicTensor;
 
@@ -35,7 +36,7 @@ export function softmaxCrossEntropy(g: Graph, logits: T, labels: T, options: { l
  */
 export function softTargetCrossEntropy(g: Graph, logits: T, targets: T, options: { classWeights?: readonly number[] } = {}): T {
   const classes = logits.shape[1]!;
-  if (targets.shape.length !== 2 || targets.shape[1] !== classes) throw new Error(`soft targets must be [N, ${classes}], got [${targets.shape.join(', ')}]`);
+  if (targets.shape.length !== 2 || targets.shape[1] !== classes) throw new Error(`soft targets must be [N, ${classes}], got ${formatShape(targets.shape)}`);
   const weights = options.classWeights;
   if (weights && weights.length !== classes) throw new Error(`${weights.length} class weights for ${classes} classes`);
   const weighted = weights ? p.mul(g, targets, g.constant(weights, [1, classes])) : targets;

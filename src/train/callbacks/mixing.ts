@@ -3,7 +3,7 @@
  * blended with a shuffled copy of itself and trained against the blended one-hot targets
  * (soft-target cross-entropy), with the blend weight drawn from Beta(alpha, alpha) per batch.
  */
-import { numel } from '../../tensor.js';
+import { formatShape, numel } from '../../tensor.js';
 import { beta, mulberry32, permutation, type RandomSource } from '../../util/random.js';
 import type { Callback, TrainBatch, TrainingRun } from './callback.js';
 
@@ -75,7 +75,7 @@ export class Mixing implements Callback {
 
   constructor(private readonly options: MixOptions, private readonly classes: number, private readonly sampleShape: readonly number[]) {
     if (!(options.alpha > 0)) throw new Error(`${options.kind}: alpha must be positive, got ${options.alpha}`);
-    if (options.kind === 'cutmix' && sampleShape.length !== 3) throw new Error(`cutmix cuts boxes from images [C, H, W], not samples of shape [${sampleShape.join(', ')}]`);
+    if (options.kind === 'cutmix' && sampleShape.length !== 3) throw new Error(`cutmix cuts boxes from images [C, H, W], not samples of shape ${formatShape(sampleShape)}`);
     this.random = mulberry32(options.seed ?? 0);
   }
 
