@@ -13,7 +13,7 @@ import { Dense } from '../nn/layers/dense.js';
 import { Flatten } from '../nn/layers/activation.js';
 import { Sequential } from '../nn/layers/sequential.js';
 import { seedInitializers } from '../nn/init.js';
-import type { ResNet } from '../models/resnet.js';
+import type { ImageClassifier } from '../models/classifier.js';
 import { InferenceRunner } from '../runtime/inference.js';
 import { evaluate, type Evaluation } from '../train/evaluate.js';
 import { fit, type EpochRecord } from '../train/fit.js';
@@ -106,7 +106,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineDet
     return result;
   };
   const loader = (view: SourceDataset, batchSize: number, shuffle = false, pipeline = transforms) => new DataLoader(view, { batchSize, shuffle, seed, transforms: pipeline });
-  const newNet = (classes: number, init: number): ResNet => pipelineNet(model, classes, inputShape[0]!, init);
+  const newNet = (classes: number, init: number): ImageClassifier => pipelineNet(model, classes, inputShape[0]!, init);
   const checkpoint = (name: string) => (options.outDir ? path.join(options.outDir, name) : undefined);
 
   // Step 1: the source task, 80% to train and 20% to validate.
@@ -164,11 +164,11 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineDet
     log(`  ${method.padEnd(16)} ${accuracy.toFixed(3)}`);
     if (ev && (!best || ev.accuracy > best.evaluation.accuracy)) best = { method, evaluation: ev };
   };
-  const measure = async (net: ResNet, method: TargetMethod, precision?: Int8Options) => {
+  const measure = async (net: ImageClassifier, method: TargetMethod, precision?: Int8Options) => {
     const ev = await evaluate(net, evalTarget(), inputShape, { int8: precision });
     record(method, ev.accuracy, ev);
   };
-  const fromSource = (): ResNet => transferredNet(model, inputShape[0]!, source.classNames.length, classes, seed, (net) => copyWeights(sourceNet, net));
+  const fromSource = (): ImageClassifier => transferredNet(model, inputShape[0]!, source.classNames.length, classes, seed, (net) => copyWeights(sourceNet, net));
   const targetFit = { inputShape, log: quiet, cacheFeatures: 'auto' as const };
   log(`Steps 3-4: ${labelled.length} labelled target images, ${evaluation.length} to evaluate on`);
 
