@@ -51,11 +51,11 @@ async function fashionBatch(): Promise<{ images: number[]; labels: number[] }> {
 
 /**
  * Three steps of the demo's ResNet-18 (tlkit pipeline's model) in full fine-tuning: BN in training
- * mode at lr 0.005, and BN frozen at the pipeline's 0.05. (BN in training mode at 0.05 on one
+ * mode at lr 0.005, and BN frozen at 0.01. (BN in training mode at 0.05 on one
  * repeated batch amplifies rounding: in Node alone a 1e-7 relative change of the weights moves the
  * third loss by 5e-5, and wasm and native kernels round differently, so that case is not compared.)
  */
-const CASES = [{ bnTraining: true, lr: 0.005 }, { bnTraining: false, lr: 0.05 }];
+const CASES = [{ bnTraining: true, lr: 0.005 }, { bnTraining: false, lr: 0.01 }];
 
 async function threeSteps(t: typeof node, images: Float32Array, labels: number[], bnTraining: boolean, lr: number): Promise<number[]> {
   const net = t.pipelineNet(t.PIPELINE_MODEL, 5, 1, 1);
