@@ -6,7 +6,7 @@ import { renderPredictionGrid } from '../report/grid.js';
 import { writeRunImages, writeRunRecord, type RunRecord } from '../report/run-record.js';
 import { writeReport } from '../report/write-report.js';
 import type { PipelineData } from './pipeline-data.js';
-import type { PipelineDetails, PipelineResult, TargetMethod } from './pipeline.js';
+import type { StudyDetails, StudyResult, TargetMethod } from './pipeline.js';
 import { fewShotSplit, splitByClass } from '../data/splits.js';
 
 export const METHOD_LABELS: Record<TargetMethod, string> = {
@@ -18,12 +18,12 @@ export const METHOD_LABELS: Record<TargetMethod, string> = {
   'finetune-rkd': 'fine-tuned + relational KD',
 };
 
-export function pipelineJson(details: PipelineDetails): PipelineResult {
+export function pipelineJson(details: StudyDetails): StudyResult {
   return { source: details.source, target: details.target };
 }
 
 /** The comparison table as Markdown, each method against training from scratch. */
-export function comparisonTable(details: PipelineDetails): string {
+export function comparisonTable(details: StudyDetails): string {
   const scratch = details.target.find((t) => t.method === 'scratch')?.accuracy ?? 0;
   const lines = [
     `Source task (${details.sourceClasses.join(', ')}): accuracy ${details.source.accuracy.toFixed(3)}; ` +
@@ -49,7 +49,7 @@ export interface WrittenOutputs {
   report: string;
 }
 
-export async function writePipelineOutputs(outDir: string, details: PipelineDetails, data: PipelineData, config: Record<string, unknown>): Promise<WrittenOutputs> {
+export async function writePipelineOutputs(outDir: string, details: StudyDetails, data: PipelineData, config: Record<string, unknown>): Promise<WrittenOutputs> {
   await fs.mkdir(outDir, { recursive: true });
   const table = path.join(outDir, 'comparison.md');
   await writeFileAtomic(table, Buffer.from(`${comparisonTable(details)}\n`));
