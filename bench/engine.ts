@@ -10,7 +10,7 @@
  * Writes (replaces) the "## Engine: ResNet50 ..." section of bench/RESULTS.md.
  */
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { promises as fs, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -19,7 +19,7 @@ import { resnet18, resnet50, type ResNet } from '../src/models/resnet.js';
 import { seedInitializers } from '../src/nn/init.js';
 import { InferenceRunner } from '../src/runtime/inference.js';
 import { TrainStep } from '../src/runtime/train-step.js';
-import { writeFileAtomic } from '../src/util/atomic.js';
+import { replaceResultsSection } from './results-file.js';
 
 type TorchModel = 'resnet50' | 'resnet18' | 'resnet18-small';
 interface ScenarioSpec {
@@ -259,29 +259,6 @@ function section(rows: Row[], warmup: number, iters: number, loadAtStart: number
   ].join('\n');
 }
 
-/** Replaces this bench's section of RESULTS.md (from its heading to the next "## "), keeping the others. */
-async function writeSection(text: string): Promise<string> {
-  const file = path.join(repoRoot, 'bench', 'RESULTS.md');
-  let current = '';
-  try {
-    current = await fs.readFile(file, 'utf8');
-  } catch {
-    current = '# Benchmark results\n\n';
-  }
-  const lines = current.split('\n');
-  const start = lines.findIndex((l) => l.startsWith('## Engine: '));
-  let next: string;
-  if (start < 0) {
-    next = `${current.replace(/\n*$/, '\n\n')}${text}`;
-  } else {
-    let end = lines.findIndex((l, i) => i > start && l.startsWith('## '));
-    if (end < 0) end = lines.length;
-    next = [...lines.slice(0, start), ...text.split('\n'), ...lines.slice(end)].join('\n').replace(/\n*$/, '\n');
-  }
-  await writeFileAtomic(file, new TextEncoder().encode(next));
-  return file;
-}
-
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
@@ -317,7 +294,7 @@ async function main(): Promise<void> {
   console.log(formatTable(rows));
   // A partial run (--only) would drop the other rows of the section, so only a full run writes it.
   const complete = only.length === Object.keys(SCENARIOS).length;
-  if (complete && !args.includes('--no-write')) console.log(`wrote ${await writeSection(section(rows, warmup, iters, loadAtStart))}`);
+  if (complete && !args.includes('--no-write')) console.log(`wrote ${await replaceResultsSection('## Engine: ', section(rows, warmup, iters, loadAtStart))}`);
 }
 
 main().catch((error: unknown) => {

@@ -5,7 +5,9 @@
  *      vs bench/tutorial_torch.py --epochs 1 (targets >= 3x);
  *   2. ten epochs without augmentation: tlkit `--no-augment` (backbone features computed once and
  *      cached) vs PyTorch's plain 10-epoch loop with the same transforms (target >= 20x).
- * The sides run one after the other (never at once). PyTorch: Debian's /usr/bin/python3, 2 threads,
+ * tlkit runs at --precision float32 and int8 (the frozen backbone as an int8 QDQ graph; the calibration on 64
+ * training images happens before the first epoch, so it is in the wall time, not the epoch times; the
+ * calibration cache is empty at the start). The sides run one after the other (never at once). PyTorch: Debian's /usr/bin/python3, 2 threads,
  * tuned malloc. Compared: the sum of the logged epoch times (training + validation, as the tutorial
  * measures them); process wall times are listed too.
  *
@@ -34,11 +36,13 @@ function epochTimes(stdout: string): number[] {
   return [...stdout.matchAll(/epoch time: ([\d.]+) ms/g)].map((m) => Number(m[1]));
 }
 
-function runTlkit(data: string, out: string, epochs: number, augment: boolean): SideResult {
+type Precision = 'float32' | 'int8';
+
+function runTlkit(data: string, out: string, epochs: number, augment: boolean, precision: Precision, home: string): SideResult {
   const args = [path.join(repo, 'bin/tlkit.js'), 'train', data, '--model', 'resnet50', '--mode', 'fixed-feature', '--epochs', String(epochs),
-    '--batch-size', '18', '--lr', '0.001', '--momentum', '0.5', '--out', out, '--no-progress', ...(augment ? [] : ['--no-augment'])];
+    '--batch-size', '18', '--lr', '0.001', '--momentum', '0.5', '--out', out, '--no-progress', '--precision', precision, ...(augment ? [] : ['--no-augment'])];
   const started = performance.now();
-  const result = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const result = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, TLKIT_HOME: home } });
   const wallMs = performance.now() - started;
   if (result.status !== 0) throw new Error(`tlkit train failed: ${result.stderr}`);
   process.stdout.write(result.stdout);
@@ -70,18 +74,29 @@ async function main(): Promise<void> {
     await writeBenchImages(path.join(data, 'val'), 60, ['dogs', 'wolves'], 2);
     const loadBefore = loadavg()[0]!;
 
-    process.stdout.write('# 1 epoch, augmented: tlkit\n');
-    const tlkitOne = runTlkit(data, path.join(work, 'one'), 1, true);
+    const precisions: Precision[] = ['float32', 'int8'];
+    const tlkitOne = new Map<Precision, SideResult>();
+    const tlkitTen = new Map<Precision, SideResult>();
+    const home = (name: string) => path.join(work, `home-${name}`); // a fresh calibration cache per run
+    for (const p of precisions) {
+      process.stdout.write(`# 1 epoch, augmented: tlkit --precision ${p}\n`);
+      tlkitOne.set(p, runTlkit(data, path.join(work, `one-${p}`), 1, true, p, home(`one-${p}`)));
+    }
     process.stdout.write('# 1 epoch, augmented: PyTorch\n');
     const torchOne = runTorch(data, 1, true);
-    let tlkitTen: SideResult | undefined;
     let torchTen: SideResult | undefined;
     if (!skipTen) {
-      process.stdout.write('# 10 epochs, no augmentation: tlkit (feature cache)\n');
-      tlkitTen = runTlkit(data, path.join(work, 'ten'), 10, false);
+      for (const p of precisions) {
+        process.stdout.write(`# 10 epochs, no augmentation: tlkit --precision ${p} (feature cache)\n`);
+        tlkitTen.set(p, runTlkit(data, path.join(work, `ten-${p}`), 10, false, p, home(`ten-${p}`)));
+      }
       process.stdout.write('# 10 epochs, no augmentation: PyTorch\n');
       torchTen = runTorch(data, 10, false);
     }
+    const agreement = JSON.parse(await fs.readFile(path.join(work, 'ten-int8', 'run.json'), 'utf8').catch(() => fs.readFile(path.join(work, 'one-int8', 'run.json'), 'utf8'))) as {
+      config: { int8?: { frozen?: { agreement?: { meanCosine: number; minCosine: number; images: number } } } };
+    };
+    const cosine = agreement.config.int8?.frozen?.agreement;
     const loadAfter = loadavg()[0]!;
 
     const row = (name: string, target: number, t: SideResult, p: SideResult) =>
@@ -100,11 +115,13 @@ async function main(): Promise<void> {
       '',
       '| workload | tlkit s | PyTorch s | speed-up | target | wall s (tlkit / PyTorch) |',
       '| --- | ---: | ---: | ---: | ---: | ---: |',
-      row('1 epoch, augmented (random crop + flip each epoch)', 3, tlkitOne, torchOne),
-      ...(tlkitTen && torchTen ? [row('10 epochs, no augmentation (tlkit caches the backbone features)', 20, tlkitTen, torchTen)] : []),
+      ...precisions.map((p) => row(`1 epoch, augmented (random crop + flip each epoch), --precision ${p}`, 3, tlkitOne.get(p)!, torchOne)),
+      ...(torchTen ? precisions.map((p) => row(`10 epochs, no augmentation (tlkit caches the backbone features), --precision ${p}`, 20, tlkitTen.get(p)!, torchTen)) : []),
       '',
-      `Per-epoch ms, tlkit 1 epoch: ${tlkitOne.epochMs.map((v) => v.toFixed(0)).join(', ')}; PyTorch: ${torchOne.epochMs.map((v) => v.toFixed(0)).join(', ')}.` +
-        (tlkitTen && torchTen ? ` 10 epochs, tlkit: ${tlkitTen.epochMs.map((v) => v.toFixed(0)).join(', ')}; PyTorch: ${torchTen.epochMs.map((v) => v.toFixed(0)).join(', ')}.` : ''),
+      ...precisions.map((p) => `Per-epoch ms, tlkit ${p}, 1 epoch: ${tlkitOne.get(p)!.epochMs.map((v) => v.toFixed(0)).join(', ')}` +
+        (torchTen ? `; 10 epochs: ${tlkitTen.get(p)!.epochMs.map((v) => v.toFixed(0)).join(', ')}.` : '.')),
+      `PyTorch per-epoch ms, 1 epoch: ${torchOne.epochMs.map((v) => v.toFixed(0)).join(', ')}` + (torchTen ? `; 10 epochs: ${torchTen.epochMs.map((v) => v.toFixed(0)).join(', ')}.` : '.'),
+      cosine ? `int8 vs float32 pooled features (run.json): cosine ${cosine.meanCosine.toFixed(4)} mean, ${cosine.minCosine.toFixed(4)} min over ${cosine.images} val images (random weights; test/int8-agreement.test.ts measures a trained model).` : '',
       '',
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -94,3 +94,17 @@ test('--precision: an unknown value, or int8 on layers that train, is refused na
   assert.equal(noImages.code, 1);
   assert.match(noImages.stderr, /--precision int8 needs --calibrate-on <folder>/);
 });
+
+test('tlkit pipeline --precision int8: fixed-feature and feature-based transfer on an int8 backbone, its agreement in the JSON', { timeout: 600_000 }, async () => {
+  const out = path.join(dir, 'pipeline');
+  const result = await runCli(['pipeline', '--epoch-scale', '0.1', '--precision', 'int8', '--json', '--out', out], { env, timeoutMs: 600_000 });
+  assert.equal(result.code, 0, result.stderr);
+  const json = JSON.parse(result.stdout) as { precision: string; int8: { calibration: { method: string; images: number; sample: string }; agreement: { meanCosine: number; images: number } }; target: Array<{ method: string; accuracy: number }> };
+  assert.equal(json.precision, 'int8');
+  assert.deepEqual([json.int8.calibration.method, json.int8.calibration.images], ['minmax', 50]); // 10 shots x 5 classes, all of them
+  assert.match(json.int8.calibration.sample, /of the labelled target images/);
+  assert.equal(json.int8.agreement.images, 32);
+  assert.ok(json.int8.agreement.meanCosine > 0.99, `cosine ${json.int8.agreement.meanCosine}`);
+  for (const method of ['fixed-feature', 'feature-softmax', 'feature-knn', 'finetune']) assert.ok(json.target.some((t) => t.method === method), method);
+  assert.match(result.stderr, /int8: 20 convolutions/);
+});

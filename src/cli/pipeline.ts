@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { runTransferStudy, DEFAULT_EPOCHS, type StudyEpochs } from '../transfer/pipeline.js';
 import { loadPipelineData } from '../transfer/pipeline-data.js';
-import { imageSizeOption, intOption, modelOption, precisionOption, rateOption, requireFloat32, seedOption, type Precision } from './shared-options.js';
+import { imageSizeOption, intOption, modelOption, precisionOption, rateOption, seedOption, type Precision } from './shared-options.js';
 import { comparisonTable, pipelineJson, writePipelineOutputs, type WrittenOutputs } from '../transfer/pipeline-report.js';
 
 export interface PipelineCommandOptions {
@@ -34,7 +34,6 @@ function classList(text: string, flag: string, names: readonly string[]): number
 
 /** Runs the four-step flow and writes its outputs; progress goes to stderr, so --json keeps stdout clean. */
 export async function runPipelineCommand(options: PipelineCommandOptions, config: Record<string, unknown> = {}): Promise<WrittenOutputs & { text: string; jsonText: string }> {
-  requireFloat32(options.precision, 'pipeline');
   if (options.model.toLowerCase().endsWith('.onnx')) {
     throw new Error(`${options.model}: pipeline trains its source model from scratch on --data; to transfer from an .onnx model use tlkit train --model ${options.model} (fixed-feature or finetune) or tlkit features --model ${options.model}`);
   }
@@ -54,7 +53,7 @@ export async function runPipelineCommand(options: PipelineCommandOptions, config
     dataset: data.dataset, transforms: data.transforms, sourceAugmentation: options.augment === false ? undefined : data.augmentation, inputShape: data.inputShape,
     sourceClasses, targetClasses, shots: options.shots, seed: options.seed,
     model: { name: options.model, width: options.width, smallInput: data.inputShape[1] <= 64 },
-    epochs, outDir: path.join(options.out, 'checkpoints'), log,
+    epochs, outDir: path.join(options.out, 'checkpoints'), log, precision: options.precision,
   });
   const outputs = await writePipelineOutputs(options.out, details, data, { ...config, model: options.model, width: options.width, epochs, wallSeconds: Math.round((performance.now() - started) / 1000) });
   return { ...outputs, text: comparisonTable(details), jsonText: JSON.stringify(pipelineJson(details)) };
@@ -71,7 +70,7 @@ export function addPipelineOptions(command: Command, defaults: { out: string }):
     .addOption(intOption('--width <n>', 'channels of layer1 (64 = the standard ResNet)', 16))
     .addOption(imageSizeOption('image size for ImageFolder data', 64))
     .addOption(rateOption('--epoch-scale <x>', 'multiply every epoch count (0.2 for a quick look)', 1))
-    .addOption(precisionOption())
+    .addOption(precisionOption('float32, or int8: the frozen source backbone of fixed-feature and feature-based transfer as an int8 QDQ graph, calibrated on the labelled target images'))
     .option('--no-augment', 'train the source model without random crops and flips')
     .option('--out <dir>', 'where checkpoints, the table, the prediction grid and the report go', defaults.out);
 }

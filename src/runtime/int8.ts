@@ -3,12 +3,8 @@
  * (static min/max ranges of every quantized activation), build the QDQ graph (graph/quantize.ts), measure how
  * closely it agrees with float32 on held-out images, and cache the calibration so later runs skip it.
  */
-import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
 import onnxProto from 'onnx-proto';
-import { tlkitHome } from '../io/cache.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { calibrationStore } from './calibration-cache-node.js';
 import { activationTensors, foldBatchNorms, insertQdq, withOutputs, type ActivationType, type TensorRange } from '../graph/quantize.js';
 import { Session, type SessionOptions } from './session.js';
 
@@ -59,10 +55,6 @@ interface CachedCalibration {
   images: number;
   sample: string;
   ranges: Record<string, TensorRange>;
-}
-
-function defaultCacheDir(): string {
-  return path.join(tlkitHome(), 'calibration');
 }
 
 function cosine(a: Float32Array, b: Float32Array): number {
@@ -116,12 +108,8 @@ export async function calibrateRanges(folded: ModelProto, inputShape: readonly n
 }
 
 async function readCache(file: string, tensors: readonly string[]): Promise<Map<string, TensorRange> | undefined> {
-  let cached: CachedCalibration;
-  try {
-    cached = JSON.parse(await fs.readFile(file, 'utf8')) as CachedCalibration;
-  } catch {
-    return undefined;
-  }
+  const cached = (await calibrationStore?.read(file)) as CachedCalibration | undefined;
+  if (!cached) return undefined;
   if (cached.format !== 'tlkit-int8-calibration-1' || !tensors.every((t) => cached.ranges[t])) return undefined;
   return new Map(tensors.map((t) => [t, cached.ranges[t]!]));
 }
@@ -142,9 +130,7 @@ export async function buildInt8Model(
   const tensors = activationTensors(folded);
   // The graph's nodes and weights, not its name: `export` and `predict` of one model share a calibration.
   const graphBytes = onnx.GraphProto.encode({ ...folded.graph!, name: '' }).finish();
-  const key = createHash('sha256').update(graphBytes).update(`\n${CALIBRATION_METHOD}\n${options.calibration.key}`).digest('hex').slice(0, 24);
-  const cacheDir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir;
-  const file = cacheDir === null ? undefined : path.join(cacheDir, `${key}.json`);
+  const file = calibrationStore?.file(options.cacheDir, graphBytes, CALIBRATION_METHOD, options.calibration.key);
   let ranges = file ? await readCache(file, tensors) : undefined;
   const cached = ranges !== undefined;
   if (!ranges) {
@@ -154,8 +140,7 @@ export async function buildInt8Model(
         format: 'tlkit-int8-calibration-1', method: CALIBRATION_METHOD, images: options.calibration.count,
         sample: options.calibration.description, ranges: Object.fromEntries(ranges),
       };
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      await writeFileAtomic(file, new TextEncoder().encode(JSON.stringify(record)));
+      await calibrationStore?.write(file, record);
     }
   }
   const { model: quantized, summary } = insertQdq(folded, ranges, { activations });

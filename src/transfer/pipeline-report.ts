@@ -18,8 +18,8 @@ export const METHOD_LABELS: Record<TargetMethod, string> = {
   'finetune-rkd': 'fine-tuned + relational KD',
 };
 
-export function pipelineJson(details: StudyDetails): StudyResult {
-  return { source: details.source, target: details.target };
+export function pipelineJson(details: StudyDetails): StudyResult & { precision: 'float32' | 'int8'; int8?: StudyDetails['int8'] } {
+  return { source: details.source, target: details.target, precision: details.precision, ...(details.int8 ? { int8: details.int8 } : {}) };
 }
 
 /** The comparison table as Markdown, each method against training from scratch. */
@@ -37,6 +37,11 @@ export function comparisonTable(details: StudyDetails): string {
       const delta = t.method === 'scratch' ? '' : `${t.accuracy >= scratch ? '+' : ''}${((t.accuracy - scratch) * 100).toFixed(1)} pts${t.accuracy < scratch ? ' (negative transfer)' : ''}`;
       return `| ${t.method} — ${METHOD_LABELS[t.method]} | ${t.accuracy.toFixed(3)} | ${delta} |`;
     }),
+    ...(details.int8
+      ? ['', `int8 backbone for fixed-feature and feature-based transfer (${details.int8.calibration.method} calibration on ${details.int8.calibration.images} labelled target images)` +
+        (details.int8.agreement ? `: int8 vs float32 feature cosine ${details.int8.agreement.meanCosine.toFixed(4)} mean, ${details.int8.agreement.minCosine.toFixed(4)} min over ${details.int8.agreement.images} evaluation images` : '') +
+        '; scratch and fine-tuning train every layer and stay float32.']
+      : []),
   ];
   return lines.join('\n');
 }

@@ -19,6 +19,8 @@ import { InferenceRunner } from '../runtime/inference.js';
 import { evaluate, type Evaluation } from '../train/evaluate.js';
 import { fit, type EpochRecord } from '../train/fit.js';
 import { copyWeights } from './weights.js';
+import { calibrationSamples } from '../data/calibration-sample.js';
+import { DEFAULT_AGREEMENT_IMAGES, DEFAULT_CALIBRATION_IMAGES, describeInt8, type Int8Options, type Int8Report } from '../runtime/int8.js';
 import { extractFeatures } from './extract.js';
 import { SoftmaxRegression } from './tensor-classifier.js';
 import { KNearestNeighbours, accuracyOf } from './neighbours.js';
@@ -44,6 +46,9 @@ export interface StudyDetails extends StudyResult {
   /** Evaluation of the best target method, for reports. */
   bestEvaluation?: { method: TargetMethod; evaluation: Evaluation };
   timingsMs: Record<string, number>;
+  precision: 'float32' | 'int8';
+  /** The int8 backbone's calibration and its agreement with float32 (precision int8). */
+  int8?: Int8Report;
 }
 
 export interface StudyModel {
@@ -81,6 +86,11 @@ export interface StudyOptions {
   rkdWeights?: RkdWeights;
   /** Learning rate of the fine-tuning phase, and the pretrained body's multiplier of it. */
   finetune?: { lr?: number; bodyLrScale?: number };
+  /**
+   * int8: the frozen source backbone of fixed-feature and feature-based transfer runs as an int8 QDQ graph,
+   * calibrated on the labelled target images (the methods that train every layer stay float32).
+   */
+  precision?: 'float32' | 'int8';
   /** Checkpoints of the source model and of each target method go here. */
   outDir?: string;
   log?: (line: string) => void;
@@ -145,6 +155,17 @@ export async function runTransferStudy(options: StudyOptions): Promise<StudyDeta
 
   // The few labelled target images, and all the others to measure on.
   const { labelled, evaluation } = fewShotSplit(target, options.shots, seed);
+  let int8Report: Int8Report | undefined;
+  const int8: Int8Options | undefined = options.precision === 'int8'
+    ? {
+      ...calibrationSamples(labelled, { calibration: DEFAULT_CALIBRATION_IMAGES, heldOut: DEFAULT_AGREEMENT_IMAGES, seed, name: 'the labelled target images', transforms },
+        { dataset: evaluation, name: 'the target evaluation images' }),
+      onReport: (report) => {
+        int8Report ??= report;
+        log(`  ${describeInt8(report)}`);
+      },
+    }
+    : undefined;
   const classes = target.classNames.length;
   const batch = batchSizeFor(labelled.length, 16);
   const results: StudyResult['target'] = [];
@@ -166,6 +187,7 @@ export async function runTransferStudy(options: StudyOptions): Promise<StudyDeta
       return replaceHead(net, classes);
     },
     targetFit: { inputShape, log: quiet, cacheFeatures: 'auto' },
+    int8,
   };
   log(`Steps 3-4: ${labelled.length} labelled target images, ${evaluation.length} to evaluate on`);
   for (const row of TARGET_METHODS) {
@@ -174,7 +196,7 @@ export async function runTransferStudy(options: StudyOptions): Promise<StudyDeta
       for (const [method, accuracy] of outcome.scores) record(method, accuracy);
     } else {
       try {
-        const ev = await evaluate(outcome.net, study.evalTarget(), inputShape);
+        const ev = await evaluate(outcome.net, study.evalTarget(), inputShape, { int8: outcome.int8 });
         record(outcome.method, ev.accuracy, ev);
       } finally {
         await outcome.release?.();
@@ -193,6 +215,8 @@ export async function runTransferStudy(options: StudyOptions): Promise<StudyDeta
     sourceHistory: sourceFit.history,
     bestEvaluation: best,
     timingsMs: timings,
+    precision: options.precision ?? 'float32',
+    ...(int8Report ? { int8: int8Report } : {}),
   };
 }
 
@@ -215,10 +239,12 @@ interface TargetStudy {
   /** A copy of the source model with a new head for the target classes. */
   fromSource(): ResNet;
   targetFit: { inputShape: [number, number, number]; log: (line: string) => void; cacheFeatures: 'auto' };
+  /** The int8 source backbone for the methods that keep it frozen (precision int8). */
+  int8?: Int8Options;
 }
 
 /** A trained network to evaluate on the target's held-out images, or scores measured another way. */
-type TargetOutcome = { method: TargetMethod; net: ResNet; release?: () => Promise<void> } | { scores: Array<[TargetMethod, number]> };
+type TargetOutcome = { method: TargetMethod; net: ResNet; int8?: Int8Options; release?: () => Promise<void> } | { scores: Array<[TargetMethod, number]> };
 
 interface TargetMethodRow {
   /** The step's name in the timings of results.json. */
@@ -254,16 +280,16 @@ export const TARGET_METHODS: readonly TargetMethodRow[] = [
     step: 'fixed-feature',
     run: async (study) => {
       const net = study.fromSource();
-      await trainFixedFeature(net, { ...study.targetFit, epochs: study.epochs.fixedFeature, train: study.trainTarget(), optimizer: { kind: 'momentum', momentum: 0.9 }, lr: 0.05, schedule: { kind: 'cosine' }, checkpointDir: study.checkpoint('fixed-feature') });
-      return { method: 'fixed-feature', net };
+      await trainFixedFeature(net, { ...study.targetFit, epochs: study.epochs.fixedFeature, train: study.trainTarget(), optimizer: { kind: 'momentum', momentum: 0.9 }, lr: 0.05, schedule: { kind: 'cosine' }, checkpointDir: study.checkpoint('fixed-feature'), int8: study.int8 });
+      return { method: 'fixed-feature', net, int8: study.int8 };
     },
   },
   {
     // Feature-based transfer: source features, separate target models.
     step: 'feature-based',
     run: async (study) => {
-      const labelledFeatures = await extractFeatures(study.sourceNet, study.loader(study.labelled, 64), study.inputShape);
-      const evalFeatures = await extractFeatures(study.sourceNet, study.evalTarget(), study.inputShape);
+      const labelledFeatures = await extractFeatures(study.sourceNet, study.loader(study.labelled, 64), study.inputShape, 'flatten', study.int8);
+      const evalFeatures = await extractFeatures(study.sourceNet, study.evalTarget(), study.inputShape, 'flatten', study.int8);
       const softmax = await SoftmaxRegression.train(labelledFeatures, labelledFeatures.labels, { classes: study.classes, epochs: study.epochs.featureSoftmax, batchSize: study.batch, seed: study.seed });
       const softmaxAccuracy = accuracyOf(await softmax.predict(evalFeatures), evalFeatures.labels);
       const knn = new KNearestNeighbours(labelledFeatures, labelledFeatures.labels, study.classes, Math.min(5, study.shots));

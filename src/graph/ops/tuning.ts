@@ -2,6 +2,16 @@
  * Formulation switches of the training graphs, in one place so a bench can build the same
  * network both ways in one process and time them side by side (bench/ab-step.ts). The defaults
  * are the measured choices; each is explained where it is read.
+ *
+ * A/B on 2026-12-01 (AMD EPYC, 2 cores, AVX2; bench/ab-step.js under nice -15 beside other jobs;
+ * medians of 8-10 steps, variants alternating in one process), all within the run-to-run noise
+ * of about 5%: demo model b64 242 ms (defaults) vs 242 (dX by Conv everywhere), 237 (no batch
+ * columns), 235 (batch columns only from 64 channels), 241 (batch columns up to 784 positions),
+ * 334 vs 342 in another window (one-hot im2col); ResNet-18 224 b16 1749 ms vs 1859 (one-hot) and
+ * 1818 (no batch columns); ResNet-50 b8 BN frozen 2002 ms folded vs 2000 unfolded. The im2col
+ * traffic (9x the input per 3x3 conv) is the same in every form (one Gather with precomputed
+ * indices, tried too, took 1.4-2.5x the slices' time on these shapes), and no standard ONNX op computes
+ * a conv's weight gradient without it; the defaults stay as measured in the first round.
  */
 export const engineTuning = {
   /** conv.ts: convs with at most this many output positions per image run as one batch-wide GEMM. */
