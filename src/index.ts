@@ -71,6 +71,7 @@ export { KNearestNeighbours, NearestClassMean } from './transfer/neighbours.js';
 export { rkdLoss, rkdExtraLoss, PAPER_RKD_WEIGHTS } from './transfer/rkd.js';
 export { runTransferStudy, runPipeline, TARGET_METHODS, type StudyResult, type StudyDetails, type PipelineResult } from './transfer/pipeline.js';
 export { copyWeights } from './transfer/weights.js';
+export { targetTask, pipelineNet, transferredNet, batchSizeFor, PIPELINE_TASK, PIPELINE_MODEL, FIXED_FEATURE_RECIPE, type TargetTask } from './transfer/target-task.js';
 
 // Reports
 export * as report from './report/index.js';

@@ -47,7 +47,7 @@ test('tlkit/browser loads in Node (onnxruntime-web wasm): the same names as the 
   const web = (await import(specifier)) as Tlkit;
   assert.equal((await import(pathToFileURL(bundle).href)) as Tlkit, web, 'tlkit/browser is dist/browser/tlkit.mjs');
 
-  const browserOnly = new Set(['pixelsFromImage', 'canvasImageBackend']);
+  const browserOnly = new Set(['pixelsFromImage', 'canvasImageBackend', 'browserThreads', 'threadsAvailable', 'WASM_MEMORY_BYTES']);
   for (const name of Object.keys(web)) {
     if (browserOnly.has(name)) continue;
     assert.ok(name in node, `${name} is in the browser entry but not the Node entry`);

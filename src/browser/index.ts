@@ -6,6 +6,8 @@
  */
 import { installBrowserPlatform } from './platform.js';
 
+export { browserThreads, threadsAvailable, WASM_MEMORY_BYTES } from './platform.js';
+
 installBrowserPlatform();
 
 export * from '../tensor.js';
@@ -54,6 +56,7 @@ export type { CropBox } from '../data/crop-geometry.js';
 export { DataLoader, defaultConcurrency } from '../data/loader.js';
 export type { Batch, LoaderOptions } from '../data/loader.js';
 export { mulberry32, mixSeed } from '../data/random.js';
+export { parseIdx, encodeIdx, type IdxArray } from '../data/idx-format.js';
 export type { Random } from '../data/random.js';
 export { useImageBackend, type ImageBackend } from '../data/image-backend.js';
 export { pixelsFromImage, canvasImageBackend } from './canvas-images.js';
@@ -72,3 +75,4 @@ export { SoftmaxRegression } from '../transfer/tensor-classifier.js';
 export { KNearestNeighbours, NearestClassMean } from '../transfer/neighbours.js';
 export { rkdLoss, rkdExtraLoss, PAPER_RKD_WEIGHTS } from '../transfer/rkd.js';
 export { copyWeights } from '../transfer/weights.js';
+export { targetTask, pipelineNet, transferredNet, batchSizeFor, PIPELINE_TASK, PIPELINE_MODEL, FIXED_FEATURE_RECIPE, type TargetTask, type PipelineModel } from '../transfer/target-task.js';

@@ -14,7 +14,8 @@ export function threadsAvailable(): boolean {
   return typeof SharedArrayBuffer !== 'undefined' && scope.crossOriginIsolated === true;
 }
 
-function defaultThreads(): number {
+/** Threads onnxruntime-web's wasm backend gets by default on this page. */
+export function browserThreads(): number {
   if (!threadsAvailable()) return 1;
   const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
   // onnxruntime-web's own default: half the cores, at most 4 (the page's UI keeps a core).
@@ -28,7 +29,7 @@ export const WASM_MEMORY_BYTES = 4 * GB;
 export function installBrowserPlatform(): void {
   useOrt(ortWeb, {
     defaultDevice: 'wasm',
-    defaultThreads,
+    defaultThreads: browserThreads,
     availableMemory: () => ({ bytes: WASM_MEMORY_BYTES, source: "WebAssembly's 4 GB memory" }),
   });
   useImageBackend(canvasImageBackend);

@@ -20,4 +20,5 @@ export const commandModules: ReadonlyArray<{ name: string; load: () => Promise<C
   { name: 'features', load: () => import('./features.js') },
   { name: 'export', load: () => import('./export.js') },
   { name: 'verify', load: () => import('./verify.js') },
+  { name: 'web', load: () => import('./web.js') },
 ];

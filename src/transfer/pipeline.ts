@@ -8,23 +8,23 @@ import * as path from 'node:path';
 import { DataLoader } from '../data/loader.js';
 import type { Pipeline as TransformChain } from '../data/transforms.js';
 import type { SourceDataset } from '../data/dataset.js';
-import { fewShotSplit, splitByClass, trainValSplit } from '../data/splits.js';
+import { trainValSplit } from '../data/splits.js';
 import { Dense } from '../nn/layers/dense.js';
 import { Flatten } from '../nn/layers/activation.js';
 import { Sequential } from '../nn/layers/sequential.js';
 import { seedInitializers } from '../nn/init.js';
-import { createResNet } from '../models/registry.js';
 import type { ResNet } from '../models/resnet.js';
 import { InferenceRunner } from '../runtime/inference.js';
 import { evaluate, type Evaluation } from '../train/evaluate.js';
 import { fit, type EpochRecord } from '../train/fit.js';
 import { copyWeights } from './weights.js';
+import { FIXED_FEATURE_RECIPE, pipelineNet, targetTask, transferredNet, type PipelineModel } from './target-task.js';
 import { calibrationSamples } from '../data/calibration-sample.js';
 import { DEFAULT_AGREEMENT_IMAGES, DEFAULT_CALIBRATION_IMAGES, describeInt8, type Int8Options, type Int8Report } from '../runtime/int8.js';
 import { extractFeatures } from './extract.js';
 import { SoftmaxRegression } from './tensor-classifier.js';
 import { KNearestNeighbours, accuracyOf } from './neighbours.js';
-import { fineTune, replaceHead, trainFixedFeature } from './strategies.js';
+import { fineTune, trainFixedFeature } from './strategies.js';
 import { rkdExtraLoss, PAPER_RKD_WEIGHTS, type RkdWeights } from './rkd.js';
 import { numel } from '../tensor.js';
 
@@ -51,11 +51,7 @@ export interface StudyDetails extends StudyResult {
   int8?: Int8Report;
 }
 
-export interface StudyModel {
-  name: string;
-  width?: number;
-  smallInput?: boolean;
-}
+export type { PipelineModel } from './target-task.js';
 
 export interface StudyEpochs {
   source: number;
@@ -81,7 +77,7 @@ export interface StudyOptions {
   targetClasses: number[];
   shots: number;
   seed: number;
-  model?: StudyModel;
+  model?: PipelineModel;
   epochs?: Partial<StudyEpochs>;
   rkdWeights?: RkdWeights;
   /** Learning rate of the fine-tuning phase, and the pretrained body's multiplier of it. */
@@ -94,11 +90,6 @@ export interface StudyOptions {
   /** Checkpoints of the source model and of each target method go here. */
   outDir?: string;
   log?: (line: string) => void;
-}
-
-function batchSizeFor(n: number, preferred: number): number {
-  for (let b = Math.min(preferred, n); b >= Math.ceil(preferred / 2); b--) if (n % b === 0) return b;
-  return Math.min(preferred, n);
 }
 
 export async function runTransferStudy(options: StudyOptions): Promise<StudyDetails> {
@@ -115,15 +106,12 @@ export async function runTransferStudy(options: StudyOptions): Promise<StudyDeta
     return result;
   };
   const loader = (view: SourceDataset, batchSize: number, shuffle = false, pipeline = transforms) => new DataLoader(view, { batchSize, shuffle, seed, transforms: pipeline });
-  const newNet = (classes: number, init: number): ResNet => {
-    seedInitializers(init);
-    return createResNet(model.name, { numClasses: classes, inChannels: inputShape[0], width: model.width, smallInput: model.smallInput, weightInit: { kind: 'he-normal', mode: 'fan-out' } });
-  };
+  const newNet = (classes: number, init: number): ResNet => pipelineNet(model, classes, inputShape[0]!, init);
   const checkpoint = (name: string) => (options.outDir ? path.join(options.outDir, name) : undefined);
 
   // Step 1: the source task, 80% to train and 20% to validate.
-  const source = splitByClass(dataset, options.sourceClasses).target;
-  const target = splitByClass(dataset, options.targetClasses).target;
+  const task = targetTask(dataset, options);
+  const { source, target } = task;
   const { train: sourceTrain, val: sourceVal } = trainValSplit(source, 0.2, seed);
   log(`Source task: ${source.classNames.join(', ')} (${sourceTrain.length} train, ${sourceVal.length} validation)`);
   log(`Target task: ${target.classNames.join(', ')} (${options.shots} labelled images per class)`);
@@ -154,7 +142,7 @@ export async function runTransferStudy(options: StudyOptions): Promise<StudyDeta
     (sourceAccuracy > Math.max(majority, linearFit.bestAccuracy) ? ' (beats both)' : ' (DOES NOT beat the naive models)'));
 
   // The few labelled target images, and all the others to measure on.
-  const { labelled, evaluation } = fewShotSplit(target, options.shots, seed);
+  const { labelled, evaluation, batchSize: batch } = task;
   let int8Report: Int8Report | undefined;
   const int8: Int8Options | undefined = options.precision === 'int8'
     ? {
@@ -167,7 +155,6 @@ export async function runTransferStudy(options: StudyOptions): Promise<StudyDeta
     }
     : undefined;
   const classes = target.classNames.length;
-  const batch = batchSizeFor(labelled.length, 16);
   const results: StudyResult['target'] = [];
   let best: StudyDetails['bestEvaluation'];
   const record = (method: TargetMethod, accuracy: number, ev?: Evaluation) => {
@@ -180,12 +167,7 @@ export async function runTransferStudy(options: StudyOptions): Promise<StudyDeta
     newNet, loader, checkpoint,
     trainTarget: () => loader(labelled, batch, true),
     evalTarget: () => loader(evaluation, 256),
-    fromSource: () => {
-      const net = newNet(source.classNames.length, seed);
-      copyWeights(sourceNet, net);
-      seedInitializers(seed + 1);
-      return replaceHead(net, classes);
-    },
+    fromSource: () => transferredNet(model, inputShape[0]!, source.classNames.length, classes, seed, (net) => copyWeights(sourceNet, net)),
     targetFit: { inputShape, log: quiet, cacheFeatures: 'auto' },
     int8,
   };
@@ -280,7 +262,7 @@ export const TARGET_METHODS: readonly TargetMethodRow[] = [
     step: 'fixed-feature',
     run: async (study) => {
       const net = study.fromSource();
-      await trainFixedFeature(net, { ...study.targetFit, epochs: study.epochs.fixedFeature, train: study.trainTarget(), optimizer: { kind: 'momentum', momentum: 0.9 }, lr: 0.05, schedule: { kind: 'cosine' }, checkpointDir: study.checkpoint('fixed-feature'), int8: study.int8 });
+      await trainFixedFeature(net, { ...study.targetFit, ...FIXED_FEATURE_RECIPE, epochs: study.epochs.fixedFeature, train: study.trainTarget(), checkpointDir: study.checkpoint('fixed-feature'), int8: study.int8 });
       return { method: 'fixed-feature', net, int8: study.int8 };
     },
   },
@@ -336,3 +318,5 @@ export const runPipeline = runTransferStudy;
 /** The earlier names of the study's types. */
 export type PipelineResult = StudyResult;
 export type PipelineDetails = StudyDetails;
+export type PipelineOptions = StudyOptions;
+export type PipelineEpochs = StudyEpochs;
