@@ -18,8 +18,9 @@ export const METHOD_LABELS: Record<TargetMethod, string> = {
   'finetune-rkd': 'fine-tuned + relational KD',
 };
 
-export function pipelineJson(details: StudyDetails): StudyResult & { precision: 'float32' | 'int8'; int8?: StudyDetails['int8'] } {
-  return { source: details.source, target: details.target, precision: details.precision, ...(details.int8 ? { int8: details.int8 } : {}) };
+export function pipelineJson(details: StudyDetails): StudyResult & { precision?: 'int8'; int8?: StudyDetails['int8'] } {
+  // float32 results keep the shape they always had; an int8 run says so, with its calibration.
+  return { source: details.source, target: details.target, ...(details.precision === 'int8' ? { precision: details.precision, ...(details.int8 ? { int8: details.int8 } : {}) } : {}) };
 }
 
 /** The comparison table as Markdown, each method against training from scratch. */
