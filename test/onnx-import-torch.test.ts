@@ -107,6 +107,7 @@ describe('torch.onnx.export files from torchvision', { skip }, () => {
         assert.equal(out.shape[1], net.featureChannels);
         const featureError = scaledError(out.data, await npy(files.features));
         assert.ok(featureError < 1e-4, `features at ${net.cut} differ from PyTorch's penultimate activations by ${featureError} of their scale`);
+        console.log(`${model}: logits vs PyTorch ${logitError.toExponential(2)}, features at ${net.cut} vs PyTorch's penultimate ${featureError.toExponential(2)} (max abs error / max |value|)`);
       } finally {
         await runner.release();
         await features.release();

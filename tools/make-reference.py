@@ -115,14 +115,79 @@ def use_tf_same_padding(model):
             module.register_forward_pre_hook(pad_input)
 
 
-def build_model(model_name, dtype, pad_mode='pad'):
-    model = getattr(torchvision.models, model_name)(num_classes=NUM_CLASSES)
+ZOO = ['mobilenet_v2', 'mobilenet_v3_large', 'mobilenet_v3_small', 'efficientnet_b0', 'convnext_tiny']
+ZOO_NAMES_ONLY = ['efficientnet_b1', 'efficientnet_b2', 'efficientnet_b3']
+# MobileNetV2 (BN eps 1e-5, ReLU6) at 64 px is ill-conditioned: torch's own float32 gradients were 5%
+# from float64. At 96 px (BN statistics over 2.25x more values) they are within 0.3%.
+ZOO_IMAGE_SHAPES = {'mobilenet_v2': (2, 3, 96, 96)}
+
+
+def block_tail_norms(model):
+    """The last norm layer of every residual block (its gamma starts small, as for ResNet's bn2/bn3)."""
+    block_types = tuple(t for t in (getattr(torchvision.models.mobilenetv2, 'InvertedResidual', None),
+                                    getattr(torchvision.models.mobilenetv3, 'InvertedResidual', None),
+                                    getattr(torchvision.models.efficientnet, 'MBConv', None)) if t is not None)
+    tails = set()
+    for name, module in model.named_modules():
+        if isinstance(module, block_types):
+            norms = [n for n, m in module.named_modules() if isinstance(m, torch.nn.BatchNorm2d)]
+            tails.add(f'{name}.{norms[-1]}')
+    return tails
+
+
+def zoo_constants_for(name, shape, index, model, tails, linears):
+    """Per-tensor (seed, offset, scale) for the mobile families and ConvNeXt: He-scaled convs and linears, norms near 1."""
+    seed = 7919 * (index + 1)
+    module_name, leaf = name.rsplit('.', 1)
+    if leaf == 'layer_scale':
+        return seed, 0.5, 0.125
+    if module_name in linears or len(shape) == 4:
+        if leaf == 'bias':
+            return seed, 0.0, 0.1
+        fan_in = int(np.prod(shape[1:]))
+        is_head = name.startswith('classifier.') and name == linears_last(linears)
+        return seed, 0.0, (1.0 / math.sqrt(fan_in)) if is_head else math.sqrt(6.0 / fan_in)
+    # BatchNorm2d / LayerNorm / LayerNorm2d
+    if leaf == 'weight':
+        return seed, (0.25 if module_name in tails else 1.0), 0.125
+    if leaf == 'bias':
+        return seed, 0.0, 0.125
+    if leaf == 'running_mean':
+        return seed, 0.0, 0.25
+    if leaf == 'running_var':
+        return seed, 1.5, 0.5
+    raise ValueError(f'no formula for {name}')
+
+
+def linears_last(linears):
+    return sorted(linears, key=lambda n: [int(p) if p.isdigit() else p for p in n.split('.')])[-1] + '.weight'
+
+
+def without_randomness(model):
+    """Dropout and stochastic depth off: both sides then compute the same deterministic step."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+        if type(module).__name__ == 'StochasticDepth':
+            module.p = 0.0
+
+
+def build_model(model_name, dtype, pad_mode='pad', num_classes=NUM_CLASSES):
+    model = getattr(torchvision.models, model_name)(num_classes=num_classes)
     if pad_mode == 'same':
         use_tf_same_padding(model)
+    zoo = model_name in ZOO + ZOO_NAMES_ONLY
+    if zoo:
+        without_randomness(model)
+        tails = block_tail_norms(model)
+        linears = {n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
     tensors = {}
     for index, name in enumerate(sorted(k for k in model.state_dict() if not k.endswith('num_batches_tracked'))):
         shape = tuple(model.state_dict()[name].shape)
-        seed, offset, scale = constants_for(name, shape, index, model_name)
+        if zoo:
+            seed, offset, scale = zoo_constants_for(name, shape, index, model, tails, linears)
+        else:
+            seed, offset, scale = constants_for(name, shape, index, model_name)
         tensors[name] = {'shape': list(shape), 'seed': seed, 'offset': offset, 'scale': scale,
                          'value': formula_tensor(shape, seed, offset, scale)}
     state = {name: torch.from_numpy(t['value'].astype(np.float64 if dtype == torch.float64 else np.float32))
@@ -134,14 +199,14 @@ def build_model(model_name, dtype, pad_mode='pad'):
     return model.to(dtype), tensors
 
 
-def image(dtype):
-    return torch.from_numpy(formula_tensor(IMAGE_SHAPE, INPUT_SEED, 0.0, 1.0)).to(dtype)
+def image(dtype, shape=IMAGE_SHAPE):
+    return torch.from_numpy(formula_tensor(shape, INPUT_SEED, 0.0, 1.0)).to(dtype)
 
 
-def run(model_name, dtype, pad_mode):
+def run(model_name, dtype, pad_mode, image_shape=IMAGE_SHAPE):
     """Logits in eval mode, then one SGD-momentum step in training mode from the same weights."""
     model, tensors = build_model(model_name, dtype, pad_mode)
-    x = image(dtype)
+    x = image(dtype, image_shape)
     model.eval()
     with torch.no_grad():
         eval_logits = model(x).clone()
@@ -171,9 +236,78 @@ def max_relative(a, b):
     return float((a.double() - b.double()).abs().max() / b.double().abs().max().clamp_min(1e-30))
 
 
-def resnet_reference(model_name, pad_mode):
-    tensors, exact = run(model_name, torch.float64, pad_mode)
-    _, single = run(model_name, torch.float32, pad_mode)
+def zoo_names():
+    """Every state_dict name and shape of each zoo model (1000 classes), to check tlkit's parameters map 1:1."""
+    out = {}
+    for model_name in ZOO + ZOO_NAMES_ONLY:
+        state = getattr(torchvision.models, model_name)().state_dict()
+        out[model_name] = [[name, list(t.shape)] for name, t in state.items() if not name.endswith('num_batches_tracked')]
+    return {'torchvision': torchvision.__version__, 'models': out}
+
+
+PREDICT_SHAPE = (2, 3, 64, 64)
+
+
+def predict_reference():
+    """1000-class models with formula weights and their eval logits: what `tlkit predict` must reproduce."""
+    out = {}
+    for model_name in ZOO + ZOO_NAMES_ONLY:
+        model, tensors = build_model(model_name, torch.float64, num_classes=1000)
+        model.eval()
+        with torch.no_grad():
+            logits = model(image(torch.float64, PREDICT_SHAPE))
+        out[model_name] = {
+            'tensors': [{'name': n, 'shape': t['shape'], 'seed': t['seed'], 'offset': t['offset'], 'scale': t['scale']} for n, t in tensors.items()],
+            'logits': as_list(logits),
+        }
+        print(model_name, 'predict max|logit|', float(logits.abs().max()))
+    return {'torchvision': torchvision.__version__, 'input': {'shape': list(PREDICT_SHAPE), 'seed': INPUT_SEED, 'offset': 0.0, 'scale': 1.0}, 'models': out}
+
+
+def ops_reference():
+    """Each new op's output and input gradient of sum(y * R) in float64 (activations, depthwise conv, layer norm)."""
+    cases = []
+    x_spec = {'seed': 11, 'offset': 0.0, 'scale': 5.0}
+    r_spec = {'seed': 12, 'offset': 0.0, 'scale': 1.0}
+    shape = [2, 3, 4, 5]
+    for op in ['relu6', 'hardswish', 'hardsigmoid', 'sigmoid', 'silu', 'gelu']:
+        x = torch.from_numpy(formula_tensor(shape, **x_spec)).double().requires_grad_()
+        y = {'relu6': F.relu6, 'hardswish': F.hardswish, 'hardsigmoid': F.hardsigmoid, 'sigmoid': torch.sigmoid,
+             'silu': F.silu, 'gelu': F.gelu}[op](x)
+        r = torch.from_numpy(formula_tensor(shape, **r_spec)).double()
+        (dx,) = torch.autograd.grad((y * r).sum(), [x])
+        cases.append({'op': op, 'inputShape': shape, 'input': x_spec, 'upstream': r_spec, 'output': as_list(y.detach()), 'inputGrad': as_list(dx)})
+    for kernel, stride, size in [(3, 1, 6), (3, 2, 7), (5, 2, 8), (7, 1, 8)]:
+        pad = (kernel - 1) // 2
+        in_shape = [2, 4, size, size]
+        w_spec = {'seed': 13, 'offset': 0.0, 'scale': 1.0 / kernel}
+        x = torch.from_numpy(formula_tensor(in_shape, **{**x_spec, 'scale': 1.0})).double().requires_grad_()
+        w = torch.from_numpy(formula_tensor([4, 1, kernel, kernel], **w_spec)).double().requires_grad_()
+        y = F.conv2d(x, w, stride=stride, padding=pad, groups=4)
+        r = torch.from_numpy(formula_tensor(list(y.shape), **r_spec)).double()
+        dx, dw = torch.autograd.grad((y * r).sum(), [x, w])
+        cases.append({'op': 'depthwise', 'kernel': kernel, 'stride': stride, 'pads': pad, 'inputShape': in_shape, 'input': {**x_spec, 'scale': 1.0},
+                      'weight': w_spec, 'upstream': r_spec, 'outputShape': list(y.shape), 'output': as_list(y.detach()),
+                      'inputGrad': as_list(dx), 'weightGrad': as_list(dw)})
+    for axis in [1, 3]:
+        in_shape = [2, 4, 3, 4]
+        x = torch.from_numpy(formula_tensor(in_shape, **x_spec)).double().requires_grad_()
+        w = torch.from_numpy(formula_tensor([4], seed=14, offset=1.0, scale=0.25)).double().requires_grad_()
+        b = torch.from_numpy(formula_tensor([4], seed=15, offset=0.0, scale=0.25)).double().requires_grad_()
+        moved = x if axis == 3 else x.permute(0, 2, 3, 1)
+        y = F.layer_norm(moved, (4,), w, b, 1e-6)
+        y = y if axis == 3 else y.permute(0, 3, 1, 2)
+        r = torch.from_numpy(formula_tensor(in_shape, **r_spec)).double()
+        dx, dw, db = torch.autograd.grad((y * r).sum(), [x, w, b])
+        cases.append({'op': 'layer_norm', 'axis': axis, 'eps': 1e-6, 'inputShape': in_shape, 'input': x_spec, 'upstream': r_spec,
+                      'weight': {'seed': 14, 'offset': 1.0, 'scale': 0.25}, 'bias': {'seed': 15, 'offset': 0.0, 'scale': 0.25},
+                      'output': as_list(y.detach()), 'inputGrad': as_list(dx), 'weightGrad': as_list(dw), 'biasGrad': as_list(db)})
+    return {'torch': torch.__version__, 'cases': cases}
+
+
+def resnet_reference(model_name, pad_mode, image_shape=IMAGE_SHAPE):
+    tensors, exact = run(model_name, torch.float64, pad_mode, image_shape)
+    _, single = run(model_name, torch.float32, pad_mode, image_shape)
     entries = []
     for name, spec in tensors.items():
         count = int(np.prod(spec['shape']))
@@ -187,6 +321,13 @@ def resnet_reference(model_name, pad_mode):
             entry['gradNorm'] = float(grad.norm())
             entry['gradRms'] = float(grad.norm() / math.sqrt(count))
             entry['gradSample'] = [short(grad[i]) for i in indices]
+            # How far torch's own float32 gradient is from float64 (norm of the difference / norm):
+            # the conditioning of this tensor's gradient at this input, for scale.
+            difference = (single['grads'][name].double().reshape(-1) - grad).norm()
+            entry['torchFloat32GradError'] = float(difference / grad.norm().clamp_min(1e-30))
+            single_grad = single['grads'][name].double().reshape(-1)
+            rms = float(grad.norm() / math.sqrt(count))
+            entry['torchFloat32SampleError'] = max(abs(float(single_grad[i] - grad[i])) / max(abs(float(grad[i])), rms, 1e-30) for i in indices)
         entries.append(entry)
     grad_deviation = max(float((single['grads'][n].double() - exact['grads'][n]).norm() / exact['grads'][n].norm().clamp_min(1e-30))
                          for n in exact['grads'])
@@ -197,7 +338,7 @@ def resnet_reference(model_name, pad_mode):
         'torch': torch.__version__,
         'numClasses': NUM_CLASSES,
         'hash': 'lowbias32((i * 0x9E3779B1 + seed * 0x85EBCA77) mod 2^32); u = ((h >>> 8) - 2^23) / 2^23; v = f32(offset + scale * u)',
-        'input': {'shape': list(IMAGE_SHAPE), 'seed': INPUT_SEED, 'offset': 0.0, 'scale': 1.0},
+        'input': {'shape': list(image_shape), 'seed': INPUT_SEED, 'offset': 0.0, 'scale': 1.0},
         'labels': LABELS,
         'optimizer': {'kind': 'momentum', 'learningRate': LEARNING_RATE, 'momentum': MOMENTUM},
         'bnMomentumTorch': 0.1,
@@ -269,6 +410,20 @@ def main():
     out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), '..', 'fixtures', 'parity')
     os.makedirs(out_dir, exist_ok=True)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
+    only = sys.argv[2].split(',') if len(sys.argv) > 2 else None
+    write_json(os.path.join(out_dir, 'zoo_names.json'), zoo_names())
+    write_json(os.path.join(out_dir, 'zoo_ops.json'), ops_reference())
+    write_json(os.path.join(out_dir, 'zoo_predict.json'), predict_reference())
+    for model_name in ZOO:
+        if only and model_name not in only:
+            continue
+        reference = resnet_reference(model_name, 'pad', ZOO_IMAGE_SHAPES.get(model_name, IMAGE_SHAPE))
+        write_json(os.path.join(out_dir, f'{model_name}.json'), reference)
+        logits = np.array(reference['evalLogits'])
+        print(model_name, 'loss', reference['loss'], 'max|logit|', float(np.abs(logits).max()),
+              'torch float32 deviation', reference['torchFloat32Deviation'])
+    if only:
+        return
     write_json(os.path.join(out_dir, 'same_padding.json'), same_padding_reference())
     # PyTorch padding for torchvision/timm weights; MindSpore's 'same' (the tutorial's) on the small model.
     for model_name, pad_mode, file_name in [('resnet18', 'pad', 'resnet18'), ('resnet50', 'pad', 'resnet50'), ('resnet18', 'same', 'resnet18_same')]:

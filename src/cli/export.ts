@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, parseChannelValues } from '../onnx-import/network.js';
 import { describeInt8, type Int8Report } from '../runtime/int8.js';
 import { exportInferenceOnnx, exportInt8Onnx } from '../transfer/export.js';
+import { headClasses } from '../transfer/strategies.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 import {
@@ -34,8 +35,7 @@ export async function exportModel(weights: string | undefined, options: ExportCl
   const quantized = int8 ? await exportInt8Onnx(net, { ...exportOptions, int8 }) : undefined;
   const bytes = quantized?.bytes ?? exportInferenceOnnx(net, exportOptions);
   await writeFileAtomic(options.out, bytes);
-  const fc = net.fc.namedParameters().find(([name]) => name === 'weight');
-  return { out: options.out, bytes: bytes.length, classes: fc ? fc[1].shape[0]! : 0, ...(quantized ? { int8: quantized.report } : {}) };
+  return { out: options.out, bytes: bytes.length, classes: headClasses(net), ...(quantized ? { int8: quantized.report } : {}) };
 }
 
 export function register(program: Command): void {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { ImportedModel } from '../onnx-import/model.js';
 import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, parseChannelValues } from '../onnx-import/network.js';
-import type { ResNet } from '../models/resnet.js';
+import type { ImageClassifier } from '../models/classifier.js';
 import { Flatten } from '../nn/layers/activation.js';
 import { GlobalAvgPool2d } from '../nn/layers/pool.js';
 import type { Module } from '../nn/module.js';
@@ -45,7 +45,7 @@ interface FeaturesOptions {
  * The network up to `stage` (a stage name such as layer3.5, or a layer such as layer3 = its last
  * block), globally average-pooled and flattened when the stage's output is a feature map.
  */
-export function featureStages(net: ResNet, stage: string): Array<[string, Module]> {
+export function featureStages(net: ImageClassifier, stage: string): Array<[string, Module]> {
   const stages = net.stages();
   let end = stages.findIndex(([name]) => name === stage);
   if (end < 0) end = stages.map(([name]) => name.startsWith(`${stage}.`)).lastIndexOf(true);

@@ -201,9 +201,9 @@ export interface LoaderDataHandling {
 }
 
 /** Evaluation drops an image that fails to decode, so no example counts twice. */
-export function evalLoader(folder: ImageFolder, batchSize: number, imageSize: number, options: { shuffle?: boolean; seed?: number; normalize?: Normalization } & LoaderDataHandling = {}): DataLoader {
+export function evalLoader(folder: ImageFolder, batchSize: number, imageSize: number, options: { shuffle?: boolean; seed?: number; normalize?: Normalization; resize?: number } & LoaderDataHandling = {}): DataLoader {
   return new DataLoader(folder, {
-    batchSize, transforms: compose(evalTransforms(imageSize, options.normalize)), shuffle: options.shuffle ?? false, seed: options.seed,
+    batchSize, transforms: compose(evalTransforms(imageSize, options.normalize, options.resize)), shuffle: options.shuffle ?? false, seed: options.seed,
     skipped: options.skipped, onBadImage: options.strict ? 'fail' : 'drop',
   });
 }

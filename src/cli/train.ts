@@ -4,7 +4,7 @@ import { Option, type Command } from 'commander';
 import { SkippedFiles } from '../data/bad-images.js';
 import { readWeights } from '../io/weights.js';
 import { loadParamIntoNet } from '../io/load-params.js';
-import { createResNet, loadModel } from '../models/registry.js';
+import { createModel, loadModel } from '../models/registry.js';
 import { ImportedModel } from '../onnx-import/model.js';
 import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, type TransferNetwork, parseChannelValues } from '../onnx-import/network.js';
 import { seedInitializers } from '../nn/init.js';
@@ -108,11 +108,11 @@ async function buildNetwork(options: SetupOptions, weights: string | undefined, 
   if (options.cut) throw new Error(`--cut applies to an .onnx --model; ${options.model} has stages (use --from-stage)`);
   if (mode === 'scratch') {
     if (weights) throw new Error('--mode scratch trains from random weights; drop --weights (or use --mode finetune)');
-    return createResNet(options.model, { numClasses: classes, padMode });
+    return createModel(options.model, { numClasses: classes, padMode });
   }
   if (!weights) {
     log(`warning: no --weights: ${mode} starts from a randomly initialised ${options.model}`);
-    return createResNet(options.model, { numClasses: classes, padMode });
+    return createModel(options.model, { numClasses: classes, padMode });
   }
   const { net } = await loadModel(options.model, { weights, padMode });
   // The tutorial's `net.fc = nn.Dense(in_channels, 2)`, whatever head the weights came with.

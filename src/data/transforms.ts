@@ -94,8 +94,9 @@ export function trainTransforms(size = 224, normalize: Normalization = IMAGENET_
 }
 
 /** The tutorial's evaluation transforms. */
-export function evalTransforms(size = 224, normalize: Normalization = IMAGENET_NORMALIZATION): TransformStep[] {
-  return [Decode(), Resize(size + 32), CenterCrop(size), Normalize(normalize.mean, normalize.std), HWC2CHW()];
+/** `resize` is the shorter side before the crop: the tutorial's size + 32, or floor(size / crop_pct) for timm weights. */
+export function evalTransforms(size = 224, normalize: Normalization = IMAGENET_NORMALIZATION, resize = size + 32): TransformStep[] {
+  return [Decode(), Resize(resize), CenterCrop(size), Normalize(normalize.mean, normalize.std), HWC2CHW()];
 }
 
 export interface TransformOutput {

@@ -3,7 +3,10 @@ import { download } from '../io/download.js';
 import { NamedRegistry } from '../util/registry.js';
 
 export type PretrainedFormat = 'ckpt' | 'safetensors';
-export type PretrainedArchitecture = 'resnet18' | 'resnet34' | 'resnet50';
+export type PretrainedArchitecture =
+  | 'resnet18' | 'resnet34' | 'resnet50'
+  | 'mobilenet_v2' | 'mobilenet_v3_large' | 'mobilenet_v3_small'
+  | 'efficientnet_b0' | 'efficientnet_b1' | 'efficientnet_b2' | 'efficientnet_b3' | 'convnext_tiny';
 
 /** How images are prepared for these weights; mean/std are on the 0-255 pixel scale, as in the tutorial. */
 export interface PretrainedPreprocessing {
@@ -94,6 +97,64 @@ function timmA1(architecture: PretrainedArchitecture): PretrainedEntry {
   };
 }
 
+/** timm's pretrained_cfg as preprocessing: eval resize floor(size / crop_pct), centre crop `size`, mean/std on the 0-255 scale. */
+export function timmPreprocessing(size: number, cropPct: number, interpolation: 'bilinear' | 'bicubic', mean: readonly number[] = [0.485, 0.456, 0.406], std: readonly number[] = [0.229, 0.224, 0.225]): PretrainedPreprocessing {
+  const scale = (v: readonly number[]) => [v[0]! * 255, v[1]! * 255, v[2]! * 255] as const;
+  return { inputSize: size, resize: Math.floor(size / cropPct), crop: size, mean: scale(mean), std: scale(std), interpolation };
+}
+
+/**
+ * The `pretrained_cfg` of a timm HF repository's config.json as preprocessing (input_size,
+ * crop_pct, interpolation, mean, std); throws naming the file and the field that is missing.
+ */
+export function preprocessingFromTimmConfig(text: string, source = 'config.json'): PretrainedPreprocessing {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${source}: not JSON (${(error as Error).message})`);
+  }
+  const cfg = (json as { pretrained_cfg?: Record<string, unknown> }).pretrained_cfg;
+  if (!cfg || typeof cfg !== 'object') throw new Error(`${source}: no pretrained_cfg object`);
+  const inputSize = cfg.input_size;
+  if (!Array.isArray(inputSize) || inputSize.length !== 3 || inputSize[1] !== inputSize[2] || typeof inputSize[1] !== 'number') {
+    throw new Error(`${source}: pretrained_cfg.input_size must be [3, size, size], got ${JSON.stringify(inputSize)}`);
+  }
+  const cropPct = typeof cfg.crop_pct === 'number' ? cfg.crop_pct : 0.875;
+  const interpolation = cfg.interpolation === 'bilinear' ? 'bilinear' : 'bicubic';
+  const triple = (name: string) => {
+    const v = cfg[name];
+    if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => typeof x === 'number')) throw new Error(`${source}: pretrained_cfg.${name} must be three numbers, got ${JSON.stringify(v)}`);
+    return v as number[];
+  };
+  return timmPreprocessing(inputSize[1] as number, cropPct, interpolation, triple('mean'), triple('std'));
+}
+
+/** timm's HF repositories for the zoo families, with their pretrained_cfg as timm's sources give it. */
+function timmZoo(architecture: PretrainedArchitecture, tag: string, preprocessing: PretrainedPreprocessing, description: string): PretrainedEntry {
+  const timmName = { mobilenet_v2: 'mobilenetv2_100', mobilenet_v3_large: 'mobilenetv3_large_100', mobilenet_v3_small: 'mobilenetv3_small_100' }[architecture as string] ?? architecture;
+  const repo = `timm/${timmName}.${tag}`;
+  return {
+    name: `${architecture}-timm`,
+    architecture,
+    source: 'timm',
+    url: huggingFace(repo),
+    filename: `${timmName}.${tag}.safetensors`,
+    sha256: null,
+    format: 'safetensors',
+    paddingMode: 'pad',
+    numClasses: 1000,
+    preprocessing,
+    license: 'Apache-2.0',
+    description: `${description} (${repo}; timm names, mapped onto torchvision's on load)`,
+  };
+}
+
+/** Where a timm HF repository's config.json (with its pretrained_cfg) lives, beside model.safetensors. */
+export function configUrlOf(entry: PretrainedEntry): string | undefined {
+  return entry.source === 'timm' && entry.url.endsWith('/model.safetensors') ? entry.url.replace(/model\.safetensors$/, 'config.json') : undefined;
+}
+
 export const PRETRAINED: readonly PretrainedEntry[] = Object.freeze([
   {
     name: 'resnet50-mindspore',
@@ -114,6 +175,14 @@ export const PRETRAINED: readonly PretrainedEntry[] = Object.freeze([
   torchvisionViaTimm('resnet50'),
   timmA1('resnet18'),
   timmA1('resnet50'),
+  timmZoo('mobilenet_v3_large', 'ra_in1k', timmPreprocessing(224, 0.875, 'bicubic'), "timm's MobileNetV3-Large 1.0 trained on ImageNet-1k with RandAugment"),
+  timmZoo('mobilenet_v3_small', 'lamb_in1k', timmPreprocessing(224, 0.875, 'bicubic'), "timm's MobileNetV3-Small 1.0 trained on ImageNet-1k with LAMB"),
+  timmZoo('mobilenet_v2', 'ra_in1k', timmPreprocessing(224, 0.875, 'bicubic'), "timm's MobileNetV2 1.0 trained on ImageNet-1k with RandAugment"),
+  timmZoo('efficientnet_b0', 'ra_in1k', timmPreprocessing(224, 0.875, 'bicubic'), "timm's EfficientNet-B0 trained on ImageNet-1k with RandAugment"),
+  timmZoo('efficientnet_b1', 'ft_in1k', timmPreprocessing(224, 0.875, 'bicubic'), "timm's EfficientNet-B1 fine-tuned on ImageNet-1k"),
+  timmZoo('efficientnet_b2', 'ra_in1k', timmPreprocessing(256, 1.0, 'bicubic'), "timm's EfficientNet-B2 trained on ImageNet-1k with RandAugment"),
+  timmZoo('efficientnet_b3', 'ra2_in1k', timmPreprocessing(288, 1.0, 'bicubic'), "timm's EfficientNet-B3 trained on ImageNet-1k with RandAugment 2"),
+  timmZoo('convnext_tiny', 'fb_in1k', timmPreprocessing(224, 0.875, 'bicubic'), "Facebook's ConvNeXt-T trained on ImageNet-1k"),
 ]);
 
 const registry = new NamedRegistry(PRETRAINED, 'pretrained weights');

@@ -14,6 +14,8 @@ import { Flatten, Identity, ReLU } from '../nn/layers/activation.js';
 import { GlobalAvgPool2d, MaxPool2d } from '../nn/layers/pool.js';
 import { Sequential } from '../nn/layers/sequential.js';
 import type { Initializer } from '../nn/init.js';
+import type { ImageClassifier } from './classifier.js';
+import type { PretrainedPreprocessing } from './pretrained.js';
 
 export interface BlockOptions {
   stride?: number;
@@ -110,7 +112,10 @@ export interface ResNetOptions {
   weightInit?: Initializer;
 }
 
-export class ResNet extends Module {
+export class ResNet extends Module implements ImageClassifier {
+  readonly family = 'resnet';
+  readonly headName = 'fc';
+  preprocessing?: PretrainedPreprocessing;
   readonly relu = new ReLU();
   readonly conv1: Conv2d;
   readonly norm: BatchNorm2d;
@@ -143,6 +148,24 @@ export class ResNet extends Module {
     this.layer4 = makeLayer(width * 4 * block.expansion, block, width * 8, layerNums[3], 2, blockOptions);
     this.featureChannels = width * 8 * block.expansion;
     this.fc = new Dense(this.featureChannels, options.numClasses ?? 1000);
+  }
+
+  get inChannels(): number {
+    return this.conv1.inChannels;
+  }
+
+  get headInFeatures(): number {
+    return this.featureChannels;
+  }
+
+  numClasses(): number {
+    const weight = this.fc.namedParameters().find(([name]) => name === 'weight');
+    if (!weight) throw new Error('the model has no fc.weight');
+    return weight[1].shape[0]!;
+  }
+
+  replaceHead(classes: number): void {
+    this.fc = new Dense(this.featureChannels, classes);
   }
 
   /**

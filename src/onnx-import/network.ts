@@ -7,11 +7,11 @@ import { readWeights } from '../io/weights.js';
 import { loadParamIntoNet } from '../io/load-params.js';
 import { IMAGENET_MEAN_255, IMAGENET_STD_255 } from '../data/transforms.js';
 import { loadModel, type LoadModelOptions } from '../models/registry.js';
-import type { ResNet } from '../models/resnet.js';
+import type { ImageClassifier } from '../models/classifier.js';
 import { importOnnx, type ImportOnnxOptions } from './load.js';
 import { ImportedModel } from './model.js';
 
-export type TransferNetwork = ResNet | ImportedModel;
+export type TransferNetwork = ImageClassifier | ImportedModel;
 
 export function isOnnxPath(model: string): boolean {
   return model.toLowerCase().endsWith('.onnx');
@@ -51,17 +51,24 @@ export async function loadNetwork(model: string, options: LoadNetworkOptions = {
 
 /** Input channels of either kind of network. */
 export function inChannelsOf(net: TransferNetwork): number {
-  return net instanceof ImportedModel ? net.inChannels : net.conv1.inChannels;
+  return net.inChannels;
 }
 
-/** The crop size to use: the user's, else an imported model's own, else 224. */
+/** The crop size to use: the user's, else an imported model's own or the loaded weights' (their pretrained config), else 224. */
 export function imageSizeOf(net: TransferNetwork, requested: number | undefined): number {
-  return requested ?? (net instanceof ImportedModel ? net.preprocessing.imageSize : 224);
+  return requested ?? (net instanceof ImportedModel ? net.preprocessing.imageSize : net.preprocessing?.crop ?? 224);
+}
+
+/** The shorter side before the centre crop: the loaded weights' (timm: floor(size / crop_pct)) at their own size, else size + 32. */
+export function resizeOf(net: TransferNetwork, size: number): number {
+  const preprocessing = net instanceof ImportedModel ? undefined : net.preprocessing;
+  return preprocessing && preprocessing.crop === size ? preprocessing.resize : size + 32;
 }
 
 /** Normalization (0-255 scale) the eval transforms use for this network. */
 export function normalizationOf(net: TransferNetwork): { mean: number[]; std: number[] } {
-  return net instanceof ImportedModel ? { mean: net.preprocessing.mean, std: net.preprocessing.std } : { mean: [...IMAGENET_MEAN_255], std: [...IMAGENET_STD_255] };
+  if (net instanceof ImportedModel) return { mean: net.preprocessing.mean, std: net.preprocessing.std };
+  return net.preprocessing ? { mean: [...net.preprocessing.mean], std: [...net.preprocessing.std] } : { mean: [...IMAGENET_MEAN_255], std: [...IMAGENET_STD_255] };
 }
 
 /** `--mean 123.7,116.3,103.5`: one number per channel (0-255 scale), or one for all. */

@@ -13,7 +13,7 @@ import { Dense } from '../nn/layers/dense.js';
 import { Flatten } from '../nn/layers/activation.js';
 import { Sequential } from '../nn/layers/sequential.js';
 import { seedInitializers } from '../nn/init.js';
-import type { ResNet } from '../models/resnet.js';
+import type { ImageClassifier } from '../models/classifier.js';
 import { InferenceRunner } from '../runtime/inference.js';
 import { evaluate, type Evaluation } from '../train/evaluate.js';
 import { fit, type EpochRecord } from '../train/fit.js';
@@ -106,7 +106,7 @@ export async function runTransferStudy(options: StudyOptions): Promise<StudyDeta
     return result;
   };
   const loader = (view: SourceDataset, batchSize: number, shuffle = false, pipeline = transforms) => new DataLoader(view, { batchSize, shuffle, seed, transforms: pipeline });
-  const newNet = (classes: number, init: number): ResNet => pipelineNet(model, classes, inputShape[0]!, init);
+  const newNet = (classes: number, init: number): ImageClassifier => pipelineNet(model, classes, inputShape[0]!, init);
   const checkpoint = (name: string) => (options.outDir ? path.join(options.outDir, name) : undefined);
 
   // Step 1: the source task, 80% to train and 20% to validate.
@@ -206,27 +206,27 @@ export async function runTransferStudy(options: StudyOptions): Promise<StudyDeta
 interface TargetStudy {
   options: StudyOptions;
   epochs: StudyEpochs;
-  sourceNet: ResNet;
+  sourceNet: ImageClassifier;
   classes: number;
   batch: number;
   labelled: SourceDataset;
   shots: number;
   seed: number;
   inputShape: [number, number, number];
-  newNet(classes: number, init: number): ResNet;
+  newNet(classes: number, init: number): ImageClassifier;
   loader(view: SourceDataset, batchSize: number, shuffle?: boolean): DataLoader;
   checkpoint(method: string): string | undefined;
   trainTarget(): DataLoader;
   evalTarget(): DataLoader;
   /** A copy of the source model with a new head for the target classes. */
-  fromSource(): ResNet;
+  fromSource(): ImageClassifier;
   targetFit: { inputShape: [number, number, number]; log: (line: string) => void; cacheFeatures: 'auto' };
   /** The int8 source backbone for the methods that keep it frozen (precision int8). */
   int8?: Int8Options;
 }
 
 /** A trained network to evaluate on the target's held-out images, or scores measured another way. */
-type TargetOutcome = { method: TargetMethod; net: ResNet; int8?: Int8Options; release?: () => Promise<void> } | { scores: Array<[TargetMethod, number]> };
+type TargetOutcome = { method: TargetMethod; net: ImageClassifier; int8?: Int8Options; release?: () => Promise<void> } | { scores: Array<[TargetMethod, number]> };
 
 interface TargetMethodRow {
   /** The step's name in the timings of results.json. */

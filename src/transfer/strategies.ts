@@ -2,21 +2,25 @@
  * Model-based transfer recipes over `fit`: fixed features (the tutorial's section 3.3) and
  * fine-tuning (whole network or from a stage on; freeze-then-unfreeze; lower body rate).
  */
-import { Dense } from '../nn/layers/dense.js';
 import { namePattern, type Module } from '../nn/module.js';
 import { fit, type FitOptions, type FitResult } from '../train/fit.js';
 import { stageIndex } from '../runtime/stages.js';
 
-/** What transfer needs of a network: steps in order, a replaceable head `fc`, the width of its features (ResNet, an imported ONNX model). */
+/**
+ * What transfer needs of a network: steps in order, a replaceable head, the width of its
+ * features (any registry model, an imported ONNX model). The head is `fc` unless `headName`
+ * says otherwise (`classifier` for MobileNet, EfficientNet, ConvNeXt).
+ */
 export interface TransferNet extends Module {
-  fc: Module;
   readonly featureChannels: number;
+  readonly headName?: string;
   stages(): Array<[string, Module]>;
+  replaceHead(classes: number): void;
 }
 
-/** The tutorial's `net.fc = nn.Dense(in_channels, classes)`. */
+/** The tutorial's `net.fc = nn.Dense(in_channels, classes)`; the classifier's last linear layer for the other families. */
 export function replaceHead<N extends TransferNet>(net: N, classes: number): N {
-  net.fc = new Dense(net.featureChannels, classes);
+  net.replaceHead(classes);
   return net;
 }
 
@@ -27,7 +31,9 @@ export function checkClassCount(modelClasses: number, classNames: readonly strin
   }
 }
 
-export function headClasses(net: { fc: Module }): number {
+/** Output classes of the head: the registry models say (`numClasses()`), an imported one has its `fc`. */
+export function headClasses(net: { fc: Module } | { numClasses(): number }): number {
+  if ('numClasses' in net) return net.numClasses();
   const weight = net.fc.namedParameters().find(([name]) => name === 'weight');
   if (!weight) throw new Error('the model has no fc.weight');
   return weight[1].shape[0]!;
@@ -44,16 +50,16 @@ export interface FixedFeatureOptions extends CommonFitOptions {
   backboneBnTraining?: boolean;
 }
 
-/** Freezes everything but the head (fc); returns the BN mode fit trains with. */
+/** Freezes everything but the head (fc.* for ResNet, classifier.* for the others); returns the BN mode fit trains with. */
 export function freezeBackbone(net: TransferNet, backboneBnTraining = false): { bnTraining: boolean } {
   net.freeze();
-  net.unfreeze('fc');
+  net.unfreeze(net.headName ?? 'fc');
   if (backboneBnTraining) net.train(true);
   else net.eval();
   return { bnTraining: backboneBnTraining };
 }
 
-/** Trains only fc.weight and fc.bias on a frozen pretrained backbone. */
+/** Trains only the head on a frozen pretrained backbone. */
 export async function trainFixedFeature(net: TransferNet, options: FixedFeatureOptions): Promise<FitResult> {
   return fit(net, { ...options, ...freezeBackbone(net, options.backboneBnTraining) });
 }
@@ -101,7 +107,7 @@ export function unfreezeForFineTune(net: TransferNet, options: Pick<FineTuneOpti
     }
   }
   if (options.freeze?.length) net.freeze(...options.freeze);
-  const headPattern = namePattern('fc');
+  const headPattern = namePattern(net.headName ?? 'fc');
   const bodyScale = options.bodyLrScale ?? 1;
   return { bnTraining, lrScale: options.lrScale ?? ((p) => (headPattern.test(p.name) ? 1 : bodyScale)) };
 }

@@ -8,8 +8,8 @@ import { fewShotSplit, splitByClass } from '../data/splits.js';
 import type { LrSchedule } from '../train/schedules.js';
 import type { OptimizerConfig } from '../graph/optim.js';
 import { seedInitializers } from '../nn/init.js';
-import { createResNet } from '../models/factories.js';
-import type { ResNet } from '../models/resnet.js';
+import { createModel } from '../models/factories.js';
+import type { ImageClassifier } from '../models/classifier.js';
 import { replaceHead } from './strategies.js';
 
 export interface PipelineModel {
@@ -49,13 +49,13 @@ export function targetTask(dataset: SourceDataset, options: { sourceClasses: rea
 }
 
 /** A pipeline network: seeded He initialization (fan-out), as every pipeline model starts. */
-export function pipelineNet(model: PipelineModel, classes: number, inChannels: number, init: number): ResNet {
+export function pipelineNet(model: PipelineModel, classes: number, inChannels: number, init: number): ImageClassifier {
   seedInitializers(init);
-  return createResNet(model.name, { numClasses: classes, inChannels, width: model.width, smallInput: model.smallInput, weightInit: { kind: 'he-normal', mode: 'fan-out' } });
+  return createModel(model.name, { numClasses: classes, inChannels, width: model.width, smallInput: model.smallInput, weightInit: { kind: 'he-normal', mode: 'fan-out' } });
 }
 
 /** The source model's weights under a new, seeded head for the target classes (the pipeline's `fromSource`). */
-export function transferredNet(model: PipelineModel, inChannels: number, sourceClasses: number, targetClasses: number, seed: number, loadSource: (net: ResNet) => void): ResNet {
+export function transferredNet(model: PipelineModel, inChannels: number, sourceClasses: number, targetClasses: number, seed: number, loadSource: (net: ImageClassifier) => void): ImageClassifier {
   const net = pipelineNet(model, sourceClasses, inChannels, seed);
   loadSource(net);
   seedInitializers(seed + 1);

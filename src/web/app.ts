@@ -5,7 +5,7 @@
  */
 import type * as TlkitModule from '../browser/index.js';
 import type { EpochRecord } from '../train/fit.js';
-import type { ResNet } from '../models/resnet.js';
+import type { ImageClassifier } from '../models/classifier.js';
 import type { SourceDataset, ImageSource, Sample } from '../data/dataset.js';
 import type { HostTensor } from '../tensor.js';
 
@@ -14,7 +14,7 @@ type Tlkit = typeof TlkitModule;
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 
 interface PageState {
-  net?: ResNet;
+  net?: ImageClassifier;
   inputShape?: number[];
   abort?: AbortController;
 }
@@ -185,7 +185,7 @@ export async function runFashion(tlkit: Tlkit, options: FashionRunOptions): Prom
   return { accuracy: result.accuracy, history, milliseconds: performance.now() - started };
 }
 
-async function train_(tlkit: Tlkit, net: ResNet, options: FashionRunOptions, train: TlkitModule.DataLoader, val: TlkitModule.DataLoader, inputShape: number[]): Promise<{ history: EpochRecord[]; result: TlkitModule.Evaluation }> {
+async function train_(tlkit: Tlkit, net: ImageClassifier, options: FashionRunOptions, train: TlkitModule.DataLoader, val: TlkitModule.DataLoader, inputShape: number[]): Promise<{ history: EpochRecord[]; result: TlkitModule.Evaluation }> {
   const history: EpochRecord[] = [];
   state.abort = new AbortController();
   const common = {
@@ -208,7 +208,7 @@ async function runDropped(tlkit: Tlkit, options: FashionRunOptions): Promise<Run
   const transforms = tlkit.compose([tlkit.Resize(Math.round((size * 8) / 7)), tlkit.CenterCrop(size), tlkit.Normalize(tlkit.IMAGENET_MEAN_255, tlkit.IMAGENET_STD_255), tlkit.HWC2CHW()]);
   const inputShape = [3, size, size];
   const model = (($('model') as HTMLSelectElement).value);
-  let net: ResNet;
+  let net: ImageClassifier;
   if (typeof options.backbone === 'object') {
     net = tlkit.modelFromWeights(model, weightsFrom(tlkit, options.backbone.bytes, options.backbone.name), { source: options.backbone.name }).net;
     tlkit.seedInitializers(options.seed + 1);

@@ -49,6 +49,10 @@ export interface ReferenceTensor extends FormulaSpec {
   gradNorm?: number;
   gradRms?: number;
   gradSample?: number[];
+  /** |torch float32 grad - float64 grad| / |float64 grad| (zoo fixtures only). */
+  torchFloat32GradError?: number;
+  /** The same for the sampled entries, each against max(|float64 entry|, gradient RMS). */
+  torchFloat32SampleError?: number;
 }
 
 export interface ResNetReference {

@@ -83,7 +83,6 @@ export function conv2d(g: Graph, x: T, w: T, options: Conv2dOptions, bias?: T): 
 /** Convs with at most this many output positions per image run as one batch-wide GEMM in training graphs. */
 export const FOLD_MAX_POSITIONS = engineTuning.foldMaxPositions;
 
-
 /**
  * im2col as one grouped Conv with constant one-hot kernels: [n, ci*kh*kw, ho, wo], channels
  * ordered like the weight's [ci, kh, kw]. One node (padding and stride included) where the
@@ -174,18 +173,24 @@ function windows(g: Graph, padded: T, kh: number, kw: number, stride: number, ho
   return parts;
 }
 
+/** im2col per image: [n, ci*kh*kw, ho*wo]. */
+function perSampleColumns(g: Graph, x: T, kh: number, kw: number, stride: number, pads: Pads, ho: number, wo: number): T {
+  const [n, ci] = x.shape as [number, number, number, number];
+  const positions = ho * wo;
+  if (oneHotApplies(kh, kw)) return p.reshape(g, oneHotColumns(g, x, kh, kw, stride, pads, ho, wo), [n, ci * kh * kw, positions]);
+  const parts = windows(g, p.pad2d(g, x, pads), kh, kw, stride, ho, wo);
+  return parts.length === 1
+    ? p.reshape(g, parts[0]!, [n, ci, positions])
+    : p.reshape(g, p.concat(g, parts.map((part) => p.unsqueeze(g, part, 2)), 2), [n, ci * kh * kw, positions]);
+}
+
 /** dW = sum over n of dY[n] x columns[n]^T, as one batched MatMul then a ReduceSum over n. */
 function convWeightGradPerSample(g: Graph, dy: T, x: T, w: T, { stride, pads }: Conv2dOptions): T {
   const [n, ci] = x.shape as [number, number, number, number];
   const [co, , kh, kw] = w.shape as [number, number, number, number];
   const [, , ho, wo] = dy.shape as [number, number, number, number];
   const positions = ho * wo;
-  const parts = oneHotApplies(kh, kw) ? [] : windows(g, p.pad2d(g, x, pads), kh, kw, stride, ho, wo);
-  const columns = oneHotApplies(kh, kw)
-    ? p.reshape(g, oneHotColumns(g, x, kh, kw, stride, pads, ho, wo), [n, ci * kh * kw, positions])
-    : parts.length === 1
-    ? p.reshape(g, parts[0]!, [n, ci, positions])
-    : p.reshape(g, p.concat(g, parts.map((part) => p.unsqueeze(g, part, 2)), 2), [n, ci * kh * kw, positions]);
+  const columns = perSampleColumns(g, x, kh, kw, stride, pads, ho, wo);
   const dy3 = p.reshape(g, dy, [n, co, positions]);
   const perSample = p.matmul(g, dy3, p.transpose(g, columns, [0, 2, 1]));
   return p.reshape(g, p.reduceSum(g, perSample, [0], false), [co, ci, kh, kw]);

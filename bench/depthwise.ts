@@ -1,0 +1,97 @@
+/**
+ * Depthwise-conv backward formulations, timed in onnxruntime-node on layer shapes of
+ * MobileNetV3, EfficientNet-B0 and ConvNeXt-T at 224 px, batch 8. Chose the defaults in
+ * src/graph/ops/grouped-conv.ts (the table in its header comment comes from this script).
+ *
+ *   node dist/bench/depthwise.js [--iters 7]
+ */
+import * as os from 'node:os';
+import { readFileSync } from 'node:fs';
+import { Graph } from '../src/graph/graph.js';
+import { serializeGraph } from '../src/graph/onnx.js';
+import { depthwiseFormulation, depthwiseInputGrad, depthwiseWeightGrad, type DepthwiseInputGrad, type DepthwiseWeightGrad } from '../src/graph/ops/grouped-conv.js';
+import { convOutputSize } from '../src/graph/ops/conv.js';
+import { Session } from '../src/runtime/session.js';
+
+const BATCH = 8;
+const LAYERS = [
+  { c: 96, size: 56, k: 3, stride: 1 },
+  { c: 144, size: 56, k: 3, stride: 2 },
+  { c: 672, size: 14, k: 5, stride: 1 },
+  { c: 240, size: 28, k: 5, stride: 2 },
+  { c: 768, size: 14, k: 7, stride: 1 },
+];
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1]!;
+}
+
+/** One session per formulation of one layer's dX or dW; timed round robin so load changes hit all alike. */
+async function build(layer: (typeof LAYERS)[number], which: 'dX' | 'dW', formulation: string) {
+  const pad = (layer.k - 1) / 2;
+  const out = convOutputSize(layer.size, layer.k, layer.stride, pad, pad);
+  const g = new Graph();
+  const x = g.input('x', [BATCH, layer.c, layer.size, layer.size]);
+  const w = g.input('w', [layer.c, 1, layer.k, layer.k]);
+  const dy = g.input('dy', [BATCH, layer.c, out, out]);
+  if (which === 'dX') depthwiseFormulation.inputGrad = formulation as DepthwiseInputGrad;
+  else depthwiseFormulation.weightGrad = formulation as DepthwiseWeightGrad;
+  const pads: [number, number, number, number] = [pad, pad, pad, pad];
+  try {
+    g.output(which === 'dX' ? depthwiseInputGrad(g, dy, x, w, layer.stride, pads) : depthwiseWeightGrad(g, dy, x, w, layer.stride, pads), 'out');
+  } finally {
+    depthwiseFormulation.inputGrad = 'auto';
+    depthwiseFormulation.weightGrad = 'swapped-conv';
+  }
+  const session = await Session.create(serializeGraph(g), { threads: 2 });
+  const fill = (shape: readonly number[]) => ({ data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)), shape: [...shape] });
+  const feeds = { x: fill(x.shape), w: fill(w.shape), dy: fill(dy.shape) };
+  return { session, feeds };
+}
+
+async function timeRoundRobin(layer: (typeof LAYERS)[number], which: 'dX' | 'dW', formulations: string[], iters: number): Promise<number[]> {
+  const built = await Promise.all(formulations.map((f) => build(layer, which, f)));
+  const times = formulations.map(() => [] as number[]);
+  try {
+    for (let i = 0; i < iters + 2; i++) {
+      for (const [k, { session, feeds }] of built.entries()) {
+        const start = performance.now();
+        await session.run(feeds);
+        if (i >= 2) times[k]!.push(performance.now() - start);
+      }
+    }
+    return times.map(median);
+  } finally {
+    for (const { session } of built) await session.release();
+  }
+}
+
+async function main(): Promise<void> {
+  const itersIndex = process.argv.indexOf('--iters');
+  const iters = itersIndex > 0 ? Number(process.argv[itersIndex + 1]) : 7;
+  const cpu = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? os.cpus()[0]?.model;
+  console.log(`CPU ${cpu}, ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(2)}, batch ${BATCH}, medians of ${iters} (ms)`);
+  const header = LAYERS.map((l) => `c=${l.c} ${l.size}x${l.size} k${l.k} s${l.stride}`);
+  console.log(`| formulation | ${header.join(' | ')} |`);
+  console.log(`|---|${header.map(() => '---').join('|')}|`);
+  const rows: Array<['dX' | 'dW', string]> = [
+    ['dX', 'conv-flipped'], ['dX', 'conv-transpose'], ['dX', 'dilate-conv'],
+    ['dW', 'swapped-conv'], ['dW', 'slices'], ['dW', 'stacked-windows'],
+  ];
+  const cells = new Map<string, string[]>(rows.map(([w, f]) => [`${w} ${f}`, []]));
+  for (const layer of LAYERS) {
+    for (const which of ['dX', 'dW'] as const) {
+      const applicable = rows.filter(([w, f]) => w === which && !(f === 'conv-flipped' && layer.stride !== 1) && !(f === 'dilate-conv' && layer.stride === 1)).map(([, f]) => f);
+      const medians = await timeRoundRobin(layer, which, applicable, iters);
+      for (const [w, f] of rows.filter(([w]) => w === which)) {
+        const k = applicable.indexOf(f);
+        cells.get(`${w} ${f}`)!.push(k < 0 ? '-' : medians[k]!.toFixed(2));
+      }
+    }
+  }
+  for (const [label, row] of cells) console.log(`| ${label} | ${row.join(' | ')} |`);
+  console.log(`load at end ${os.loadavg()[0]!.toFixed(2)}`);
+}
+
+await main();

@@ -1,0 +1,189 @@
+/**
+ * Grouped and depthwise 2-D convolution (MobileNet, EfficientNet, ConvNeXt): forward beside
+ * backward. groups = 1 is the dense conv2d of conv.ts; depthwise (groups = in = out channels)
+ * has its own backward; any other grouping runs one dense conv2d per group.
+ *
+ * Formulations chosen by bench/depthwise.ts (onnxruntime-node 1.30, 2 threads, AMD EPYC with
+ * AVX-512, shared machine at load ~1.9; batch 8; ms per backward of one layer, median of 7 and of 9,
+ * two runs shown as a/b):
+ *
+ *                            c96 56px k3 s1  c144 56px k3 s2  c672 14px k5 s1  c240 28px k5 s2  c768 14px k7 s1
+ *   dX Conv, flipped kernel     9.4 / 9.0          -            18.4 / 7.6           -           16.5 / 12.8
+ *   dX ConvTranspose           11.0 / 10.5     7.7 / 6.5       14.0 / 14.5      5.4 / 5.5      28.1 / 28.2
+ *   dX zero-dilated dY + Conv       -          17.3 / 17.2          -           10.0 / 19.6          -
+ *   dW roles swapped (Conv)    15.5 / 29.5     7.8 / 16.0      11.9 / 21.1      5.6 / 9.2      17.6 / 24.6
+ *   dW shifted slices          40.3 / 13.6    49.3 / 17.8      71.2 / 19.8     53.0 / 23.7    204.4 / 52.9
+ *   dW stacked windows         23.5 / 31.2    18.1 / 44.1      36.5 / 68.2     24.3 / 44.1     77.5 / 188.4
+ *
+ * So dX is a depthwise Conv with the flipped kernel at stride 1 and ConvTranspose at stride 2,
+ * and dW is the "roles swapped" conv: the input as [1, N*C, H, W] with dY as an N*C-group
+ * kernel (dilated by the stride), then a sum over N. (For dense convs that trick lost to im2col;
+ * a depthwise kernel has no channel reduction for im2col's GEMM to win on.)
+ */
+import type { Graph } from '../graph.js';
+import type { SymbolicTensor } from '../ir.js';
+import * as p from './primitives.js';
+import { conv2d, convOutputSize, type Pads } from './conv.js';
+
+type T = SymbolicTensor;
+
+export interface GroupedConv2dOptions {
+  stride: number;
+  pads: Pads;
+  groups: number;
+}
+
+export type DepthwiseInputGrad = 'conv-flipped' | 'conv-transpose' | 'dilate-conv';
+export type DepthwiseWeightGrad = 'swapped-conv' | 'slices' | 'stacked-windows';
+
+/** Which backward formulation depthwise convs emit; bench/depthwise.ts switches them to measure. */
+export const depthwiseFormulation: { inputGrad: DepthwiseInputGrad | 'auto'; weightGrad: DepthwiseWeightGrad } = {
+  inputGrad: 'auto',
+  weightGrad: 'swapped-conv',
+};
+
+function convAttributes(kernel: [number, number], stride: number, pads: Pads, group: number, dilation = 1) {
+  return { kernel_shape: kernel, strides: [stride, stride], pads: [pads[0], pads[1], pads[2], pads[3]], group, dilations: [dilation, dilation] };
+}
+
+export function groupedConv2d(g: Graph, x: T, w: T, options: GroupedConv2dOptions): T {
+  const { groups, stride, pads } = options;
+  if (groups === 1) return conv2d(g, x, w, { stride, pads });
+  if (x.shape.length !== 4) throw new Error(`grouped Conv2d expects an NCHW input, got shape [${x.shape.join(', ')}]`);
+  const [, c] = x.shape as [number, number, number, number];
+  const [co, ciPerGroup] = w.shape as [number, number, number, number];
+  if (c % groups !== 0 || co % groups !== 0 || ciPerGroup * groups !== c) {
+    throw new Error(`Conv2d with ${groups} groups and weight [${w.shape.join(', ')}] expects ${ciPerGroup * groups} input channels, got ${c} (input shape [${x.shape.join(', ')}])`);
+  }
+  if (co === c && ciPerGroup === 1) return depthwiseConv2d(g, x, w, stride, pads);
+  return perGroupConv2d(g, x, w, options);
+}
+
+/** Each group as its own dense conv on a channel slice; the slices and the concat carry their own backward. */
+function perGroupConv2d(g: Graph, x: T, w: T, { groups, stride, pads }: GroupedConv2dOptions): T {
+  const ci = x.shape[1]! / groups;
+  const co = w.shape[0]! / groups;
+  const outputs: T[] = [];
+  for (let k = 0; k < groups; k++) {
+    const xk = channelSlice(g, x, k * ci, (k + 1) * ci);
+    const wk = channelSlice(g, w, k * co, (k + 1) * co, 0);
+    outputs.push(conv2d(g, xk, wk, { stride, pads }));
+  }
+  return channelConcat(g, outputs);
+}
+
+function channelSlice(g: Graph, x: T, start: number, end: number, axis = 1): T {
+  const y = p.slice(g, x, [axis], [start], [end], [1]);
+  g.record([x], [y], ([dy]) => {
+    const before = [...x.shape];
+    before[axis] = start;
+    const after = [...x.shape];
+    after[axis] = x.shape[axis]! - end;
+    const parts = [before, after].map((shape) => g.constant(new Array(shape.reduce((a, b) => a * b, 1)).fill(0), shape));
+    return [p.concat(g, [parts[0]!, dy!, parts[1]!].filter((t) => t.shape[axis]! > 0), axis)];
+  });
+  return y;
+}
+
+function channelConcat(g: Graph, parts: T[]): T {
+  const y = p.concat(g, parts, 1);
+  g.record(parts, [y], ([dy]) => {
+    let start = 0;
+    return parts.map((part) => {
+      const end = start + part.shape[1]!;
+      const piece = p.slice(g, dy!, [1], [start], [end], [1]);
+      start = end;
+      return piece;
+    });
+  });
+  return y;
+}
+
+function depthwiseConv2d(g: Graph, x: T, w: T, stride: number, pads: Pads): T {
+  const [n, c, h, wd] = x.shape as [number, number, number, number];
+  const [, , kh, kw] = w.shape as [number, number, number, number];
+  const ho = convOutputSize(h, kh, stride, pads[0], pads[2]);
+  const wo = convOutputSize(wd, kw, stride, pads[1], pads[3]);
+  if (ho <= 0 || wo <= 0) throw new Error(`depthwise Conv2d: input ${h}x${wd} is too small for a ${kh}x${kw} kernel`);
+  const y = g.emit1('Conv', [x, w], [n, c, ho, wo], convAttributes([kh, kw], stride, pads, c));
+  g.record([x, w], [y], ([dy]) => [
+    g.requiresGrad(x) ? depthwiseInputGrad(g, dy!, x, w, stride, pads) : null,
+    g.requiresGrad(w) ? depthwiseWeightGrad(g, dy!, x, w, stride, pads) : null,
+  ]);
+  return y;
+}
+
+function flipped(g: Graph, w: T): T {
+  const [, , kh, kw] = w.shape as [number, number, number, number];
+  if (kh === 1 && kw === 1) return w;
+  return g.emit1('Slice', [w, g.constantInt64([kh - 1, kw - 1]), g.constantInt64([-kh - 1, -kw - 1]), g.constantInt64([2, 3]), g.constantInt64([-1, -1])], w.shape);
+}
+
+export function depthwiseInputGrad(g: Graph, dy: T, x: T, w: T, stride: number, pads: Pads): T {
+  const [n, c, h, wd] = x.shape as [number, number, number, number];
+  const [, , kh, kw] = w.shape as [number, number, number, number];
+  const [, , ho, wo] = dy.shape as [number, number, number, number];
+  const choice = depthwiseFormulation.inputGrad === 'auto' ? (stride === 1 ? 'conv-flipped' : 'conv-transpose') : depthwiseFormulation.inputGrad;
+  // Rows and columns a strided forward conv never reached at the bottom/right.
+  const extraH = h - ((ho - 1) * stride + kh - pads[0] - pads[2]);
+  const extraW = wd - ((wo - 1) * stride + kw - pads[1] - pads[3]);
+  if (choice === 'conv-transpose') {
+    return g.emit1('ConvTranspose', [dy, w], [n, c, h, wd], { ...convAttributes([kh, kw], stride, pads, c), output_padding: [extraH, extraW] });
+  }
+  const inputPads: Pads = [kh - 1 - pads[0], kw - 1 - pads[1], kh - 1 - pads[2] + extraH, kw - 1 - pads[3] + extraW];
+  const spread = stride === 1 ? dy : dilate(g, dy, stride);
+  return g.emit1('Conv', [spread, flipped(g, w)], [n, c, h, wd], convAttributes([kh, kw], 1, inputPads, c));
+}
+
+/** dY with stride-1 zeros between its entries: [n, c, (ho-1)s+1, (wo-1)s+1]. */
+function dilate(g: Graph, dy: T, stride: number): T {
+  const [n, c, ho, wo] = dy.shape as [number, number, number, number];
+  const zeros = g.constant(new Array(n * c * ho * wo * (stride - 1)).fill(0), [n, c, ho, wo * (stride - 1)]);
+  const rows = p.reshape(g, p.concat(g, [p.reshape(g, dy, [n, c, ho, wo, 1]), p.reshape(g, zeros, [n, c, ho, wo, stride - 1])], 4), [n, c, ho, wo * stride]);
+  const widened = p.slice(g, rows, [3], [0], [(wo - 1) * stride + 1], [1]);
+  const width = (wo - 1) * stride + 1;
+  const zeroRows = g.constant(new Array(n * c * ho * width * (stride - 1)).fill(0), [n, c, ho, stride - 1, width]);
+  const tall = p.reshape(g, p.concat(g, [p.reshape(g, widened, [n, c, ho, 1, width]), zeroRows], 3), [n, c, ho * stride, width]);
+  return p.slice(g, tall, [2], [0], [(ho - 1) * stride + 1], [1]);
+}
+
+export function depthwiseWeightGrad(g: Graph, dy: T, x: T, w: T, stride: number, pads: Pads): T {
+  const [n, c, h, wd] = x.shape as [number, number, number, number];
+  const [, , kh, kw] = w.shape as [number, number, number, number];
+  const [, , ho, wo] = dy.shape as [number, number, number, number];
+  const padded = p.pad2d(g, x, pads);
+  // The part of the padded input a window can reach; a strided conv may leave the last rows unread.
+  const reachH = (ho - 1) * stride + kh;
+  const reachW = (wo - 1) * stride + kw;
+  const used = padded.shape[2] === reachH && padded.shape[3] === reachW ? padded : p.slice(g, padded, [2, 3], [0, 0], [reachH, reachW], [1, 1]);
+  switch (depthwiseFormulation.weightGrad) {
+    case 'swapped-conv': {
+      // out[0, n*c, i, j] = sum_hw used[n, c, i + s*h, j + s*w] * dy[n, c, h, w]: dY is the kernel, dilated by the stride.
+      const input = p.reshape(g, used, [1, n * c, reachH, reachW]);
+      const kernel = p.reshape(g, dy, [n * c, 1, ho, wo]);
+      const perSample = g.emit1('Conv', [input, kernel], [1, n * c, kh, kw], convAttributes([ho, wo], 1, [0, 0, 0, 0], n * c, stride));
+      return p.reshape(g, p.reduceSum(g, p.reshape(g, perSample, [n, c, kh, kw]), [0], false), w.shape);
+    }
+    case 'slices': {
+      const taps: T[] = [];
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
+          const window = p.slice(g, used, [2, 3], [i, j], [i + stride * (ho - 1) + 1, j + stride * (wo - 1) + 1], [stride, stride]);
+          taps.push(p.reduceSum(g, p.mul(g, window, dy), [0, 2, 3], false));
+        }
+      }
+      return p.reshape(g, p.concat(g, taps.map((t) => p.reshape(g, t, [c, 1])), 1), w.shape);
+    }
+    case 'stacked-windows': {
+      const windows: T[] = [];
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
+          windows.push(p.unsqueeze(g, p.slice(g, used, [2, 3], [i, j], [i + stride * (ho - 1) + 1, j + stride * (wo - 1) + 1], [stride, stride]), 2));
+        }
+      }
+      const stacked = p.concat(g, windows, 2);
+      const products = p.mul(g, stacked, p.unsqueeze(g, dy, 2));
+      return p.reshape(g, p.reduceSum(g, products, [0, 3, 4], false), w.shape);
+    }
+  }
+}
