@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import * as v8 from 'node:v8';
 import { OPSET } from '../src/graph/onnx.js';
 import type { OptimizerConfig } from '../src/graph/optim.js';
-import { createResNet, MODEL_NAMES } from '../src/models/factories.js';
-import type { ResNet, ResNetOptions } from '../src/models/resnet.js';
+import { createModel, MODEL_NAMES, type ModelOptions } from '../src/models/factories.js';
+import type { ImageClassifier } from '../src/models/classifier.js';
 import { buildInferenceGraph, buildTrainingGraph } from '../src/runtime/compile.js';
 import { firstTrainableStage, stagesOf } from '../src/runtime/stages.js';
 import type { Graph } from '../src/graph/graph.js';
@@ -20,13 +20,20 @@ interface Built {
   ops: Set<string>;
 }
 
-type Strategy = { name: string; prepare(net: ResNet): void; bnTraining: boolean };
+/** layer4 for ResNet, the last features.N for the other families. */
+function lastStage(net: ImageClassifier): string {
+  if (net.headName === 'fc') return 'layer4';
+  const stages = net.stages().map(([name]) => name).filter((name) => name.startsWith('features.'));
+  return stages[stages.length - 1]!.split('.').slice(0, 2).join('.');
+}
+
+type Strategy = { name: string; prepare(net: ImageClassifier): void; bnTraining: boolean };
 
 const STRATEGIES: Strategy[] = [
   { name: 'full fine-tune', prepare: (net) => net.train(true), bnTraining: true },
   { name: 'fine-tune, BN frozen', prepare: (net) => net.eval(), bnTraining: false },
-  { name: 'from layer4', prepare: (net) => { net.freeze(); net.unfreeze('layer4', 'fc'); net.train(true); }, bnTraining: true },
-  { name: 'fixed features', prepare: (net) => { net.freeze(); net.unfreeze('fc'); net.eval(); }, bnTraining: false },
+  { name: 'from the last stage', prepare: (net) => { net.freeze(); net.unfreeze(lastStage(net), net.headName); net.train(true); }, bnTraining: true },
+  { name: 'fixed features', prepare: (net) => { net.freeze(); net.unfreeze(net.headName); net.eval(); }, bnTraining: false },
 ];
 
 const OPTIMIZERS: Array<{ optimizer: OptimizerConfig; labelSmoothing?: number }> = [
@@ -35,7 +42,7 @@ const OPTIMIZERS: Array<{ optimizer: OptimizerConfig; labelSmoothing?: number }>
 ];
 
 /** The graphs TrainStep builds for a strategy: the frozen prefix as an inference graph, the rest as one training step. */
-function graphsOf(net: ResNet, name: string, inputShape: number[], strategy: Strategy, opt: (typeof OPTIMIZERS)[number]): Built[] {
+function graphsOf(net: ImageClassifier, name: string, inputShape: number[], strategy: Strategy, opt: (typeof OPTIMIZERS)[number]): Built[] {
   net.unfreeze();
   strategy.prepare(net);
   const stages = stagesOf(net);
@@ -66,13 +73,13 @@ function describe(what: string, graph: Graph): Built {
 test('every training graph tlkit emits uses only standard ONNX ops, and onnxruntime-web loads a graph with each of them', { timeout: 300_000 }, async () => {
   const started = performance.now();
   const built: Built[] = [];
-  const inputs: Array<[string, ResNetOptions, number[]]> = [
-    ...MODEL_NAMES.map((name): [string, ResNetOptions, number[]] => [name, {}, [3, 224, 224]]),
+  const inputs: Array<[string, ModelOptions, number[]]> = [
+    ...MODEL_NAMES.map((name): [string, ModelOptions, number[]] => [name, {}, [3, 224, 224]]),
     ['resnet18', { inChannels: 1, width: 16, smallInput: true }, [1, 28, 28]], // the demo's and the pipeline's model
     ['resnet50', { inChannels: 1, width: 16, smallInput: true }, [1, 28, 28]],
   ];
   for (const [name, options, shape] of inputs) {
-    const net = createResNet(name, { numClasses: 5, ...options });
+    const net = createModel(name, { numClasses: 5, ...options });
     net.parameters();
     for (const strategy of STRATEGIES) for (const opt of OPTIMIZERS) built.push(...graphsOf(net, name, shape, strategy, opt));
   }
