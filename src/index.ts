@@ -1,5 +1,5 @@
 /**
- * tlkit's public surface. Progressive disclosure: `fit`, the strategies and `runPipeline` for
+ * tlkit's public surface. Progressive disclosure: `fit`, the strategies and `runTransferStudy` for
  * the common cases; the graph, the runner, the data pipeline and the weight readers on their own.
  */
 export * from './tensor.js';
@@ -51,7 +51,14 @@ export { useImageBackend, type ImageBackend } from './data/image-backend.js';
 
 // Training
 export { fit, type FitOptions, type FitResult, type EpochRecord } from './train/fit.js';
-export { evaluate, type Evaluation } from './train/evaluate.js';
+export { evaluate, evaluateWithImages, type Evaluation, type EvaluateOptions } from './train/evaluate.js';
+export { CallbackList, Checkpoints, EarlyStopping, NonFiniteGuard, ProgressBar, RunRecordWriter, DashboardUpdates, StopOnAbort, TutorialLog } from './train/callbacks/index.js';
+export type { Callback, EpochEnd, TrainBatch, TrainingRun, StopRequest, EarlyStoppingOptions } from './train/callbacks/index.js';
+export { Mixing, mixupBatch, cutmixBatch, type MixOptions } from './train/callbacks/mixing.js';
+export { inferBatches, evaluateStream, collectOutputs, withRunner, type BatchRunner, type InputStream } from './train/infer.js';
+export { TestTimeAugmentation, flipHorizontal } from './train/tta.js';
+export { findLearningRate, valleySuggestion, type LrFindOptions, type LrFindResult } from './train/lr-finder.js';
+export { balancedClassWeights } from './train/class-weights.js';
 export { learningRateAt, type LrSchedule } from './train/schedules.js';
 export { saveNetCheckpoint, readTrainingCheckpoint, netCheckpointEntries, trainingCheckpointFrom } from './train/checkpoint.js';
 export { estimateTrainingMemory, InsufficientMemoryError } from './train/memory.js';
@@ -62,7 +69,7 @@ export { extractFeatures } from './transfer/extract.js';
 export { SoftmaxRegression } from './transfer/tensor-classifier.js';
 export { KNearestNeighbours, NearestClassMean } from './transfer/neighbours.js';
 export { rkdLoss, rkdExtraLoss, PAPER_RKD_WEIGHTS } from './transfer/rkd.js';
-export { runPipeline, type PipelineResult } from './transfer/pipeline.js';
+export { runTransferStudy, runPipeline, TARGET_METHODS, type StudyResult, type StudyDetails, type PipelineResult } from './transfer/pipeline.js';
 export { copyWeights } from './transfer/weights.js';
 export { targetTask, pipelineNet, transferredNet, batchSizeFor, PIPELINE_TASK, PIPELINE_MODEL, FIXED_FEATURE_RECIPE, type TargetTask } from './transfer/target-task.js';
 

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { runPipeline, DEFAULT_EPOCHS, type PipelineEpochs } from '../transfer/pipeline.js';
+import { runTransferStudy, DEFAULT_EPOCHS, type StudyEpochs } from '../transfer/pipeline.js';
 import { loadPipelineData } from '../transfer/pipeline-data.js';
 import { imageSizeOption, intOption, modelOption, precisionOption, rateOption, seedOption, type Precision } from './shared-options.js';
 import { comparisonTable, pipelineJson, writePipelineOutputs, type WrittenOutputs } from '../transfer/pipeline-report.js';
@@ -45,11 +45,11 @@ export async function runPipelineCommand(options: PipelineCommandOptions, config
   const overlap = sourceClasses.filter((c) => targetClasses.includes(c));
   if (overlap.length) throw new Error(`--source-classes and --target-classes share ${overlap.map((c) => data.dataset.classNames[c]).join(', ')}`);
   const scale = options.epochScale;
-  const epochs = Object.fromEntries(Object.entries(DEFAULT_EPOCHS).map(([k, v]) => [k, Math.max(1, Math.round(v * scale))])) as unknown as PipelineEpochs;
+  const epochs = Object.fromEntries(Object.entries(DEFAULT_EPOCHS).map(([k, v]) => [k, Math.max(1, Math.round(v * scale))])) as unknown as StudyEpochs;
   const started = performance.now();
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log(`Data: ${data.description}`);
-  const details = await runPipeline({
+  const details = await runTransferStudy({
     dataset: data.dataset, transforms: data.transforms, sourceAugmentation: options.augment === false ? undefined : data.augmentation, inputShape: data.inputShape,
     sourceClasses, targetClasses, shots: options.shots, seed: options.seed,
     model: { name: options.model, width: options.width, smallInput: data.inputShape[1] <= 64 },

@@ -6,7 +6,7 @@ import { renderPredictionGrid } from '../report/grid.js';
 import { writeRunImages, writeRunRecord, type RunRecord } from '../report/run-record.js';
 import { writeReport } from '../report/write-report.js';
 import type { PipelineData } from './pipeline-data.js';
-import type { PipelineDetails, PipelineResult, TargetMethod } from './pipeline.js';
+import type { StudyDetails, StudyResult, TargetMethod } from './pipeline.js';
 import { fewShotSplit, splitByClass } from '../data/splits.js';
 
 export const METHOD_LABELS: Record<TargetMethod, string> = {
@@ -18,12 +18,13 @@ export const METHOD_LABELS: Record<TargetMethod, string> = {
   'finetune-rkd': 'fine-tuned + relational KD',
 };
 
-export function pipelineJson(details: PipelineDetails): PipelineResult & { precision: 'float32' | 'int8'; int8?: PipelineDetails['int8'] } {
-  return { source: details.source, target: details.target, precision: details.precision, ...(details.int8 ? { int8: details.int8 } : {}) };
+export function pipelineJson(details: StudyDetails): StudyResult & { precision?: 'int8'; int8?: StudyDetails['int8'] } {
+  // float32 results keep the shape they always had; an int8 run says so, with its calibration.
+  return { source: details.source, target: details.target, ...(details.precision === 'int8' ? { precision: details.precision, ...(details.int8 ? { int8: details.int8 } : {}) } : {}) };
 }
 
 /** The comparison table as Markdown, each method against training from scratch. */
-export function comparisonTable(details: PipelineDetails): string {
+export function comparisonTable(details: StudyDetails): string {
   const scratch = details.target.find((t) => t.method === 'scratch')?.accuracy ?? 0;
   const lines = [
     `Source task (${details.sourceClasses.join(', ')}): accuracy ${details.source.accuracy.toFixed(3)}; ` +
@@ -54,7 +55,7 @@ export interface WrittenOutputs {
   report: string;
 }
 
-export async function writePipelineOutputs(outDir: string, details: PipelineDetails, data: PipelineData, config: Record<string, unknown>): Promise<WrittenOutputs> {
+export async function writePipelineOutputs(outDir: string, details: StudyDetails, data: PipelineData, config: Record<string, unknown>): Promise<WrittenOutputs> {
   await fs.mkdir(outDir, { recursive: true });
   const table = path.join(outDir, 'comparison.md');
   await writeFileAtomic(table, Buffer.from(`${comparisonTable(details)}\n`));

@@ -1,12 +1,12 @@
 /**
- * The tutorial's four-step flow, measured: (1) choose a data-rich source task, (2) develop a
+ * The transfer study: the tutorial's four-step flow, measured: (1) choose a data-rich source task, (2) develop a
  * source model and check it beats naive ones, (3) reuse it with fixed features, (4) fine-tune it
  * on the target; with from-scratch training and feature-based / relation-based transfer beside
  * them on the same few labelled target images, so every gain (or loss) is visible.
  */
 import * as path from 'node:path';
 import { DataLoader } from '../data/loader.js';
-import type { Pipeline } from '../data/transforms.js';
+import type { Pipeline as TransformChain } from '../data/transforms.js';
 import type { SourceDataset } from '../data/dataset.js';
 import { trainValSplit } from '../data/splits.js';
 import { Dense } from '../nn/layers/dense.js';
@@ -30,12 +30,12 @@ import { numel } from '../tensor.js';
 
 export type TargetMethod = 'scratch' | 'fixed-feature' | 'feature-softmax' | 'feature-knn' | 'finetune' | 'finetune-rkd';
 
-export interface PipelineResult {
+export interface StudyResult {
   source: { accuracy: number; baselines: { majority: number; linear: number } };
   target: Array<{ method: TargetMethod; accuracy: number }>;
 }
 
-export interface PipelineDetails extends PipelineResult {
+export interface StudyDetails extends StudyResult {
   sourceClasses: string[];
   targetClasses: string[];
   /** Class indices in the dataset, as given. */
@@ -53,7 +53,7 @@ export interface PipelineDetails extends PipelineResult {
 
 export type { PipelineModel } from './target-task.js';
 
-export interface PipelineEpochs {
+export interface StudyEpochs {
   source: number;
   scratch: number;
   fixedFeature: number;
@@ -63,14 +63,14 @@ export interface PipelineEpochs {
   featureSoftmax: number;
 }
 
-export const DEFAULT_EPOCHS: PipelineEpochs = { source: 6, scratch: 60, fixedFeature: 60, finetuneHead: 20, finetune: 40, linearBaseline: 10, featureSoftmax: 100 };
+export const DEFAULT_EPOCHS: StudyEpochs = { source: 6, scratch: 60, fixedFeature: 60, finetuneHead: 20, finetune: 40, linearBaseline: 10, featureSoftmax: 100 };
 
-export interface PipelineOptions {
+export interface StudyOptions {
   dataset: SourceDataset;
   /** The per-image pipeline (normalization, and resizing for files); no random steps. */
-  transforms: Pipeline;
+  transforms: TransformChain;
   /** Augmentation for training the source model (random crops and flips); default: `transforms`. */
-  sourceAugmentation?: Pipeline;
+  sourceAugmentation?: TransformChain;
   /** One transformed sample's shape [C, H, W]. */
   inputShape: [number, number, number];
   sourceClasses: number[];
@@ -78,7 +78,7 @@ export interface PipelineOptions {
   shots: number;
   seed: number;
   model?: PipelineModel;
-  epochs?: Partial<PipelineEpochs>;
+  epochs?: Partial<StudyEpochs>;
   rkdWeights?: RkdWeights;
   /** Learning rate of the fine-tuning phase, and the pretrained body's multiplier of it. */
   finetune?: { lr?: number; bodyLrScale?: number };
@@ -92,7 +92,7 @@ export interface PipelineOptions {
   log?: (line: string) => void;
 }
 
-export async function runPipeline(options: PipelineOptions): Promise<PipelineDetails> {
+export async function runTransferStudy(options: StudyOptions): Promise<StudyDetails> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const quiet = () => undefined;
   const epochs = { ...DEFAULT_EPOCHS, ...options.epochs };
@@ -155,70 +155,35 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineDet
     }
     : undefined;
   const classes = target.classNames.length;
-  const trainTarget = () => loader(labelled, batch, true);
-  const evalTarget = () => loader(evaluation, 256);
-  const results: PipelineResult['target'] = [];
-  let best: PipelineDetails['bestEvaluation'];
+  const results: StudyResult['target'] = [];
+  let best: StudyDetails['bestEvaluation'];
   const record = (method: TargetMethod, accuracy: number, ev?: Evaluation) => {
     results.push({ method, accuracy });
     log(`  ${method.padEnd(16)} ${accuracy.toFixed(3)}`);
     if (ev && (!best || ev.accuracy > best.evaluation.accuracy)) best = { method, evaluation: ev };
   };
-  const measure = async (net: ImageClassifier, method: TargetMethod, precision?: Int8Options) => {
-    const ev = await evaluate(net, evalTarget(), inputShape, { int8: precision });
-    record(method, ev.accuracy, ev);
+  const study: TargetStudy = {
+    options, epochs, sourceNet, classes, batch, labelled, shots: options.shots, seed, inputShape,
+    newNet, loader, checkpoint,
+    trainTarget: () => loader(labelled, batch, true),
+    evalTarget: () => loader(evaluation, 256),
+    fromSource: () => transferredNet(model, inputShape[0]!, source.classNames.length, classes, seed, (net) => copyWeights(sourceNet, net)),
+    targetFit: { inputShape, log: quiet, cacheFeatures: 'auto' },
+    int8,
   };
-  const fromSource = (): ImageClassifier => transferredNet(model, inputShape[0]!, source.classNames.length, classes, seed, (net) => copyWeights(sourceNet, net));
-  const targetFit = { inputShape, log: quiet, cacheFeatures: 'auto' as const };
   log(`Steps 3-4: ${labelled.length} labelled target images, ${evaluation.length} to evaluate on`);
-
-  const scratch = newNet(classes, seed + 2);
-  await timed('scratch', () => fit(scratch, { ...targetFit, epochs: epochs.scratch, train: trainTarget(), optimizer: { kind: 'momentum', momentum: 0.9, weightDecay: 5e-4 }, lr: 0.05, schedule: { kind: 'cosine' }, checkpointDir: checkpoint('scratch') }));
-  await measure(scratch, 'scratch');
-
-  // Step 3: reuse the source model with fixed features.
-  const fixed = fromSource();
-  await timed('fixed-feature', () => trainFixedFeature(fixed, { ...targetFit, ...FIXED_FEATURE_RECIPE, epochs: epochs.fixedFeature, train: trainTarget(), checkpointDir: checkpoint('fixed-feature'), int8 }));
-  await measure(fixed, 'fixed-feature', int8);
-
-  // Feature-based transfer: source features, separate target models.
-  await timed('feature-based', async () => {
-    const labelledFeatures = await extractFeatures(sourceNet, loader(labelled, 64), inputShape, 'flatten', int8);
-    const evalFeatures = await extractFeatures(sourceNet, evalTarget(), inputShape, 'flatten', int8);
-    const softmax = await SoftmaxRegression.train(labelledFeatures, labelledFeatures.labels, { classes, epochs: epochs.featureSoftmax, batchSize: batch, seed });
-    record('feature-softmax', accuracyOf(await softmax.predict(evalFeatures), evalFeatures.labels));
-    const knn = new KNearestNeighbours(labelledFeatures, labelledFeatures.labels, classes, Math.min(5, options.shots));
-    record('feature-knn', accuracyOf(knn.predict(evalFeatures), evalFeatures.labels));
-  });
-
-  // Step 4: fine-tune: head first, then everything at a lower rate for the pretrained body.
-  const fineTuneOptions = {
-    ...targetFit, epochs: epochs.finetune, headEpochs: epochs.finetuneHead, headLr: 0.05, train: trainTarget(),
-    optimizer: { kind: 'momentum' as const, momentum: 0.9, weightDecay: 5e-4 }, lr: options.finetune?.lr ?? 0.02,
-    bodyLrScale: options.finetune?.bodyLrScale ?? 0.5, schedule: { kind: 'cosine' as const },
-  };
-  const tuned = fromSource();
-  await timed('finetune', () => fineTune(tuned, { ...fineTuneOptions, checkpointDir: checkpoint('finetune') }));
-  await measure(tuned, 'finetune');
-
-  // Relation-based: fine-tune while keeping the source model's relations between samples.
-  const teacher = await InferenceRunner.create(sourceNet, inputShape, { until: 'flatten' });
-  try {
-    const distilled = fromSource();
-    const rkd = rkdExtraLoss(sourceNet.featureChannels, options.rkdWeights ?? PAPER_RKD_WEIGHTS);
-    await timed('finetune-rkd', () => fineTune(distilled, {
-      ...fineTuneOptions, checkpointDir: checkpoint('finetune-rkd'),
-      extra: { ...rkd, featureStage: 'flatten' },
-      extraFeeds: async ({ images }) => {
-        if (!images) throw new Error('RKD needs the batch images to compute the teacher embeddings');
-        const n = images.length / numel(inputShape);
-        return { rkd_teacher: (await teacher.run(images, n)).data };
-      },
-      cacheFeatures: false,
-    }));
-    await measure(distilled, 'finetune-rkd');
-  } finally {
-    await teacher.release();
+  for (const row of TARGET_METHODS) {
+    const outcome = await timed(row.step, () => row.run(study));
+    if ('scores' in outcome) {
+      for (const [method, accuracy] of outcome.scores) record(method, accuracy);
+    } else {
+      try {
+        const ev = await evaluate(outcome.net, study.evalTarget(), inputShape, { int8: outcome.int8 });
+        record(outcome.method, ev.accuracy, ev);
+      } finally {
+        await outcome.release?.();
+      }
+    }
   }
 
   return {
@@ -236,3 +201,122 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineDet
     ...(int8Report ? { int8: int8Report } : {}),
   };
 }
+
+/** What a target method works from: the source model, the few labelled target images and the shared settings. */
+interface TargetStudy {
+  options: StudyOptions;
+  epochs: StudyEpochs;
+  sourceNet: ImageClassifier;
+  classes: number;
+  batch: number;
+  labelled: SourceDataset;
+  shots: number;
+  seed: number;
+  inputShape: [number, number, number];
+  newNet(classes: number, init: number): ImageClassifier;
+  loader(view: SourceDataset, batchSize: number, shuffle?: boolean): DataLoader;
+  checkpoint(method: string): string | undefined;
+  trainTarget(): DataLoader;
+  evalTarget(): DataLoader;
+  /** A copy of the source model with a new head for the target classes. */
+  fromSource(): ImageClassifier;
+  targetFit: { inputShape: [number, number, number]; log: (line: string) => void; cacheFeatures: 'auto' };
+  /** The int8 source backbone for the methods that keep it frozen (precision int8). */
+  int8?: Int8Options;
+}
+
+/** A trained network to evaluate on the target's held-out images, or scores measured another way. */
+type TargetOutcome = { method: TargetMethod; net: ImageClassifier; int8?: Int8Options; release?: () => Promise<void> } | { scores: Array<[TargetMethod, number]> };
+
+interface TargetMethodRow {
+  /** The step's name in the timings of results.json. */
+  step: string;
+  run(study: TargetStudy): Promise<TargetOutcome>;
+}
+
+const SGD_MOMENTUM = { kind: 'momentum', momentum: 0.9, weightDecay: 5e-4 } as const;
+
+/** Fine-tuning: head first, then everything at a lower rate for the pretrained body. */
+function fineTuneOptions(study: TargetStudy) {
+  return {
+    ...study.targetFit, epochs: study.epochs.finetune, headEpochs: study.epochs.finetuneHead, headLr: 0.05, train: study.trainTarget(),
+    optimizer: SGD_MOMENTUM, lr: study.options.finetune?.lr ?? 0.02, bodyLrScale: study.options.finetune?.bodyLrScale ?? 0.5, schedule: { kind: 'cosine' as const },
+  };
+}
+
+/**
+ * Steps 3 and 4 and what they are compared with, in the order they run: adding a method is adding
+ * a row (and its name to TargetMethod).
+ */
+export const TARGET_METHODS: readonly TargetMethodRow[] = [
+  {
+    step: 'scratch',
+    run: async (study) => {
+      const net = study.newNet(study.classes, study.seed + 2);
+      await fit(net, { ...study.targetFit, epochs: study.epochs.scratch, train: study.trainTarget(), optimizer: SGD_MOMENTUM, lr: 0.05, schedule: { kind: 'cosine' }, checkpointDir: study.checkpoint('scratch') });
+      return { method: 'scratch', net };
+    },
+  },
+  {
+    // Step 3: reuse the source model with fixed features.
+    step: 'fixed-feature',
+    run: async (study) => {
+      const net = study.fromSource();
+      await trainFixedFeature(net, { ...study.targetFit, ...FIXED_FEATURE_RECIPE, epochs: study.epochs.fixedFeature, train: study.trainTarget(), checkpointDir: study.checkpoint('fixed-feature'), int8: study.int8 });
+      return { method: 'fixed-feature', net, int8: study.int8 };
+    },
+  },
+  {
+    // Feature-based transfer: source features, separate target models.
+    step: 'feature-based',
+    run: async (study) => {
+      const labelledFeatures = await extractFeatures(study.sourceNet, study.loader(study.labelled, 64), study.inputShape, 'flatten', study.int8);
+      const evalFeatures = await extractFeatures(study.sourceNet, study.evalTarget(), study.inputShape, 'flatten', study.int8);
+      const softmax = await SoftmaxRegression.train(labelledFeatures, labelledFeatures.labels, { classes: study.classes, epochs: study.epochs.featureSoftmax, batchSize: study.batch, seed: study.seed });
+      const softmaxAccuracy = accuracyOf(await softmax.predict(evalFeatures), evalFeatures.labels);
+      const knn = new KNearestNeighbours(labelledFeatures, labelledFeatures.labels, study.classes, Math.min(5, study.shots));
+      return { scores: [['feature-softmax', softmaxAccuracy], ['feature-knn', accuracyOf(knn.predict(evalFeatures), evalFeatures.labels)]] };
+    },
+  },
+  {
+    // Step 4: fine-tune the source model on the target.
+    step: 'finetune',
+    run: async (study) => {
+      const net = study.fromSource();
+      await fineTune(net, { ...fineTuneOptions(study), checkpointDir: study.checkpoint('finetune') });
+      return { method: 'finetune', net };
+    },
+  },
+  {
+    // Relation-based: fine-tune while keeping the source model's relations between samples.
+    step: 'finetune-rkd',
+    run: async (study) => {
+      const teacher = await InferenceRunner.create(study.sourceNet, study.inputShape, { until: 'flatten' });
+      try {
+        const net = study.fromSource();
+        const rkd = rkdExtraLoss(study.sourceNet.featureChannels, study.options.rkdWeights ?? PAPER_RKD_WEIGHTS);
+        await fineTune(net, {
+          ...fineTuneOptions(study), checkpointDir: study.checkpoint('finetune-rkd'),
+          extra: { ...rkd, featureStage: 'flatten' },
+          extraFeeds: async ({ images }) => {
+            if (!images) throw new Error('RKD needs the batch images to compute the teacher embeddings');
+            return { rkd_teacher: (await teacher.run(images, images.length / numel(study.inputShape))).data };
+          },
+          cacheFeatures: false,
+        });
+        return { method: 'finetune-rkd', net, release: () => teacher.release() };
+      } catch (error) {
+        await teacher.release();
+        throw error;
+      }
+    },
+  },
+];
+
+/** The earlier name of runTransferStudy. */
+export const runPipeline = runTransferStudy;
+/** The earlier names of the study's types. */
+export type PipelineResult = StudyResult;
+export type PipelineDetails = StudyDetails;
+export type PipelineOptions = StudyOptions;
+export type PipelineEpochs = StudyEpochs;
