@@ -19,44 +19,42 @@ export interface BatchNormTrainingResult {
 
 /**
  * Two-pass statistics (mean, then mean of squared deviations): the one-pass E[x^2] - mean^2
- * lost a digit per layer in float32 and is not used. The normalization itself is one ONNX
- * BatchNormalization node fed the batch statistics (one pass over x, where x * scale + shift
- * took two and a temporary). The backward is folded into dx = a*dy + b*x + c per channel, so no normalized
- * copy of x is kept alive; b*x + c is again a BatchNormalization node (mean 0, variance 1,
- * epsilon 0: a per-channel affine in one pass).
+ * lost a digit per layer in float32 and is not used. The backward is folded into
+ * dx = a*dy + b*x + c per channel, so no normalized copy of x is kept alive.
+ * Tried on 2026-12-01 and not kept: the normalization as one BatchNormalization node fed the
+ * batch statistics, and b*x + c as another (fewer full-size passes on paper), ran ResNet-50 b8
+ * steps 4-7% slower (1938-2006 vs 1690-1848 ms, runs alternating); ReduceSumSquare for the
+ * variance lost accuracy (MobileNetV2's early BN gradients 6e-2 of float64 instead of 2e-2).
  */
 export function batchNormTraining(g: Graph, x: T, gamma: T, beta: T, movingMean: T, movingVariance: T, eps: number, momentum: number): BatchNormTrainingResult {
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const count = n * h * w;
   const perChannel = [1, c, 1, 1];
+  const gamma4 = p.reshape(g, gamma, perChannel);
+  const beta4 = p.reshape(g, beta, perChannel);
   const mean = p.reduceMean(g, x, CHANNEL_AXES);
-  // Mean of the squared deviations by Mul + ReduceMean: ORT's ReduceSumSquare (one node fewer)
-  // accumulates less accurately; MobileNetV2's early BN gradients moved from 2e-2 to 6e-2 of float64
-  // with it (test/parity-zoo, PARITY_VERBOSE=1), where torch's own float32 is 2-4e-3.
   const centered = p.sub(g, x, mean);
   const variance = p.reduceMean(g, p.mul(g, centered, centered), CHANNEL_AXES);
-  const mean1 = p.reshape(g, mean, [c]);
-  const variance1 = p.reshape(g, variance, [c]);
-  const y = g.emit1('BatchNormalization', [x, gamma, beta, mean1, variance1], x.shape, { epsilon: { float: eps } });
-  const rstd = p.unary(g, 'Reciprocal', p.unary(g, 'Sqrt', p.add(g, variance1, g.constant(eps))));
-  const scale = p.mul(g, gamma, rstd);
+  const rstd = p.unary(g, 'Reciprocal', p.unary(g, 'Sqrt', p.add(g, variance, g.constant(eps))));
+  const scale = p.mul(g, gamma4, rstd);
+  const shift = p.sub(g, beta4, p.mul(g, mean, scale));
+  const y = p.add(g, p.mul(g, x, scale), shift);
 
   const unbiased = count > 1 ? count / (count - 1) : 1;
-  const newMovingMean = p.add(g, p.scale(g, movingMean, momentum), p.scale(g, mean1, 1 - momentum));
-  const newMovingVariance = p.add(g, p.scale(g, movingVariance, momentum), p.scale(g, variance1, (1 - momentum) * unbiased));
+  const newMovingMean = p.add(g, p.scale(g, movingMean, momentum), p.scale(g, p.reshape(g, mean, [c]), 1 - momentum));
+  const newMovingVariance = p.add(g, p.scale(g, movingVariance, momentum), p.scale(g, p.reshape(g, variance, [c]), (1 - momentum) * unbiased));
 
   g.record([x, gamma, beta], [y], ([dy]) => {
-    const dbeta = p.reduceSum(g, dy!, CHANNEL_AXES, false);
-    const sumDyX = p.reduceSum(g, p.mul(g, dy!, x), CHANNEL_AXES, false);
-    const dgamma = p.mul(g, rstd, p.sub(g, sumDyX, p.mul(g, mean1, dbeta)));
+    const dbeta = p.reduceSum(g, dy!, CHANNEL_AXES);
+    const sumDyX = p.reduceSum(g, p.mul(g, dy!, x), CHANNEL_AXES);
+    const dgamma = p.mul(g, rstd, p.sub(g, sumDyX, p.mul(g, mean, dbeta)));
     let dx: T | null = null;
     if (g.requiresGrad(x)) {
       const k = p.scale(g, p.mul(g, p.mul(g, scale, rstd), dgamma), 1 / count);
-      const offset = p.sub(g, p.mul(g, mean1, k), p.scale(g, p.mul(g, scale, dbeta), 1 / count));
-      const affineX = g.emit1('BatchNormalization', [x, p.unary(g, 'Neg', k), offset, g.constant(new Array<number>(c).fill(0)), g.constant(new Array<number>(c).fill(1))], x.shape, { epsilon: { float: 0 } });
-      dx = p.add(g, p.mul(g, dy!, p.reshape(g, scale, perChannel)), affineX);
+      const offset = p.sub(g, p.mul(g, mean, k), p.scale(g, p.mul(g, scale, dbeta), 1 / count));
+      dx = p.add(g, p.sub(g, p.mul(g, dy!, scale), p.mul(g, x, k)), offset);
     }
-    return [dx, g.requiresGrad(gamma) ? dgamma : null, g.requiresGrad(beta) ? dbeta : null];
+    return [dx, g.requiresGrad(gamma) ? p.reshape(g, dgamma, [c]) : null, g.requiresGrad(beta) ? p.reshape(g, dbeta, [c]) : null];
   });
   return { y, newMovingMean, newMovingVariance };
 }
