@@ -6,16 +6,12 @@
  *
  *   npm run build && node dist/bench/browser.js [--iters 5] [--warmup 2] [--no-write]
  */
-import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import * as node from '../src/index.js';
 import { startWebServer } from '../src/web/server.js';
-import { writeFileAtomic } from '../src/util/atomic.js';
+import { replaceResultsSection } from './results-file.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CHROMIUM = '/usr/bin/chromium';
 
 interface Timings {
@@ -114,25 +110,7 @@ async function main(): Promise<void> {
     `Load average (1 min) at start and end: ${loadAtStart.toFixed(1)} and ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores. Shared machines drift: compare ratios within a run.`,
     '',
   ].join('\n');
-  if (!args.includes('--no-write')) console.log(`wrote ${await writeSection(text)}`);
-}
-
-/** Replaces this bench's section of RESULTS.md (from its heading to the next "## "), keeping the others. */
-async function writeSection(text: string): Promise<string> {
-  const file = path.join(repoRoot, 'bench', 'RESULTS.md');
-  const current = await fs.readFile(file, 'utf8').catch(() => '# Benchmark results\n\n');
-  const lines = current.split('\n');
-  const start = lines.findIndex((l) => l.startsWith('## Browser: '));
-  let next: string;
-  if (start < 0) {
-    next = `${current.replace(/\n*$/, '\n\n')}${text}`;
-  } else {
-    let end = lines.findIndex((l, i) => i > start && l.startsWith('## '));
-    if (end < 0) end = lines.length;
-    next = [...lines.slice(0, start), ...text.split('\n'), ...lines.slice(end)].join('\n').replace(/\n*$/, '\n');
-  }
-  await writeFileAtomic(file, new TextEncoder().encode(next));
-  return file;
+  if (!args.includes('--no-write')) console.log(`wrote ${await replaceResultsSection('## Browser: ', text)}`);
 }
 
 main().catch((error: unknown) => {
