@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import { chromium } from 'playwright-core';
 import * as node from '../src/index.js';
 import { startWebServer } from '../src/web/server.js';
+import { option } from './common.js';
 import { replaceResultsSection } from './results-file.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -51,10 +52,6 @@ function median(values: number[]): number {
   return sorted[sorted.length >> 1]!;
 }
 
-function option(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);

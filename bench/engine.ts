@@ -19,6 +19,7 @@ import { resnet18, resnet50, type ResNet } from '../src/models/resnet.js';
 import { seedInitializers } from '../src/nn/init.js';
 import { InferenceRunner } from '../src/runtime/inference.js';
 import { TrainStep } from '../src/runtime/train-step.js';
+import { cpuModel, hasAvx512, median, option } from './common.js';
 import { replaceResultsSection } from './results-file.js';
 
 type TorchModel = 'resnet50' | 'resnet18' | 'resnet18-small';
@@ -60,11 +61,6 @@ function peakRssKb(): number {
   return line ? Number(line.split(/\s+/)[1]) : -1;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 interface StepReply {
   ms: number;
@@ -185,22 +181,7 @@ async function measureScenario(scenario: Scenario, warmup: number, iters: number
   return [results[0]!, results[1]!];
 }
 
-function cpuModel(): string {
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
-    return line?.split(':')[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
-  } catch {
-    return os.cpus()[0]?.model ?? 'unknown';
-  }
-}
 
-function hasAvx512(): boolean {
-  try {
-    return /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 function torchVersion(): string {
   try {
@@ -259,10 +240,6 @@ function section(rows: Row[], warmup: number, iters: number, loadAtStart: number
   ].join('\n');
 }
 
-function option(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);

@@ -7,14 +7,11 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { option } from './common.js';
 import { CASES } from './step-cases.js';
 import { seedInitializers } from '../src/nn/init.js';
 import { TrainStep } from '../src/runtime/train-step.js';
 
-function option(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
 
 interface ProfileEvent {
   cat: string;

@@ -8,22 +8,18 @@
  *   node dist/bench/startup.js [--runs 5] [--no-write]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { cpuDescription, median } from './common.js';
 import { replaceResultsSection } from './results-file.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
 const TORCH_PYTHON = '/usr/bin/python3';
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 function timed(command: string, args: string[], env: NodeJS.ProcessEnv): number {
   const start = performance.now();
@@ -33,11 +29,6 @@ function timed(command: string, args: string[], env: NodeJS.ProcessEnv): number 
   return ms;
 }
 
-function cpuLine(): string {
-  const info = readFileSync('/proc/cpuinfo', 'utf8');
-  const model = info.split('\n').find((l) => l.startsWith('model name'))?.split(':')[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
-  return `${model} (AVX-512: ${/\bavx512f\b/.test(info) ? 'yes' : 'no, AVX2 only'}), ${os.cpus().length} cores`;
-}
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -79,7 +70,7 @@ async function main(): Promise<void> {
     const text = [
       '## Start-up: one image through ResNet-50, whole process',
       '',
-      `Measured ${date} UTC on ${cpuLine()}, Node ${process.version}. Command: \`node dist/bench/startup.js\` (the two commands alternate, ${runs} runs each).`,
+      `Measured ${date} UTC on ${cpuDescription()}, Node ${process.version}. Command: \`node dist/bench/startup.js\` (the two commands alternate, ${runs} runs each).`,
       'tlkit: `tlkit predict photo.jpg --model resnet50 --weights r50.safetensors --json` (torchvision names); PyTorch: bench/startup_torch.py with the same weights as a .pth state dict.',
       '',
       table,
