@@ -2,7 +2,7 @@
  * One training scenario of the engine bench, alone and in detail: step times, and with --profile
  * ORT's per-node profile summed by op type (where a step's time goes). For choosing formulations.
  *
- *   node dist/bench/profile-step.js small|r18|r50|r50-bn-frozen [--iters 5] [--warmup 2] [--profile]
+ *   node dist/bench/profile-step.js small|r18|r50|r50-bn-frozen [--iters 5] [--warmup 2] [--profile] [--tuning '{"columnOrder":"nhw"}'] [--top 30]
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
@@ -11,16 +11,17 @@ import { option } from './common.js';
 import { CASES } from './step-cases.js';
 import { seedInitializers } from '../src/nn/init.js';
 import { TrainStep } from '../src/runtime/train-step.js';
+import { engineTuning } from '../src/graph/ops/tuning.js';
 
 
 interface ProfileEvent {
   cat: string;
   name: string;
   dur: number;
-  args?: { op_name?: string };
+  args?: { op_name?: string; output_type_shape?: Array<Record<string, number[]>> };
 }
 
-function summarize(file: string, steps: number): void {
+function summarize(file: string, steps: number, top: number): void {
   const events = JSON.parse(readFileSync(file, 'utf8')) as ProfileEvent[];
   const byOp = new Map<string, { us: number; nodes: number }>();
   for (const e of events) {
@@ -35,6 +36,16 @@ function summarize(file: string, steps: number): void {
   const total = rows.reduce((s, [, v]) => s + v.us, 0);
   console.log(`ORT kernel time per step: ${(total / steps / 1000).toFixed(1)} ms over ${(rows.reduce((s, [, v]) => s + v.nodes, 0) / steps).toFixed(0)} nodes`);
   for (const [op, v] of rows.slice(0, 20)) console.log(`  ${op.padEnd(24)} ${(v.us / steps / 1000).toFixed(1).padStart(8)} ms  ${String(v.nodes / steps).padStart(5)} nodes`);
+  if (top === 0) return;
+  const byNode = new Map<string, { us: number; op: string; shape: string }>();
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+    const entry = byNode.get(e.name) ?? { us: 0, op: e.args?.op_name ?? '?', shape: JSON.stringify(e.args?.output_type_shape?.map((o) => Object.values(o)[0])) };
+    entry.us += e.dur;
+    byNode.set(e.name, entry);
+  }
+  console.log(`slowest ${top} nodes (ms per step, output shapes):`);
+  for (const [name, v] of [...byNode].sort((a, b) => b[1].us - a[1].us).slice(0, top)) console.log(`  ${(v.us / steps / 1000).toFixed(2).padStart(7)} ${v.op.padEnd(14)} ${v.shape} ${name.replace(/_kernel_time$/, '')}`);
 }
 
 async function main(): Promise<void> {
@@ -45,6 +56,8 @@ async function main(): Promise<void> {
   const iters = Number(option(args, '--iters') ?? 5);
   const warmup = Number(option(args, '--warmup') ?? 2);
   const profile = args.includes('--profile');
+  const top = Number(option(args, '--top') ?? 0);
+  Object.assign(engineTuning, JSON.parse(option(args, '--tuning') ?? '{}'));
   const prefix = path.join(os.tmpdir(), `tlkit-profile-${process.pid}`);
   seedInitializers(0);
   const net = c.net();
@@ -67,7 +80,7 @@ async function main(): Promise<void> {
   if (profile) {
     const dir = path.dirname(prefix);
     for (const f of readdirSync(dir).filter((f) => f.startsWith(path.basename(prefix)))) {
-      summarize(path.join(dir, f), warmup + iters);
+      summarize(path.join(dir, f), warmup + iters, top);
       rmSync(path.join(dir, f));
     }
   }

@@ -5,6 +5,7 @@ import { Graph } from '../src/graph/graph.js';
 import { serializeGraph } from '../src/graph/onnx.js';
 import { conv2d, FOLD_MAX_POSITIONS, type Pads } from '../src/graph/ops/conv.js';
 import { reduceSum } from '../src/graph/ops/reduce.js';
+import { engineTuning } from '../src/graph/ops/tuning.js';
 import { Session } from '../src/runtime/session.js';
 import { mulberry32, normal } from '../src/util/random.js';
 import { gradcheck } from './helpers/gradcheck.js';
@@ -57,15 +58,22 @@ test('a trainable weight with few output positions runs the batch-wide GEMM; oth
   assert.ok(build(wide, true).nodes.some((node) => node.opType === 'Conv'));
 });
 
-test('the batch-wide GEMM gives the same outputs as ORT Conv', async () => {
-  for (const c of folded) {
-    const x = values(c.x);
-    const w = values(c.w);
-    const expected = await forward(build(c, false), c, x, w);
-    const actual = await forward(build(c, true), c, x, w);
-    assert.equal(actual.length, expected.length);
-    const scale = Math.max(...Array.from(expected, Math.abs));
-    for (let i = 0; i < expected.length; i++) assert.ok(Math.abs(actual[i]! - expected[i]!) <= 1e-5 * scale, `x [${c.x.join(', ')}] output ${i}: ${actual[i]} vs ${expected[i]}`);
+test('the batch-wide GEMM gives the same outputs as ORT Conv, in both column orders', async () => {
+  for (const order of ['hwn', 'nhw'] as const) {
+    engineTuning.columnOrder = order;
+    try {
+      for (const c of folded) {
+        const x = values(c.x);
+        const w = values(c.w);
+        const expected = await forward(build(c, false), c, x, w);
+        const actual = await forward(build(c, true), c, x, w);
+        assert.equal(actual.length, expected.length);
+        const scale = Math.max(...Array.from(expected, Math.abs));
+        for (let i = 0; i < expected.length; i++) assert.ok(Math.abs(actual[i]! - expected[i]!) <= 1e-5 * scale, `${order}, x [${c.x.join(', ')}] output ${i}: ${actual[i]} vs ${expected[i]}`);
+      }
+    } finally {
+      engineTuning.columnOrder = 'hwn';
+    }
   }
 });
 

@@ -56,14 +56,18 @@ test('conv2d: stride 1 and 2, symmetric, same and none padding, 1x1 and 3x3', as
   for (const c of cases) {
     await gradcheck((g, [x, w]) => conv2d(g, x!, w!, { stride: c.stride, pads: c.pads }), [{ name: 'x', shape: c.x }, { name: 'w', shape: c.w }]);
   }
-  // The alternative im2col (one grouped Conv with one-hot kernels) must give the same gradients.
-  engineTuning.im2col = 'one-hot-conv';
-  try {
-    for (const c of cases) {
-      await gradcheck((g, [x, w]) => conv2d(g, x!, w!, { stride: c.stride, pads: c.pads }), [{ name: 'x', shape: c.x }, { name: 'w', shape: c.w }]);
+  // The alternative im2col formulations (one grouped Conv with one-hot kernels; columns with the
+  // batch outermost) must give the same gradients.
+  const defaults = { ...engineTuning };
+  for (const alternative of [{ im2col: 'one-hot-conv' as const }, { columnOrder: 'nhw' as const }]) {
+    Object.assign(engineTuning, alternative);
+    try {
+      for (const c of cases) {
+        await gradcheck((g, [x, w]) => conv2d(g, x!, w!, { stride: c.stride, pads: c.pads }), [{ name: 'x', shape: c.x }, { name: 'w', shape: c.w }]);
+      }
+    } finally {
+      Object.assign(engineTuning, defaults);
     }
-  } finally {
-    engineTuning.im2col = 'slices';
   }
 });
 

@@ -99,10 +99,40 @@ function oneHotColumns(g: Graph, x: T, kh: number, kw: number, stride: number, p
 
 const oneHotApplies = (kh: number, kw: number) => engineTuning.im2col === 'one-hot-conv' && kh * kw > 1;
 
-/** im2col across the batch: [ci*kh*kw, n*ho*wo], rows ordered like the weight's [ci, kh, kw]. */
+/**
+ * Column order of the batch-wide im2col: 'nhw' is [ci*kh*kw, n*ho*wo], 'hwn' is
+ * [ci*kh*kw, ho*wo*n], the batch innermost so each shifted window copies runs of wo*n floats
+ * instead of wo (see engineTuning.columnOrder for the measurement).
+ */
+const batchInnermost = () => engineTuning.columnOrder === 'hwn';
+
+/** [n, c, h, w] as [c, columns] in the batch columns' order. */
+function channelsByColumns(g: Graph, t: T): T {
+  const [n, c, h, w] = t.shape as [number, number, number, number];
+  // [n, c*h*w] -> [c*h*w, n] is a plain 2-D transpose, which ORT runs through MLAS's blocked kernel.
+  if (batchInnermost()) return p.reshape(g, p.transpose(g, p.reshape(g, t, [n, c * h * w]), [1, 0]), [c, h * w * n]);
+  return p.reshape(g, p.transpose(g, t, [1, 0, 2, 3]), [c, n * h * w]);
+}
+
+/** [co, columns] back to [n, co, ho, wo]. */
+function columnsToNchw(g: Graph, y2: T, n: number, ho: number, wo: number): T {
+  const co = y2.shape[0]!;
+  if (batchInnermost()) return p.reshape(g, p.transpose(g, p.reshape(g, y2, [co * ho * wo, n]), [1, 0]), [n, co, ho, wo]);
+  return p.transpose(g, p.reshape(g, y2, [co, n, ho, wo]), [1, 0, 2, 3]);
+}
+
+/** im2col across the batch: [ci*kh*kw, columns], rows ordered like the weight's [ci, kh, kw]. */
 function batchColumns(g: Graph, x: T, kh: number, kw: number, stride: number, pads: Pads, ho: number, wo: number): T {
-  const [n, ci] = x.shape as [number, number, number, number];
-  if (oneHotApplies(kh, kw)) return p.reshape(g, p.transpose(g, oneHotColumns(g, x, kh, kw, stride, pads, ho, wo), [1, 0, 2, 3]), [ci * kh * kw, n * ho * wo]);
+  const [n, ci, h, wd] = x.shape as [number, number, number, number];
+  if (oneHotApplies(kh, kw)) return channelsByColumns(g, oneHotColumns(g, x, kh, kw, stride, pads, ho, wo));
+  if (batchInnermost()) {
+    const chwn = p.reshape(g, channelsByColumns(g, x), [ci, h, wd, n]);
+    const padded = pads.every((v) => v === 0) ? chwn : g.emit1('Pad', [chwn, g.constantInt64([0, pads[0], pads[1], 0, 0, pads[2], pads[3], 0])], [ci, h + pads[0] + pads[2], wd + pads[1] + pads[3], n]);
+    const parts = windows(g, padded, kh, kw, stride, ho, wo, 1);
+    return parts.length === 1
+      ? p.reshape(g, parts[0]!, [ci, ho * wo * n])
+      : p.reshape(g, p.concat(g, parts.map((part) => p.unsqueeze(g, part, 1)), 1), [ci * kh * kw, ho * wo * n]);
+  }
   const parts = windows(g, p.pad2d(g, p.transpose(g, x, [1, 0, 2, 3]), pads), kh, kw, stride, ho, wo);
   return parts.length === 1
     ? p.reshape(g, parts[0]!, [ci, n * ho * wo])
@@ -114,13 +144,12 @@ function columnsTimesWeight(g: Graph, columns: T, w: T, n: number, ho: number, w
   const co = w.shape[0]!;
   const w2 = p.reshape(g, w, [co, columns.shape[0]!]);
   const y2 = bias ? g.emit1('Gemm', [w2, columns, p.reshape(g, bias, [co, 1])], [co, columns.shape[1]!]) : p.matmul(g, w2, columns);
-  return p.transpose(g, p.reshape(g, y2, [co, n, ho, wo]), [1, 0, 2, 3]);
+  return columnsToNchw(g, y2, n, ho, wo);
 }
 
 function weightGradFromColumns(g: Graph, dy: T, columns: T, w: T): T {
   const co = w.shape[0]!;
-  const dy2 = p.reshape(g, p.transpose(g, dy, [1, 0, 2, 3]), [co, columns.shape[1]!]);
-  return p.reshape(g, g.emit1('Gemm', [dy2, columns], [co, columns.shape[0]!], { transB: 1 }), w.shape);
+  return p.reshape(g, g.emit1('Gemm', [channelsByColumns(g, dy), columns], [co, columns.shape[0]!], { transB: 1 }), w.shape);
 }
 
 function flippedTransposedWeight(g: Graph, w: T): T {
@@ -158,16 +187,16 @@ function convWeightGrad(g: Graph, dy: T, x: T, w: T, options: Conv2dOptions): T 
   // the inner dimension costs two transposes instead; pick whichever moves fewer floats.
   const partials = n * co * ci * kh * kw;
   const transposed = n * (co * ho * wo + ci * h * wd);
-  return transposed < partials ? convWeightGradFolded(g, dy, x, w, options) : convWeightGradPerSample(g, dy, x, w, options);
+  return engineTuning.dwBatchColumns || transposed < partials ? convWeightGradFolded(g, dy, x, w, options) : convWeightGradPerSample(g, dy, x, w, options);
 }
 
-/** The kh*kw shifted, strided windows of a (padded) input, as the columns of an im2col. */
-function windows(g: Graph, padded: T, kh: number, kw: number, stride: number, ho: number, wo: number): T[] {
+/** The kh*kw shifted, strided windows of a (padded) input, as the columns of an im2col; `axis` is its row axis. */
+function windows(g: Graph, padded: T, kh: number, kw: number, stride: number, ho: number, wo: number, axis = 2): T[] {
   const parts: T[] = [];
   for (let i = 0; i < kh; i++) {
     for (let j = 0; j < kw; j++) {
-      const whole = kh === 1 && kw === 1 && stride === 1 && padded.shape[2] === ho && padded.shape[3] === wo;
-      parts.push(whole ? padded : p.slice(g, padded, [2, 3], [i, j], [i + stride * (ho - 1) + 1, j + stride * (wo - 1) + 1], [stride, stride]));
+      const whole = kh === 1 && kw === 1 && stride === 1 && padded.shape[axis] === ho && padded.shape[axis + 1] === wo;
+      parts.push(whole ? padded : p.slice(g, padded, [axis, axis + 1], [i, j], [i + stride * (ho - 1) + 1, j + stride * (wo - 1) + 1], [stride, stride]));
     }
   }
   return parts;

@@ -12,6 +12,15 @@
  * traffic (9x the input per 3x3 conv) is the same in every form (one Gather with precomputed
  * indices, tried too, took 1.4-2.5x the slices' time on these shapes), and no standard ONNX op computes
  * a conv's weight gradient without it; the defaults stay as measured in the first round.
+ *
+ * Column order, 2026-12-01 (AMD EPYC with AVX-512, 2 cores, quiet: load 1; one process per variant,
+ * bench/profile-step.js, medians of 8 steps, two alternating rounds): the batch innermost ('hwn')
+ * took the demo model b64 from 192/180 ms to 165/159 ms, ResNet-18 224 b16 from 1553/1592 to
+ * 1501/1501 ms and ResNet-50 b8 from 1692/1792 to 1629/1570 ms. ORT's Slice copies one contiguous
+ * run per call of its inner loop: with [ci, n, h, w] a window's run is wo floats (4-28 here),
+ * with [ci, h, w, n] it is wo*n; the profile's Slice time fell from 64 to 28 ms per demo step.
+ * The layout changes are 2-D transposes ([n, chw] <-> [chw, n]), which ORT hands to MLAS.
+ * Taking every weight gradient from these columns (dwBatchColumns) measured 157-160 vs 152-156 ms.
  */
 export const engineTuning = {
   /** conv.ts: convs with at most this many output positions per image run as one batch-wide GEMM. */
@@ -22,6 +31,10 @@ export const engineTuning = {
   dxFoldMinChannels: 0,
   /** conv.ts: how im2col columns are made: shifted Slices + Concat, or one grouped Conv with one-hot kernels. */
   im2col: 'slices' as 'slices' | 'one-hot-conv',
+  /** conv.ts: column order of the batch-wide im2col, [ci*kh*kw, n*ho*wo] or the batch innermost [ci*kh*kw, ho*wo*n]. */
+  columnOrder: 'hwn' as 'nhw' | 'hwn',
+  /** conv.ts: every weight gradient from batch columns (otherwise per-image columns where they move fewer floats). */
+  dwBatchColumns: false,
   /** norm.ts: frozen BN after a conv in a training graph folded into the conv's weight and bias. */
   foldFrozenBatchNorm: true,
 };
