@@ -23,15 +23,14 @@ const GRADIENT_TOLERANCE = 1e-3;
 const UPDATE_TOLERANCE = 1e-3;
 const THREADS = 2;
 /**
- * KNOWN GAP, reported as a todo: MobileNetV2's training step. Its early-layer gradients are
- * sensitive to float32 rounding in BN training mode: torch's own float32 gradients there are
- * 1-4e-3 from float64 (recorded per tensor in the fixture), tlkit's are up to 2e-2 (they were up
- * to 8e-2 while the BN variance used ORT's ReduceSumSquare, since replaced by Mul + ReduceMean).
- * Deeper layers are within 1e-3; the other models within 1e-4.
+ * The gradient of a training step is discontinuous wherever an activation's input sits on a kink
+ * (ReLU6 at 0 and 6, Hardswish at -3 and 3): a float32 run may put an element within rounding of
+ * a kink on either side, and in a small BN channel one such flip moves every upstream gradient by
+ * up to 1e-2. tools/make-reference.py records, per fixture, how far the float64 forward keeps the
+ * activation inputs from the kinks in units of torch's float32 error (`kinks`); MobileNetV2's
+ * reference is built to keep every one at least 10x away (its BNs before ReLU6 start at beta 3).
  */
-const TRAINING_TODO: Record<string, string> = {
-  mobilenet_v2: "early-layer gradients 1e-2..2e-2 from float64 where torch's float32 is 2-4e-3 (BN training-mode rounding; see the comment above)",
-};
+const KINK_SAFE = new Set(['mobilenet_v2']);
 const MODELS = ['mobilenet_v3_small', 'mobilenet_v3_large', 'mobilenet_v2', 'efficientnet_b0', 'convnext_tiny'] as const;
 
 interface NamesFixture {
@@ -52,7 +51,7 @@ test('every torchvision state_dict tensor maps to a tlkit parameter of the same 
   }
 });
 
-type Reference = Omit<ResNetReference, 'model'> & { model: string };
+type Reference = Omit<ResNetReference, 'model'> & { model: string; kinks?: { within10xFloat32Error: number; minMarginOverFloat32Error: number | null } };
 
 function buildNet(reference: Reference): FeaturesClassifier {
   const net = ZOO_FACTORIES[reference.model]!({ numClasses: reference.numClasses, dropout: 0, stochasticDepthProb: 0 });
@@ -109,7 +108,8 @@ for (const model of MODELS) {
       }
     });
 
-    test('one training step in BN training mode: loss, gradients, updated weights and running statistics', { todo: TRAINING_TODO[model] }, async () => {
+    test('one training step in BN training mode: loss, gradients, updated weights and running statistics', async () => {
+      if (KINK_SAFE.has(model)) assert.equal(reference.kinks?.within10xFloat32Error, 0, `${model}.json: activation inputs within 10x float32 rounding of a kink make the reference step ambiguous`);
       const outputs = await trainingStepOutputs(net, reference);
       const trainLogitError = errors.note('train logits (max abs / max |logit|)', maxErrorOnScale(outputs.logits!, reference.trainLogits), 'logits');
       assert.ok(trainLogitError <= LOGIT_TOLERANCE, `training-mode logits differ by ${trainLogitError} of the logit scale`);
@@ -129,8 +129,6 @@ for (const model of MODELS) {
         }
       }
       let gradients = 0;
-      const widened: string[] = [];
-      const modelTolerance = GRADIENT_TOLERANCE;
       for (const t of reference.tensors) {
         const name = toCanonical.get(t.name)!;
         const updated = outputs[`${name}__new`];
@@ -138,27 +136,22 @@ for (const model of MODELS) {
         const updateError = maxSampleError(updated, t.indices, t.updatedSample, t.offset !== 0 ? Math.abs(t.offset) : t.scale);
         const kind = t.gradSample ? 'updated weights' : 'updated BN running statistics';
         errors.note(`${kind} (relative)`, updateError, name);
-        const updateTolerance = Math.max(UPDATE_TOLERANCE, 3 * (t.torchFloat32SampleError ?? 0));
-        assert.ok(updateError <= updateTolerance, `${name}: ${kind} differ by ${updateError} (relative)`);
+        assert.ok(updateError <= UPDATE_TOLERANCE, `${name}: ${kind} differ by ${updateError} (relative)`);
         if (!t.gradSample) continue;
         gradients++;
         const gradient = outputs[`grad:${name}`];
         assert.ok(gradient, `the training graph outputs grad:${name}`);
         const structurallyZero = t.gradNorm! < 1e-9 * typicalNorm;
-        const tolerance = Math.max(modelTolerance, structurallyZero ? 0 : 3 * (t.torchFloat32GradError ?? 0));
-        if (tolerance > modelTolerance) widened.push(`${name} (torch float32: ${t.torchFloat32GradError!.toExponential(1)})`);
         const normFloor = structurallyZero ? typicalNorm : t.gradNorm!;
         const normError = errors.note('gradient norms (relative)', Math.abs(l2Norm(gradient) - t.gradNorm!) / normFloor, name);
-        assert.ok(normError <= tolerance, `${name}: gradient norm ${l2Norm(gradient)} vs ${t.gradNorm} (tolerance ${tolerance})`);
+        assert.ok(normError <= GRADIENT_TOLERANCE, `${name}: gradient norm ${l2Norm(gradient)} vs ${t.gradNorm}`);
         const rmsFloor = structurallyZero ? typicalNorm / Math.sqrt(gradient.length) : t.gradRms!;
         const sampleError = errors.note('gradient entries (relative, floor = gradient RMS)', maxSampleError(gradient, t.indices, t.gradSample, rmsFloor), name);
-        const sampleTolerance = Math.max(modelTolerance, structurallyZero ? 0 : 3 * (t.torchFloat32SampleError ?? 0));
-        if (sampleTolerance > GRADIENT_TOLERANCE && tolerance === GRADIENT_TOLERANCE) widened.push(`${name} entries (torch float32: ${t.torchFloat32SampleError!.toExponential(1)})`);
-        assert.ok(sampleError <= sampleTolerance, `${name}: gradient entries differ by ${sampleError} (relative, tolerance ${sampleTolerance})`);
+        assert.ok(sampleError <= GRADIENT_TOLERANCE, `${name}: gradient entries differ by ${sampleError} (relative)`);
       }
       assert.equal(gradients, net.trainableParams().length, 'every trainable weight was compared');
-      assert.ok(widened.length <= reference.tensors.length / 4, `${model}: ${widened.length} gradients needed torch's own float32 error as tolerance`);
-      console.log(`${model} parity, worst errors:\n${errors.summary()}${widened.length ? `\ntolerance = 3x torch's own float32 error for ${widened.length}: ${widened.join(', ')}` : ''}`);
+      const kinks = reference.kinks ? `\nkinks: nearest activation input ${reference.kinks.minMarginOverFloat32Error?.toFixed(1) ?? '-'}x torch's float32 error from one` : '';
+      console.log(`${model} parity, worst errors:\n${errors.summary()}${kinks}`);
     });
   });
 }
