@@ -2,7 +2,7 @@
  * One training scenario of the engine bench, alone and in detail: step times, and with --profile
  * ORT's per-node profile summed by op type (where a step's time goes). For choosing formulations.
  *
- *   node dist/bench/profile-step.js small|r18|r50|r50-bn-frozen [--iters 5] [--warmup 2] [--profile] [--tuning '{"columnOrder":"nhw"}'] [--top 30]
+ *   node dist/bench/profile-step.js small|r18|r50|r50-bn-frozen [--iters 5] [--warmup 2] [--profile] [--tuning '{"columnOrder":"nhw"}'] [--top 30] [--threads 2]
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   const net = c.net();
   if (!c.bnTraining) net.eval();
   const t0 = performance.now();
-  const step = await TrainStep.create(net, { inputShape: c.image, optimizer: { kind: 'momentum', momentum: 0.9, weightDecay: 1e-4 }, bnTraining: c.bnTraining, session: { threads: 2, profilePrefix: profile ? prefix : undefined } });
+  const step = await TrainStep.create(net, { inputShape: c.image, optimizer: { kind: 'momentum', momentum: 0.9, weightDecay: 1e-4 }, bnTraining: c.bnTraining, session: { threads: Number(option(args, '--threads') ?? 2), profilePrefix: profile ? prefix : undefined } });
   const images = new Float32Array(c.batch * c.image.reduce((a, b) => a * b, 1)).map((_, i) => ((i * 2654435761) % 1000) / 1000 - 0.5);
   const labels = Array.from({ length: c.batch }, (_, i) => i % 2);
   const times: number[] = [];

@@ -58,14 +58,20 @@ test('tlkit export --precision int8: ~4x smaller, runs in a fresh onnxruntime-no
   assert.equal((await readdir(path.join(dir, 'home', 'calibration'))).length, 1);
 });
 
-test('tlkit train --mode fixed-feature --precision int8 records the calibration and the int8/float32 agreement in run.json', async () => {
-  const out = path.join(dir, 'run');
-  const result = await runCli([
+test('tlkit train --mode fixed-feature --precision int8 records the calibration and the int8/float32 agreement in run.json, calibrating once', async () => {
+  const trainInt8 = (out: string) => runCli([
     'train', data, '--model', 'resnet18', '--pretrained', weights, '--mode', 'fixed-feature', '--epochs', '2', '--batch-size', '6', '--image-size', '64',
     '--no-augment', '--lr', '0.01', '--precision', 'int8', '--calibration-images', '8', '--out', out, '--no-progress',
   ], { env });
+  const out = path.join(dir, 'run');
+  const result = await trainInt8(out);
   assert.equal(result.code, 0, result.stderr);
   const run = JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8')) as { config: Record<string, any> };
+  // Training's frozen backbone and the final evaluation's are one graph: one calibration, one agreement measurement.
+  assert.deepEqual(run.config.int8Work, { calibrations: 1, cacheHits: 0, agreements: 1, reused: 1 });
+  assert.equal(result.stdout.match(/^int8: /gm)?.length, 1, result.stdout);
+  assert.deepEqual(Object.keys(run.config.int8).sort(), ['evaluation', 'frozen']);
+  assert.deepEqual(run.config.int8.evaluation, run.config.int8.frozen);
   assert.equal(run.config.precision, 'int8');
   const frozen = run.config.int8.frozen;
   assert.deepEqual([frozen.calibration.method, frozen.calibration.images, frozen.activations], ['minmax', 8, 'uint8']);
@@ -73,6 +79,14 @@ test('tlkit train --mode fixed-feature --precision int8 records the calibration 
   assert.equal(frozen.agreement.images, 12); // val/ holds 12 images, none used for calibration
   assert.ok(frozen.agreement.meanCosine > 0.99, `cosine ${frozen.agreement.meanCosine}`);
   assert.ok(run.config.int8.evaluation, 'the final evaluation ran int8 too');
+
+  // A second run on the same data reads the calibration back from TLKIT_HOME/calibration.
+  const again = await trainInt8(path.join(dir, 'run-again'));
+  assert.equal(again.code, 0, again.stderr);
+  const second = JSON.parse(await readFile(path.join(dir, 'run-again', 'run.json'), 'utf8')) as { config: Record<string, any> };
+  assert.deepEqual(second.config.int8Work, { calibrations: 0, cacheHits: 1, agreements: 1, reused: 1 });
+  assert.equal(second.config.int8.frozen.calibration.cached, true);
+  assert.deepEqual(second.config.int8.frozen.agreement, frozen.agreement);
 });
 
 test('--precision: an unknown value, or int8 on layers that train, is refused naming the flag and what is allowed', async () => {
@@ -106,5 +120,6 @@ test('tlkit pipeline --precision int8: fixed-feature and feature-based transfer 
   assert.equal(json.int8.agreement.images, 32);
   assert.ok(json.int8.agreement.meanCosine > 0.99, `cosine ${json.int8.agreement.meanCosine}`);
   for (const method of ['fixed-feature', 'feature-softmax', 'feature-knn', 'finetune']) assert.ok(json.target.some((t) => t.method === method), method);
-  assert.match(result.stderr, /int8: 20 convolutions/);
+  // Fixed-feature training, its evaluation and both feature extractions share one backbone graph: one calibration.
+  assert.equal(result.stderr.match(/int8: 20 convolutions/g)?.length, 1, result.stderr);
 });

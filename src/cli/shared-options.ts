@@ -15,7 +15,7 @@ import type { Interpolation } from '../data/pil-resample.js';
 import { MODEL_NAMES } from '../models/registry.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 import { calibrationSamples } from '../data/calibration-sample.js';
-import { CALIBRATION_METHOD, DEFAULT_AGREEMENT_IMAGES, DEFAULT_CALIBRATION_IMAGES, type Int8Options, type Int8Report } from '../runtime/int8.js';
+import { CALIBRATION_METHOD, DEFAULT_AGREEMENT_IMAGES, DEFAULT_CALIBRATION_IMAGES, Int8Builds, type Int8Options, type Int8Report } from '../runtime/int8.js';
 
 export function positiveInt(value: string | undefined, flag: string): number {
   const n = Number(value);
@@ -275,5 +275,5 @@ export async function int8Options(
     { calibration: count, heldOut: DEFAULT_AGREEMENT_IMAGES, seed: context.seed, name: folder.root, transforms },
     context.heldOut ? { dataset: context.heldOut, name: context.heldOut.root } : undefined,
   );
-  return { ...samples, onReport: context.onReport };
+  return { ...samples, onReport: context.onReport, builds: new Int8Builds() };
 }

@@ -237,6 +237,8 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
       log(describeInt8(report));
     },
   });
+  // How often this run calibrated, read the calibration cache and measured the agreement (each frozen part once).
+  if (int8?.builds) config.int8Work = int8.builds.work;
   let history: RunEpoch[] = [];
   if (options.resume) history = await readRunRecord(outDir).then((r) => r.history, () => []);
   const runRecord = new RunRecordWriter(outDir, { config, classNames }, history, () => ({ skippedFiles: skipped.list() }));
@@ -318,8 +320,9 @@ async function finishRun(net: TransferNetwork, context: FinishContext): Promise<
   net.eval();
   // Shuffled like the tutorial's val dataset (shuffle=True), so the grid shows more than the first class.
   const loader = evalLoader(context.valFolder, context.batchSize, context.imageSize, { shuffle: true, seed: context.seed, skipped: context.skipped, normalize: normalizationOf(net) });
-  // The frozen backbone is evaluated at the precision it was trained with.
-  const { evaluation, images, int8 } = await evaluateWithImages(net, loader, inputShape, 12, { int8: context.int8 });
+  // The frozen backbone is evaluated at the precision it was trained with, the trained part at float32: the int8
+  // part is the graph training built, so the run's builds hand it back without calibrating or measuring again.
+  const { evaluation, images, int8 } = await evaluateWithImages(net, loader, inputShape, 12, { int8: context.int8, int8Stages: result.frozenStages });
   if (int8) context.int8Reports.evaluation = int8;
   const shape = inputShape as [number, number, number];
   const normalization = normalizationOf(net);

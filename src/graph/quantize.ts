@@ -170,15 +170,31 @@ export function activationTensors(model: ModelProto): string[] {
   return order.filter((name) => wanted.has(name));
 }
 
-/** The model with extra float32 graph outputs (for calibration): shapes left to ORT. */
-export function withOutputs(source: ModelProto, names: readonly string[]): ModelProto {
+/** The graph output holding the minimum (`which` 'min') or maximum of `tensor` over a whole run (rangeOutputs). */
+export function rangeOutputName(tensor: string, which: 'min' | 'max'): string {
+  return `${tensor}.calibration_${which}`;
+}
+
+/**
+ * The model whose only outputs are the minimum and maximum of each named tensor over the batch (ReduceMin /
+ * ReduceMax over every axis, keepdims 0: two scalars per tensor), for calibration. Reducing inside ORT instead
+ * of returning the tensors themselves (copied out and scanned in JS before). ResNet-50 backbone, 64 images at
+ * 224 px, b16, process CPU time (2-core AMD EPYC, load ~3, so rough): tensors out + JS scan 12.1-16.1 s, these
+ * reductions 8.6-8.9 s, the plain float32 pass over the same images 5.6 s (tmp probe, two rounds alternating).
+ */
+export function withRangeOutputs(source: ModelProto, names: readonly string[]): ModelProto {
   const model = cloneModel(source);
   const graph = graphOf(model);
-  const present = new Set((graph.output ?? []).map((o) => o.name ?? ''));
+  const keepdims = onnx.AttributeProto.create({ name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 });
+  const outputs: onnxProto.onnx.IValueInfoProto[] = [];
   for (const name of names) {
-    if (present.has(name)) continue;
-    graph.output!.push(onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: DataType.FLOAT } } }));
+    for (const [which, opType] of [['min', 'ReduceMin'], ['max', 'ReduceMax']] as const) {
+      const output = rangeOutputName(name, which);
+      graph.node!.push(onnx.NodeProto.create({ opType, name: output, input: [name], output: [output], attribute: [keepdims] }));
+      outputs.push(onnx.ValueInfoProto.create({ name: output, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [] } } } }));
+    }
   }
+  graph.output = outputs;
   return model;
 }
 

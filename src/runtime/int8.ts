@@ -5,7 +5,7 @@
  */
 import onnxProto from 'onnx-proto';
 import { calibrationStore } from './calibration-cache-node.js';
-import { activationTensors, foldBatchNorms, insertQdq, withOutputs, type ActivationType, type TensorRange } from '../graph/quantize.js';
+import { activationTensors, foldBatchNorms, insertQdq, rangeOutputName, withRangeOutputs, type ActivationType, type TensorRange } from '../graph/quantize.js';
 import { Session, type SessionOptions } from './session.js';
 
 const { onnx } = onnxProto;
@@ -35,7 +35,52 @@ export interface Int8Options {
   activations?: ActivationType;
   /** Folder of cached calibrations (default <tlkit home>/calibration); null turns the cache off. */
   cacheDir?: string | null;
+  /** Called once per int8 model built (not when `builds` hands back one built earlier in the run). */
   onReport?: (report: Int8Report) => void;
+  /** The run's int8 builds: a part built twice with these samples is calibrated and measured once. */
+  builds?: Int8Builds;
+}
+
+/** What int8 work a run did, for its record: a run over one frozen part calibrates and measures it once. */
+export interface Int8Work {
+  /** Calibration passes over the sample's images (none when the calibration cache had them). */
+  calibrations: number;
+  /** Calibrations read back from the cache (TLKIT_HOME/calibration). */
+  cacheHits: number;
+  /** Agreement measurements (float32 and int8 over the held-out images). */
+  agreements: number;
+  /** Builds answered with a model built earlier in the run (e.g. the final evaluation's backbone). */
+  reused: number;
+}
+
+interface Int8Model {
+  bytes: Uint8Array;
+  report: Int8Report;
+}
+
+/**
+ * The int8 models of one run, by graph, activation type and samples. Training builds the frozen prefix, and
+ * the final evaluation (or a second feature extraction) builds the same graph again; without this, each build
+ * calibrated (~1.5x a float32 pass over the calibration images) and measured the agreement anew, which on
+ * the tutorial's 300 images cost more than int8 saved.
+ */
+export class Int8Builds {
+  readonly work: Int8Work = { calibrations: 0, cacheHits: 0, agreements: 0, reused: 0 };
+  private readonly models = new Map<string, Promise<Int8Model>>();
+
+  /** The model built for `key`, building it (once, even when asked again meanwhile) with `build`. */
+  async get(key: string, build: () => Promise<Int8Model>): Promise<Int8Model> {
+    const earlier = this.models.get(key);
+    if (earlier) {
+      this.work.reused++;
+      return earlier;
+    }
+    const model = build();
+    this.models.set(key, model);
+    // A failed build is not kept: the next request tries again.
+    model.catch(() => this.models.delete(key));
+    return model;
+  }
 }
 
 export interface Int8Report {
@@ -76,27 +121,20 @@ export function rowCosines(a: Float32Array, b: Float32Array, rows: number): numb
   return Array.from({ length: rows }, (_, k) => cosine(a.subarray(k * per, (k + 1) * per), b.subarray(k * per, (k + 1) * per)));
 }
 
-/** Min/max of every tensor over the sample, with the float graph's intermediate tensors as extra outputs. */
+/** Min/max of every tensor over the sample, reduced inside ORT (graph/quantize.ts's withRangeOutputs). */
 export async function calibrateRanges(folded: ModelProto, inputShape: readonly number[], sample: ImageSample, session: SessionOptions = {}): Promise<Map<string, TensorRange>> {
   const tensors = activationTensors(folded);
   const inputName = folded.graph!.input![0]!.name!;
-  const probe = await Session.create(onnx.ModelProto.encode(withOutputs(folded, tensors.filter((t) => t !== inputName))).finish(), session);
+  const probe = await Session.create(onnx.ModelProto.encode(withRangeOutputs(folded, tensors)).finish(), session);
   const ranges = new Map<string, TensorRange>(tensors.map((t) => [t, { min: Infinity, max: -Infinity }]));
   let seen = 0;
   try {
     for await (const { images, count } of sample.batches()) {
       const outputs = await probe.run({ [inputName]: { data: images, shape: [count, ...inputShape] } });
       for (const name of tensors) {
-        const data = name === inputName ? images : (outputs[name]!.data as Float32Array);
         const range = ranges.get(name)!;
-        let { min, max } = range;
-        for (let i = 0; i < data.length; i++) {
-          const v = data[i]!;
-          if (v < min) min = v;
-          if (v > max) max = v;
-        }
-        range.min = min;
-        range.max = max;
+        range.min = Math.min(range.min, (outputs[rangeOutputName(name, 'min')]!.data as Float32Array)[0]!);
+        range.max = Math.max(range.max, (outputs[rangeOutputName(name, 'max')]!.data as Float32Array)[0]!);
       }
       seen += count;
     }
@@ -114,17 +152,32 @@ async function readCache(file: string, tensors: readonly string[]): Promise<Map<
   return new Map(tensors.map((t) => [t, cached.ranges[t]!]));
 }
 
+async function digest(bytes: Uint8Array): Promise<string> {
+  const hash = await globalThis.crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(hash), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 /**
  * The int8 QDQ model of a float inference model, with what was done and measured. The calibration is
- * keyed by the folded float model's bytes (weights included) and the calibration sample's identity.
+ * keyed by the folded float model's bytes (weights included) and the calibration sample's identity;
+ * with `options.builds`, a model already built in this run is handed back without any of the work.
  */
 export async function buildInt8Model(
   float: ModelProto,
   inputShape: readonly number[],
   options: Int8Options,
   session: SessionOptions = {},
-): Promise<{ bytes: Uint8Array; report: Int8Report }> {
+): Promise<Int8Model> {
+  const builds = options.builds;
+  if (!builds) return buildNewInt8Model(float, inputShape, options, session);
+  const graph = onnx.GraphProto.encode({ ...float.graph!, name: '' }).finish();
+  const key = [await digest(graph), inputShape.join('x'), options.activations ?? 'uint8', options.calibration.key, options.heldOut?.key ?? 'no agreement'].join('|');
+  return builds.get(key, () => buildNewInt8Model(float, inputShape, options, session));
+}
+
+async function buildNewInt8Model(float: ModelProto, inputShape: readonly number[], options: Int8Options, session: SessionOptions): Promise<Int8Model> {
   const activations = options.activations ?? 'uint8';
+  const work = options.builds?.work;
   const { model: folded, folded: foldedCount } = foldBatchNorms(float);
   const foldedBytes = onnx.ModelProto.encode(folded).finish();
   const tensors = activationTensors(folded);
@@ -133,8 +186,11 @@ export async function buildInt8Model(
   const file = calibrationStore?.file(options.cacheDir, graphBytes, CALIBRATION_METHOD, options.calibration.key);
   let ranges = file ? await readCache(file, tensors) : undefined;
   const cached = ranges !== undefined;
-  if (!ranges) {
+  if (ranges) {
+    if (work) work.cacheHits++;
+  } else {
     ranges = await calibrateRanges(folded, inputShape, options.calibration, session);
+    if (work) work.calibrations++;
     if (file) {
       const record: CachedCalibration = {
         format: 'tlkit-int8-calibration-1', method: CALIBRATION_METHOD, images: options.calibration.count,
@@ -153,7 +209,10 @@ export async function buildInt8Model(
     quantized: { convs: summary.convs, activationTensors: summary.activations, foldedBatchNorms: foldedCount },
     modelBytes: { float32: foldedBytes.length, int8: bytes.length },
   };
-  if (options.heldOut) report.agreement = { ...(await measureAgreement(foldedBytes, bytes, inputShape, options.heldOut, session)), sample: options.heldOut.description };
+  if (options.heldOut) {
+    report.agreement = { ...(await measureAgreement(foldedBytes, bytes, inputShape, options.heldOut, session)), sample: options.heldOut.description };
+    if (work) work.agreements++;
+  }
   options.onReport?.(report);
   return { bytes, report };
 }

@@ -1,6 +1,9 @@
 import type { Batch } from '../data/loader.js';
 import type { Module } from '../nn/module.js';
-import { evaluateStream, withRunner, type StreamEvaluation } from './infer.js';
+import { evaluateStream, withRunner, type BatchRunner, type StreamEvaluation } from './infer.js';
+import { InferenceRunner } from '../runtime/inference.js';
+import { stagesOf } from '../runtime/stages.js';
+import { numel } from '../tensor.js';
 import type { Int8Options, Int8Report } from '../runtime/int8.js';
 import { TestTimeAugmentation } from './tta.js';
 import { softmax } from './metrics.js';
@@ -52,6 +55,11 @@ export interface EvaluateOptions {
   limit?: number;
   /** Run the network as an int8 QDQ graph calibrated on this sample (runtime/int8.ts). */
   int8?: Int8Options;
+  /**
+   * With `int8`: only the first this many stages run at int8, the rest at float32, as training ran them
+   * (FitResult.frozenStages); the int8 part is then the graph training built, which `int8.builds` reuses.
+   */
+  int8Stages?: number;
 }
 
 /** Runs a network in inference mode (BN with moving statistics) over every batch of a loader. */
@@ -61,8 +69,30 @@ export async function evaluate(net: Module, loader: BatchStream, inputShape: rea
 
 /** `evaluate`, also keeping the first `keepImages` input images. */
 export async function evaluateWithImages(net: Module, loader: BatchStream, inputShape: readonly number[], keepImages: number, options: Omit<EvaluateOptions, 'keepImages'> = {}): Promise<StreamEvaluation & { int8?: Int8Report }> {
-  return withRunner(net, inputShape, async (runner) => ({
+  const work = async (runner: BatchRunner, int8?: Int8Report) => ({
     ...(await evaluateStream(options.tta ? new TestTimeAugmentation(runner, inputShape) : runner, loader, { keepImages, limit: options.limit })),
-    ...(runner.int8 ? { int8: runner.int8 } : {}),
-  }), { int8: options.int8 });
+    ...(int8 ? { int8 } : {}),
+  });
+  const split = options.int8Stages ?? 0;
+  if (options.int8 && split > 0) return withInt8Prefix(net, inputShape, options.int8, split, work);
+  return withRunner(net, inputShape, (runner) => work(runner, runner.int8), { int8: options.int8 });
+}
+
+/** `work` over the network with its first `split` stages at int8 and the rest at float32. */
+async function withInt8Prefix<T>(net: Module, inputShape: readonly number[], int8: Int8Options, split: number, work: (runner: BatchRunner, report: Int8Report) => Promise<T>): Promise<T> {
+  net.nameParameters();
+  const stages = stagesOf(net);
+  if (split >= stages.length) throw new Error(`int8Stages ${split}: the network has ${stages.length} stages, and the last must stay float32 here`);
+  const prefix = await InferenceRunner.create(stages.slice(0, split), inputShape, { int8 });
+  try {
+    const probe = await prefix.run(new Float32Array(numel(inputShape)), 1);
+    const rest = await InferenceRunner.create(stages.slice(split), probe.shape.slice(1));
+    try {
+      return await work({ run: async (input, batch) => rest.run((await prefix.run(input, batch)).data, batch) }, prefix.int8!);
+    } finally {
+      await rest.release();
+    }
+  } finally {
+    await prefix.release();
+  }
 }

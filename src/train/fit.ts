@@ -88,6 +88,8 @@ export interface FitResult {
   interrupted: boolean;
   /** Why a callback (early stopping) ended training before the last epoch. */
   stoppedEarly?: string;
+  /** Leading stages that ran as the frozen inference graph (int8 with `int8`); an evaluation at int8 splits there too. */
+  frozenStages: number;
 }
 
 /**
@@ -211,6 +213,7 @@ export async function fit(net: Module, options: FitOptions): Promise<FitResult> 
   for (let i = 0; i < run.state.step; i++) step.advanceStepCounter();
   const trainCache = step.prefix !== null && mayCache ? new FeatureCache(train.dataset.length, step.suffixInputShape) : null;
   const validation = options.val ? new Validation(options.val, step, net) : undefined;
+  const frozenStages = step.prefix ? stagesOf(net).length - step.suffixStageCount : 0;
   const history = run.state.history as EpochRecord[];
   let lastEvaluation: Evaluation | undefined;
 
@@ -254,7 +257,7 @@ export async function fit(net: Module, options: FitOptions): Promise<FitResult> 
   const stoppedEarly = run.stopRequest?.kind === 'callback' ? run.stopRequest.reason : undefined;
   return {
     history, bestAccuracy, bestEpoch, bestCheckpoint: checkpoints?.bestPath, lastCheckpoint: checkpoints?.lastPath, lastEvaluation,
-    interrupted: run.stopRequest?.kind === 'interrupt', stoppedEarly,
+    interrupted: run.stopRequest?.kind === 'interrupt', stoppedEarly, frozenStages,
   };
 }
 

@@ -20,7 +20,7 @@ import { fit, type EpochRecord } from '../train/fit.js';
 import { copyWeights } from './weights.js';
 import { FIXED_FEATURE_RECIPE, pipelineNet, targetTask, transferredNet, type PipelineModel } from './target-task.js';
 import { calibrationSamples } from '../data/calibration-sample.js';
-import { DEFAULT_AGREEMENT_IMAGES, DEFAULT_CALIBRATION_IMAGES, describeInt8, type Int8Options, type Int8Report } from '../runtime/int8.js';
+import { DEFAULT_AGREEMENT_IMAGES, DEFAULT_CALIBRATION_IMAGES, describeInt8, Int8Builds, type Int8Options, type Int8Report } from '../runtime/int8.js';
 import { extractFeatures } from './extract.js';
 import { SoftmaxRegression } from './tensor-classifier.js';
 import { KNearestNeighbours, accuracyOf } from './neighbours.js';
@@ -152,6 +152,8 @@ export async function runTransferStudy(options: StudyOptions): Promise<StudyDeta
         int8Report ??= report;
         log(`  ${describeInt8(report)}`);
       },
+      // Fixed-feature training, its evaluation and both feature extractions run one backbone graph: calibrated once.
+      builds: new Int8Builds(),
     }
     : undefined;
   const classes = target.classNames.length;
@@ -178,7 +180,7 @@ export async function runTransferStudy(options: StudyOptions): Promise<StudyDeta
       for (const [method, accuracy] of outcome.scores) record(method, accuracy);
     } else {
       try {
-        const ev = await evaluate(outcome.net, study.evalTarget(), inputShape, { int8: outcome.int8 });
+        const ev = await evaluate(outcome.net, study.evalTarget(), inputShape, { int8: outcome.int8, int8Stages: outcome.int8Stages });
         record(outcome.method, ev.accuracy, ev);
       } finally {
         await outcome.release?.();
@@ -226,7 +228,7 @@ interface TargetStudy {
 }
 
 /** A trained network to evaluate on the target's held-out images, or scores measured another way. */
-type TargetOutcome = { method: TargetMethod; net: ImageClassifier; int8?: Int8Options; release?: () => Promise<void> } | { scores: Array<[TargetMethod, number]> };
+type TargetOutcome = { method: TargetMethod; net: ImageClassifier; int8?: Int8Options; int8Stages?: number; release?: () => Promise<void> } | { scores: Array<[TargetMethod, number]> };
 
 interface TargetMethodRow {
   /** The step's name in the timings of results.json. */
@@ -262,8 +264,8 @@ export const TARGET_METHODS: readonly TargetMethodRow[] = [
     step: 'fixed-feature',
     run: async (study) => {
       const net = study.fromSource();
-      await trainFixedFeature(net, { ...study.targetFit, ...FIXED_FEATURE_RECIPE, epochs: study.epochs.fixedFeature, train: study.trainTarget(), checkpointDir: study.checkpoint('fixed-feature'), int8: study.int8 });
-      return { method: 'fixed-feature', net, int8: study.int8 };
+      const result = await trainFixedFeature(net, { ...study.targetFit, ...FIXED_FEATURE_RECIPE, epochs: study.epochs.fixedFeature, train: study.trainTarget(), checkpointDir: study.checkpoint('fixed-feature'), int8: study.int8 });
+      return { method: 'fixed-feature', net, int8: study.int8, int8Stages: result.frozenStages };
     },
   },
   {

@@ -20,7 +20,10 @@
  * run per call of its inner loop: with [ci, n, h, w] a window's run is wo floats (4-28 here),
  * with [ci, h, w, n] it is wo*n; the profile's Slice time fell from 64 to 28 ms per demo step.
  * The layout changes are 2-D transposes ([n, chw] <-> [chw, n]), which ORT hands to MLAS.
- * Taking every weight gradient from these columns (dwBatchColumns) measured 157-160 vs 152-156 ms.
+ * Taking every weight gradient from these columns (dwBatchColumns, not only where the per-image
+ * columns would move more floats) measured, three alternating rounds each: ResNet-18 224 b16
+ * 1550/1563/1613 vs 1717/1619/1654 ms, ResNet-50 b8 1766/1860/2120 vs 1793/1922/1852, demo b64
+ * 190-254 vs 177-273 (a noisy window); it takes layer1's dW off the short-run NCHW slices.
  */
 export const engineTuning = {
   /** conv.ts: convs with at most this many output positions per image run as one batch-wide GEMM. */
@@ -34,7 +37,7 @@ export const engineTuning = {
   /** conv.ts: column order of the batch-wide im2col, [ci*kh*kw, n*ho*wo] or the batch innermost [ci*kh*kw, ho*wo*n]. */
   columnOrder: 'hwn' as 'nhw' | 'hwn',
   /** conv.ts: every weight gradient from batch columns (otherwise per-image columns where they move fewer floats). */
-  dwBatchColumns: false,
+  dwBatchColumns: true,
   /** norm.ts: frozen BN after a conv in a training graph folded into the conv's weight and bias. */
   foldFrozenBatchNorm: true,
 };
