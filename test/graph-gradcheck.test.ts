@@ -27,6 +27,12 @@ test('element-wise ops with broadcasting', async () => {
   await gradcheck((g, [a, b]) => ew.mul(g, a!, b!), [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: [3] }]);
   await gradcheck((g, [a, b]) => ew.div(g, a!, b!), [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: [2, 3], values: Float32Array.from([1.5, 2, -2.5, 3, 1.2, -1.7]) }]);
   await gradcheck((g, [x]) => ew.relu(g, x!), [{ name: 'x', shape: [3, 4], values: spread(12, 1) }]);
+  engineTuning.reluBackward = 'where';
+  try {
+    await gradcheck((g, [x]) => ew.relu(g, x!), [{ name: 'x', shape: [3, 4], values: spread(12, 1) }]);
+  } finally {
+    engineTuning.reluBackward = 'cast-mul';
+  }
   await gradcheck((g, [x]) => ew.sqrt(g, x!), [{ name: 'x', shape: [5], values: Float32Array.from([0.5, 1, 2, 3, 4]) }]);
   await gradcheck((g, [x]) => ew.square(g, x!), [{ name: 'x', shape: [5] }]);
   await gradcheck((g, [x]) => ew.clampMin(g, x!, 0.05), [{ name: 'x', shape: [6], values: spread(6, 2) }]);

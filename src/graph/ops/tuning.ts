@@ -38,6 +38,13 @@ export const engineTuning = {
   columnOrder: 'hwn' as 'nhw' | 'hwn',
   /** conv.ts: every weight gradient from batch columns (otherwise per-image columns where they move fewer floats). */
   dwBatchColumns: true,
+  /**
+   * elementwise.ts: ReLU's backward as Where(y > 0, dy, 0) or dy * float(y > 0). Eight chained
+   * backwards on [8, 256, 56, 56] (2026-12-01, medians of three sessions): Where 48-59 ms,
+   * Cast + Mul 20-25 ms, Sign + Mul 25-29 ms; on [64, 16, 28, 28] 3.5-6.2 vs 1.2-3.0 ms; ORT's
+   * Where has no vectorized fast path. A whole ResNet-50 step was within its noise (1811 vs 1825 ms).
+   */
+  reluBackward: 'cast-mul' as 'where' | 'cast-mul',
   /** norm.ts: frozen BN after a conv in a training graph folded into the conv's weight and bias. */
   foldFrozenBatchNorm: true,
 };
