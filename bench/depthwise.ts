@@ -6,12 +6,12 @@
  *   node dist/bench/depthwise.js [--iters 7]
  */
 import * as os from 'node:os';
-import { readFileSync } from 'node:fs';
 import { Graph } from '../src/graph/graph.js';
 import { serializeGraph } from '../src/graph/onnx.js';
 import { depthwiseFormulation, depthwiseInputGrad, depthwiseWeightGrad, type DepthwiseInputGrad, type DepthwiseWeightGrad } from '../src/graph/ops/grouped-conv.js';
 import { convOutputSize } from '../src/graph/ops/conv.js';
 import { Session } from '../src/runtime/session.js';
+import { cpuDescription, median, option } from './common.js';
 
 const BATCH = 8;
 const LAYERS = [
@@ -21,11 +21,6 @@ const LAYERS = [
   { c: 240, size: 28, k: 5, stride: 2 },
   { c: 768, size: 14, k: 7, stride: 1 },
 ];
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1]!;
-}
 
 /** One session per formulation of one layer's dX or dW; timed round robin so load changes hit all alike. */
 async function build(layer: (typeof LAYERS)[number], which: 'dX' | 'dW', formulation: string) {
@@ -68,10 +63,8 @@ async function timeRoundRobin(layer: (typeof LAYERS)[number], which: 'dX' | 'dW'
 }
 
 async function main(): Promise<void> {
-  const itersIndex = process.argv.indexOf('--iters');
-  const iters = itersIndex > 0 ? Number(process.argv[itersIndex + 1]) : 7;
-  const cpu = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? os.cpus()[0]?.model;
-  console.log(`CPU ${cpu}, ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(2)}, batch ${BATCH}, medians of ${iters} (ms)`);
+  const iters = Number(option(process.argv.slice(2), '--iters') ?? 7);
+  console.log(`CPU ${cpuDescription()}, load ${os.loadavg()[0]!.toFixed(2)}, batch ${BATCH}, medians of ${iters} (ms)`);
   const header = LAYERS.map((l) => `c=${l.c} ${l.size}x${l.size} k${l.k} s${l.stride}`);
   console.log(`| formulation | ${header.join(' | ')} |`);
   console.log(`|---|${header.map(() => '---').join('|')}|`);

@@ -2,7 +2,7 @@
  * One training scenario of the engine bench, alone and in detail: step times, and with --profile
  * ORT's per-node profile summed by op type (where a step's time goes). For choosing formulations.
  *
- *   node dist/bench/profile-step.js small|r18|r50|r50-bn-frozen [--iters 5] [--warmup 2] [--profile] [--tuning '{"columnOrder":"nhw"}'] [--top 30] [--threads 2]
+ *   node dist/bench/profile-step.js small|r18|r50|r50-bn-frozen [--iters 5] [--warmup 2] [--profile] [--tuning '{"columnOrder":"nhw"}'] [--top 30] [--threads 2] [--keep]
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
@@ -81,7 +81,8 @@ async function main(): Promise<void> {
     const dir = path.dirname(prefix);
     for (const f of readdirSync(dir).filter((f) => f.startsWith(path.basename(prefix)))) {
       summarize(path.join(dir, f), warmup + iters, top);
-      rmSync(path.join(dir, f));
+      if (args.includes('--keep')) console.log(`profile kept: ${path.join(dir, f)}`);
+      else rmSync(path.join(dir, f));
     }
   }
 }

@@ -17,6 +17,8 @@ export const CASES: Record<string, Case> = {
   'small-b10': { net: () => resnet18({ numClasses: 5, inChannels: 1, width: 16, smallInput: true, weightInit: he }), image: [1, 28, 28], batch: 10, bnTraining: true },
   r18: { net: () => resnet18({ numClasses: 2, padMode: 'pad', weightInit: he }), image: [3, 224, 224], batch: 16, bnTraining: true },
   r50: { net: () => resnet50({ numClasses: 2, padMode: 'pad', weightInit: he }), image: [3, 224, 224], batch: 8, bnTraining: true },
+  /** The engine bench's "layer4 + fc": a frozen prefix (an inference graph) before the training graph. */
+  'r50-layer4-fc': { net: () => { const net = resnet50({ numClasses: 2, padMode: 'pad', weightInit: he }); net.freeze().unfreeze('layer4', 'fc'); return net; }, image: [3, 224, 224], batch: 8, bnTraining: false },
   'r50-bn-frozen': { net: () => resnet50({ numClasses: 2, padMode: 'pad', weightInit: he }), image: [3, 224, 224], batch: 8, bnTraining: false },
 };
 

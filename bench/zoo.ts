@@ -9,7 +9,6 @@
  * Appends (replaces) the "## Model zoo" section of bench/RESULTS.md.
  */
 import { spawn } from 'node:child_process';
-import { promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -18,7 +17,8 @@ import { createModel } from '../src/models/registry.js';
 import { seedInitializers } from '../src/nn/init.js';
 import { InferenceRunner } from '../src/runtime/inference.js';
 import { TrainStep } from '../src/runtime/train-step.js';
-import { writeFileAtomic } from '../src/util/atomic.js';
+import { cpuDescription, median, option } from './common.js';
+import { replaceResultsSection } from './results-file.js';
 
 const BATCH = 8;
 const SIZE = 224;
@@ -27,12 +27,6 @@ const MODELS = ['mobilenet_v3_large', 'efficientnet_b0'] as const;
 const MODES = ['inference', 'full'] as const;
 const TORCH_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '33554432', MALLOC_TRIM_THRESHOLD_: '17179869184', MALLOC_TOP_PAD_: '1073741824' };
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 async function tlkitStep(model: string, mode: (typeof MODES)[number]): Promise<{ step: () => Promise<number>; release: () => Promise<void> }> {
   seedInitializers(0);
@@ -105,17 +99,11 @@ async function measure(model: string, mode: (typeof MODES)[number], warmup: numb
   }
 }
 
-function option(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : undefined;
-}
-
 async function main(): Promise<void> {
-  const iters = Number(option('--iters') ?? 5);
-  const warmup = Number(option('--warmup') ?? 2);
-  const only = option('--only')?.split(',');
-  const cpu = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
-  const avx512 = /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  const args = process.argv.slice(2);
+  const iters = Number(option(args, '--iters') ?? 5);
+  const warmup = Number(option(args, '--warmup') ?? 2);
+  const only = option(args, '--only')?.split(',');
   const loadStart = os.loadavg()[0]!;
   const rows: Row[] = [];
   for (const model of MODELS) {
@@ -135,20 +123,14 @@ async function main(): Promise<void> {
   const text = [
     `## Model zoo: MobileNetV3-Large and EfficientNet-B0, 224 px, batch ${BATCH}`,
     '',
-    `\`node dist/bench/zoo.js --iters ${iters} --warmup ${warmup}\` on ${new Date().toISOString().slice(0, 10)}; CPU ${cpu} (${os.cpus().length} cores, AVX-512 ${avx512 ? 'yes' : 'no'}), 2 threads each side, load average ${loadStart.toFixed(1)} -> ${loadEnd.toFixed(1)} (shared machine). Steps alternate between the sides; medians of ${iters}. PyTorch ${'1.13'} with the tuned malloc settings.`,
+    `\`node dist/bench/zoo.js --iters ${iters} --warmup ${warmup}\` on ${new Date().toISOString().slice(0, 10)}; CPU ${cpuDescription()}, 2 threads each side, load average ${loadStart.toFixed(1)} -> ${loadEnd.toFixed(1)} (shared machine). Steps alternate between the sides; medians of ${iters}. PyTorch ${'1.13'} with the tuned malloc settings.`,
     '',
     ...table,
     '',
   ].join('\n');
   console.log(text);
   if (process.argv.includes('--no-write')) return;
-  const file = path.join(repoRoot, 'bench', 'RESULTS.md');
-  const current = await fs.readFile(file, 'utf8').catch(() => '');
-  const start = current.indexOf('## Model zoo');
-  let next = start < 0 ? -1 : current.indexOf('\n## ', start + 1);
-  if (next < 0) next = current.length;
-  const updated = start < 0 ? `${current.trimEnd()}\n\n${text}` : `${current.slice(0, start)}${text}${current.slice(next)}`;
-  await writeFileAtomic(file, Buffer.from(updated, "utf8"));
+  await replaceResultsSection('## Model zoo', text);
 }
 
 await main();

@@ -65,11 +65,13 @@ test('canvas-pixel transforms (the browser backend) equal torchvision/PIL on the
     ['png-resized_crop', [Decode(), Crop([20, 30], [150, 200]), Resize([112, 112]), HWC2CHW()]],
     ['png-resized_crop_up', [Decode(), Crop([40, 60], [50, 70]), Resize([112, 112]), HWC2CHW()]],
     ['png-resized_crop_mixed', [Decode(), Crop([10, 20], [60, 180]), Resize([112, 112]), HWC2CHW()]],
+    ['png-eval_bicubic', [Decode(), Resize(144, 'bicubic'), CenterCrop(112), HWC2CHW()]],
+    ['png-eval_bicubic_up', [Decode(), Resize(256, 'bicubic'), CenterCrop(224), HWC2CHW()]],
   ] as const) {
     const out = await withBackend(canvasImageBackend, () => compose(steps).apply(source));
     const reference = readFileSync(path.join(FIXTURES, `reference-${name}.bin`));
     const { max, mean } = levels(out.data, reference, true, out.shape);
-    // PIL's fixed-point bilinear filter, reimplemented: sharp's libvips differs from PIL by up to 8 levels here.
+    // PIL's fixed-point bilinear and bicubic filters, reimplemented: sharp's libvips differs from PIL by up to 8 levels here.
     assert.ok(max <= 1, `${name}: max error ${max} levels`);
     assert.ok(mean < 0.05, `${name}: mean error ${mean} levels`);
   }

@@ -112,6 +112,29 @@ for (const ext of ['png', 'jpg']) {
   }
 }
 
+for (const ext of ['png', 'jpg']) {
+  test(`bicubic eval resize matches torchvision's BICUBIC (PIL), shrinking and enlarging, on a ${ext.toUpperCase()}`, async () => {
+    const source = { kind: 'file' as const, path: path.join(FIXTURES, `transform-input.${ext}`) };
+    const shrunk = await compose([Decode(), Resize(144, 'bicubic'), CenterCrop(112), HWC2CHW()]).apply(source);
+    const [max, mean] = compare(shrunk.data, reference(`${ext}-eval_bicubic`), [0, 0, 0], [1, 1, 1]);
+    // libvips' cubic kernel is PIL's a = -0.5 cubic; fixed-point rounding differs by a level or two.
+    assert.ok(max <= 3, `max error ${max} levels`);
+    assert.ok(mean < 0.3, `mean error ${mean} levels`);
+    // The same resize with the bilinear filter is visibly further from torchvision's bicubic output.
+    const bilinear = await compose([Decode(), Resize(144), CenterCrop(112), HWC2CHW()]).apply(source);
+    const [, bilinearMean] = compare(bilinear.data, reference(`${ext}-eval_bicubic`), [0, 0, 0], [1, 1, 1]);
+    assert.ok(bilinearMean > 2 * mean && bilinearMean > 0.4, `bilinear is ${bilinearMean} levels from bicubic, bicubic ${mean}`);
+    // Enlarging (200 -> 256) is PIL's own resample, computed by tlkit.
+    const enlarged = await compose([Decode(), Resize(256, 'bicubic'), CenterCrop(224), HWC2CHW()]).apply(source);
+    const [upMax, upMean] = compare(enlarged.data, reference(`${ext}-eval_bicubic_up`), [0, 0, 0], [1, 1, 1]);
+    assert.ok(upMax <= 1, `enlarged: max error ${upMax} levels (mean ${upMean})`);
+  });
+}
+
+test('Resize refuses an unknown interpolation', () => {
+  assert.throws(() => Resize(256, 'nearest' as 'bicubic'), /Resize: interpolation must be 'bilinear' or 'bicubic', got "nearest"/);
+});
+
 test('a crop after an enlarging resize takes the same pixels as cropping the enlarged image', async () => {
   const small = await sharp(path.join(FIXTURES, 'transform-input.png')).extract({ left: 0, top: 0, width: 100, height: 70 }).png().toBuffer();
   const source = { kind: 'encoded' as const, data: small };

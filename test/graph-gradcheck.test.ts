@@ -27,6 +27,12 @@ test('element-wise ops with broadcasting', async () => {
   await gradcheck((g, [a, b]) => ew.mul(g, a!, b!), [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: [3] }]);
   await gradcheck((g, [a, b]) => ew.div(g, a!, b!), [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: [2, 3], values: Float32Array.from([1.5, 2, -2.5, 3, 1.2, -1.7]) }]);
   await gradcheck((g, [x]) => ew.relu(g, x!), [{ name: 'x', shape: [3, 4], values: spread(12, 1) }]);
+  engineTuning.reluBackward = 'where';
+  try {
+    await gradcheck((g, [x]) => ew.relu(g, x!), [{ name: 'x', shape: [3, 4], values: spread(12, 1) }]);
+  } finally {
+    engineTuning.reluBackward = 'cast-mul';
+  }
   await gradcheck((g, [x]) => ew.sqrt(g, x!), [{ name: 'x', shape: [5], values: Float32Array.from([0.5, 1, 2, 3, 4]) }]);
   await gradcheck((g, [x]) => ew.square(g, x!), [{ name: 'x', shape: [5] }]);
   await gradcheck((g, [x]) => ew.clampMin(g, x!, 0.05), [{ name: 'x', shape: [6], values: spread(6, 2) }]);
@@ -57,9 +63,9 @@ test('conv2d: stride 1 and 2, symmetric, same and none padding, 1x1 and 3x3', as
     await gradcheck((g, [x, w]) => conv2d(g, x!, w!, { stride: c.stride, pads: c.pads }), [{ name: 'x', shape: c.x }, { name: 'w', shape: c.w }]);
   }
   // The alternative im2col formulations (one grouped Conv with one-hot kernels; columns with the
-  // batch outermost) must give the same gradients.
+  // batch outermost; batch columns for every windowed weight gradient) must give the same gradients.
   const defaults = { ...engineTuning };
-  for (const alternative of [{ im2col: 'one-hot-conv' as const }, { columnOrder: 'nhw' as const }]) {
+  for (const alternative of [{ im2col: 'one-hot-conv' as const }, { columnOrder: 'nhw' as const }, { dwBatchColumns: true }]) {
     Object.assign(engineTuning, alternative);
     try {
       for (const c of cases) {

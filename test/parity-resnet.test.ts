@@ -7,17 +7,10 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { loadParamIntoNet } from '../src/io/load-params.js';
-import { toCanonicalNames } from '../src/io/names.js';
 import { resnet18, resnet50, type ResNet } from '../src/models/resnet.js';
-import { serializeGraph } from '../src/graph/onnx.js';
-import { buildTrainingGraph } from '../src/runtime/compile.js';
-import { InferenceRunner } from '../src/runtime/inference.js';
-import { Session, float32Output, type Feed } from '../src/runtime/session.js';
-import { stagesOf } from '../src/runtime/stages.js';
 import { TrainStep } from '../src/runtime/train-step.js';
-import {
-  ErrorLog, formulaTensor, l2Norm, maxErrorOnScale, maxSampleError, readParityFixture, referenceWeights, type ResNetReference,
-} from './helpers/parity.js';
+import { ErrorLog, formulaTensor, maxSampleError, readParityFixture, referenceWeights, type ResNetReference } from './helpers/parity.js';
+import { assertTrainingStep, canonicalNames, evalLogitsError, trainingStepOutputs } from './helpers/training-step.js';
 
 const LOGIT_TOLERANCE = 1e-4;
 const GRADIENT_TOLERANCE = 1e-3;
@@ -35,39 +28,8 @@ function buildNet(reference: ResNetReference): ResNet {
   return net;
 }
 
-/** torchvision name -> tlkit name, through the project's own name map. */
-function canonicalNames(reference: ResNetReference): Map<string, string> {
-  const { params } = toCanonicalNames(new Map(reference.tensors.map((t) => [t.name, t.name])), 'torchvision');
-  return new Map([...params].map(([canonical, torchName]) => [torchName, canonical]));
-}
-
 function imageOf(reference: ResNetReference): Float32Array {
   return formulaTensor(reference.input.shape, reference.input);
-}
-
-/**
- * One training step through the graph TrainStep compiles, plus `grad:<name>` outputs: the
- * gradients as the engine computes them, before the optimizer touches them.
- */
-async function trainingStepOutputs(net: ResNet, reference: ResNetReference): Promise<Record<string, Float32Array>> {
-  const [batch, ...imageShape] = reference.input.shape as [number, ...number[]];
-  const built = buildTrainingGraph(stagesOf(net), {
-    batchSize: batch, inputShape: imageShape, optimizer: { kind: 'momentum', momentum: reference.optimizer.momentum }, bnTraining: true, outputGradients: true,
-  });
-  const feeds: Record<string, Feed> = {
-    input: { data: imageOf(reference), shape: reference.input.shape },
-    labels: { data: BigInt64Array.from(reference.labels.map(BigInt)), shape: [batch] },
-    learning_rate: { data: Float32Array.of(reference.optimizer.learningRate), shape: [] },
-  };
-  for (const p of [...built.trainable, ...built.statistics]) feeds[p.name] = { data: p.data, shape: p.shape };
-  for (const { name, parameter } of built.optimizerState) feeds[name] = { data: new Float32Array(parameter.data.length), shape: parameter.shape };
-  const session = await Session.create(serializeGraph(built.graph, 'parity'), { threads: THREADS });
-  try {
-    const outputs = await session.run(feeds);
-    return Object.fromEntries(session.outputNames.map((name) => [name, float32Output(outputs, name)]));
-  } finally {
-    await session.release();
-  }
 }
 
 // resnet18_same: the tutorial's MindSpore padding, with torch padding each conv and pool explicitly.
@@ -90,44 +52,15 @@ for (const fixture of ['resnet18', 'resnet50', 'resnet18_same'] as const) {
     });
 
     test('eval-mode logits', async () => {
-      const runner = await InferenceRunner.create(net, reference.input.shape.slice(1), { threads: THREADS });
-      try {
-        const out = await runner.run(imageOf(reference), reference.input.shape[0]!);
-        assert.deepEqual(out.shape, [reference.input.shape[0], reference.numClasses]);
-        const error = errors.note('eval logits (max abs / max |logit|)', maxErrorOnScale(out.data, reference.evalLogits), 'logits');
-        assert.ok(error <= LOGIT_TOLERANCE, `eval logits differ by ${error} of the logit scale`);
-      } finally {
-        await runner.release();
-      }
+      const { shape, error } = await evalLogitsError(net, reference, THREADS);
+      assert.deepEqual(shape, [reference.input.shape[0], reference.numClasses]);
+      errors.note('eval logits (max abs / max |logit|)', error, 'logits');
+      assert.ok(error <= LOGIT_TOLERANCE, `eval logits differ by ${error} of the logit scale`);
     });
 
     test('one training step: loss, gradients, BN running statistics, momentum update', async () => {
-      const outputs = await trainingStepOutputs(net, reference);
-
-      const trainLogitError = errors.note('train logits (max abs / max |logit|)', maxErrorOnScale(outputs.logits!, reference.trainLogits), 'logits');
-      assert.ok(trainLogitError <= LOGIT_TOLERANCE, `training-mode logits differ by ${trainLogitError} of the logit scale`);
-      const lossError = errors.note('loss (relative)', Math.abs(outputs.loss![0]! - reference.loss) / reference.loss, 'loss');
-      assert.ok(lossError <= LOGIT_TOLERANCE, `loss ${outputs.loss![0]} vs ${reference.loss}`);
-
-      let gradients = 0;
-      for (const t of reference.tensors) {
-        const name = toCanonical.get(t.name)!;
-        const updated = outputs[`${name}__new`];
-        assert.ok(updated, `the training graph outputs ${name}__new`);
-        // Updated values near zero are judged on the tensor's own magnitude (the formula's scale).
-        const updateError = maxSampleError(updated, t.indices, t.updatedSample, t.offset !== 0 ? Math.abs(t.offset) : t.scale);
-        const kind = t.gradSample ? 'updated weights' : 'updated BN running statistics';
-        errors.note(`${kind} (relative)`, updateError, name);
-        assert.ok(updateError <= UPDATE_TOLERANCE, `${name}: ${kind} differ by ${updateError} (relative)`);
-        if (!t.gradSample) continue;
-        gradients++;
-        const gradient = outputs[`grad:${name}`];
-        assert.ok(gradient, `the training graph outputs grad:${name}`);
-        const normError = errors.note('gradient norms (relative)', Math.abs(l2Norm(gradient) - t.gradNorm!) / t.gradNorm!, name);
-        assert.ok(normError <= GRADIENT_TOLERANCE, `${name}: gradient norm ${l2Norm(gradient)} vs ${t.gradNorm}`);
-        const sampleError = errors.note('gradient entries (relative, floor = gradient RMS)', maxSampleError(gradient, t.indices, t.gradSample, t.gradRms!), name);
-        assert.ok(sampleError <= GRADIENT_TOLERANCE, `${name}: gradient entries differ by ${sampleError} (relative)`);
-      }
+      const outputs = await trainingStepOutputs(net, reference, THREADS);
+      const gradients = assertTrainingStep(outputs, reference, errors, { logits: LOGIT_TOLERANCE, update: UPDATE_TOLERANCE, gradient: GRADIENT_TOLERANCE });
       assert.equal(gradients, net.trainableParams().length, 'every trainable weight was compared');
       console.log(`${model} parity, worst errors:\n${errors.summary()}`);
     });

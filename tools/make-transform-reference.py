@@ -45,6 +45,9 @@ def main() -> None:
             # Enlarging both axes (a small crop, as RandomResizedCrop often takes) and one axis only.
             "resized_crop_up": F.resized_crop(img, 40, 60, 50, 70, [112, 112], T.InterpolationMode.BILINEAR),
             "resized_crop_mixed": F.resized_crop(img, 10, 20, 60, 180, [112, 112], T.InterpolationMode.BILINEAR),
+            # timm's eval interpolation (pretrained_cfg 'bicubic'): shrinking (200 -> 144) and enlarging (200 -> 256).
+            "eval_bicubic": T.Compose([T.Resize(144, T.InterpolationMode.BICUBIC), T.CenterCrop(112)])(img),
+            "eval_bicubic_up": T.Compose([T.Resize(256, T.InterpolationMode.BICUBIC), T.CenterCrop(224)])(img),
         }
         for name, out in outputs.items():
             arr = np.asarray(out, dtype=np.uint8)

@@ -2,7 +2,7 @@ import type { ImageSource } from '../data/dataset.js';
 import { describeSource } from '../data/dataset.js';
 import type { ImageBackend } from '../data/image-backend.js';
 import type { GeometricOp, ImageInfo, RawPixels } from '../data/sharp-stages.js';
-import { resampleBilinear } from './resample.js';
+import { resample } from '../data/pil-resample.js';
 
 type Drawable = ImageBitmap | HTMLCanvasElement | OffscreenCanvas | HTMLImageElement | ImageData;
 
@@ -79,7 +79,7 @@ function extract(pixels: RawPixels, op: GeometricOp & { op: 'extract' }): RawPix
 
 /**
  * The transforms' decode and resample step in a web page: the browser decodes, crops are copies and
- * resizes are PIL's antialiased bilinear filter (what sharp's linear kernel computes when shrinking).
+ * resizes are PIL's antialiased bilinear or bicubic filter (what sharp's linear and cubic kernels compute when shrinking).
  */
 export const canvasImageBackend: ImageBackend = {
   async imageDimensions(source: ImageSource): Promise<ImageInfo> {
@@ -92,7 +92,7 @@ export const canvasImageBackend: ImageBackend = {
     let pixels = await decode(source);
     if (channels === 1) pixels = toLuminance(pixels);
     for (const op of ops) {
-      pixels = op.op === 'extract' ? extract(pixels, op) : resampleBilinear(pixels, op.width, op.height);
+      pixels = op.op === 'extract' ? extract(pixels, op) : resample(pixels, op.width, op.height, op.interpolation);
     }
     return pixels;
   },

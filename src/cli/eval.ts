@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, parseChannelValues, resizeOf } from '../onnx-import/network.js';
+import { imageSizeOf, inChannelsOf, interpolationOf, isOnnxPath, loadNetwork, normalizationOf, parseChannelValues, resizeOf } from '../onnx-import/network.js';
 import { confusionMatrix, macroAverage, perClassMetrics, type ClassMetrics } from '../report/metrics.js';
 import { evaluateWithImages } from '../train/evaluate.js';
 import { checkClassCount, headClasses } from '../transfer/strategies.js';
@@ -44,7 +44,7 @@ export async function evalFolder(dir: string, options: EvalOptions): Promise<Eva
   const { net } = await loadNetwork(options.model, { weights: options.weights, numClasses: options.numClasses, padMode: options.padMode, mean: options.mean, std: options.std });
   checkClassCount(headClasses(net), folder.classNames, options.weights ?? options.model, folder.root);
   const size = imageSizeOf(net, options.imageSize);
-  const loader = evalLoader(folder, options.batchSize, size, { normalize: normalizationOf(net), resize: resizeOf(net, size) });
+  const loader = evalLoader(folder, options.batchSize, size, { normalize: normalizationOf(net), resize: resizeOf(net, size), interpolation: interpolationOf(net) });
   const channels = inChannelsOf(net);
   const int8 = await int8Options(options, { calibration: folder, imageSize: size, channels, seed: 0, normalize: normalizationOf(net) });
   const { evaluation, int8: report } = await evaluateWithImages(net, loader, [channels, size, size], 0, { tta: options.tta, int8 });

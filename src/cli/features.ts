@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { ImportedModel } from '../onnx-import/model.js';
-import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, parseChannelValues } from '../onnx-import/network.js';
+import { imageSizeOf, inChannelsOf, interpolationOf, isOnnxPath, loadNetwork, normalizationOf, parseChannelValues, resizeOf } from '../onnx-import/network.js';
 import type { ImageClassifier } from '../models/classifier.js';
 import { Flatten } from '../nn/layers/activation.js';
 import { GlobalAvgPool2d } from '../nn/layers/pool.js';
@@ -68,7 +68,7 @@ export async function extractToFile(dir: string, options: FeaturesOptions & { ou
   const cut = isOnnxPath(options.model) && options.stage !== 'flatten' ? options.stage : undefined;
   const { net } = await loadNetwork(options.model, { weights: options.weights, padMode: options.padMode, cut, mean: options.mean, std: options.std });
   const size = imageSizeOf(net, options.imageSize);
-  const loader = evalLoader(folder, options.batchSize, size, { normalize: normalizationOf(net) });
+  const loader = evalLoader(folder, options.batchSize, size, { normalize: normalizationOf(net), resize: resizeOf(net, size), interpolation: interpolationOf(net) });
   const stages = net instanceof ImportedModel ? net.bodyStages() : featureStages(net, options.stage);
   const channels = inChannelsOf(net);
   const int8 = await int8Options(options, {

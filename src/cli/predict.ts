@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { readNpy } from '../io/npy.js';
 import { toFloat32 } from '../io/dtype.js';
 import { loadModel } from '../models/registry.js';
-import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, resizeOf, type TransferNetwork, parseChannelValues } from '../onnx-import/network.js';
+import { imageSizeOf, inChannelsOf, interpolationOf, isOnnxPath, loadNetwork, normalizationOf, resizeOf, type TransferNetwork, parseChannelValues } from '../onnx-import/network.js';
 import { compose, evalTransforms } from '../data/transforms.js';
 import { IMAGE_EXTENSIONS } from '../data/image-folder.js';
 import { ImageFiles } from '../data/image-files.js';
@@ -111,7 +111,7 @@ export async function predict(inputs: string[], options: PredictOptions): Promis
     }
     const files = await imageFiles(input);
     if (files.length === 0) continue;
-    const transforms = compose(evalTransforms(size, normalizationOf(net), resizeOf(net, size)), { channels: channels === 1 ? 1 : 3 });
+    const transforms = compose(evalTransforms(size, normalizationOf(net), resizeOf(net, size), interpolationOf(net)), { channels: channels === 1 ? 1 : 3 });
     await classify([channels, size, size], new DataLoader(new ImageFiles(files), { batchSize, transforms }), (index) => ({ source: files[index]!, index: 0 }));
   }
   return results;

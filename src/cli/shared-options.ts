@@ -11,6 +11,7 @@ import { BadDataError, DEFAULT_PIXEL_LIMIT, SkippedFiles } from '../data/bad-ima
 import { ImageFolder, type ImageFolderOptions } from '../data/image-folder.js';
 import { DataLoader } from '../data/loader.js';
 import { compose, evalTransforms, trainTransforms, type Normalization } from '../data/transforms.js';
+import type { Interpolation } from '../data/pil-resample.js';
 import { MODEL_NAMES } from '../models/registry.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 import { calibrationSamples } from '../data/calibration-sample.js';
@@ -201,9 +202,9 @@ export interface LoaderDataHandling {
 }
 
 /** Evaluation drops an image that fails to decode, so no example counts twice. */
-export function evalLoader(folder: ImageFolder, batchSize: number, imageSize: number, options: { shuffle?: boolean; seed?: number; normalize?: Normalization; resize?: number } & LoaderDataHandling = {}): DataLoader {
+export function evalLoader(folder: ImageFolder, batchSize: number, imageSize: number, options: { shuffle?: boolean; seed?: number; normalize?: Normalization; resize?: number; interpolation?: Interpolation } & LoaderDataHandling = {}): DataLoader {
   return new DataLoader(folder, {
-    batchSize, transforms: compose(evalTransforms(imageSize, options.normalize, options.resize)), shuffle: options.shuffle ?? false, seed: options.seed,
+    batchSize, transforms: compose(evalTransforms(imageSize, options.normalize, options.resize, options.interpolation)), shuffle: options.shuffle ?? false, seed: options.seed,
     skipped: options.skipped, onBadImage: options.strict ? 'fail' : 'drop',
   });
 }

@@ -13,6 +13,7 @@ export {
   trainTransforms, evalTransforms, compose, applyTransform, Pipeline, IMAGENET_MEAN_255, IMAGENET_STD_255,
 } from './transforms.js';
 export type { TransformStep, TransformOutput, PipelineOptions } from './transforms.js';
+export type { Interpolation } from './pil-resample.js';
 export { randomResizedCropBox, centerCropBox, shorterSideSize, roundHalfEven } from './crop-geometry.js';
 export type { CropBox } from './crop-geometry.js';
 export { BadDataError, DEFAULT_PIXEL_LIMIT, ImageDecodeError, SkippedFiles } from './bad-images.js';

@@ -3,11 +3,12 @@ import sharp from 'sharp';
 type Sharp = ReturnType<typeof sharp>;
 import { ImageDecodeError } from './bad-images.js';
 import { describeSource, ImageSource } from './dataset.js';
+import type { Interpolation } from './pil-resample.js';
 
 /** A crop or a resize in the coordinates of the image at that point of the pipeline. */
 export type GeometricOp =
   | { op: 'extract'; left: number; top: number; width: number; height: number }
-  | { op: 'resize'; width: number; height: number };
+  | { op: 'resize'; width: number; height: number; interpolation?: Interpolation };
 
 export interface ImageInfo {
   /** After EXIF orientation. */
@@ -30,14 +31,20 @@ type Box = { left: number; top: number; width: number; height: number };
 /** What one sharp call can do: crop, resize, crop (sharp's pre- and post-resize extraction). */
 export interface Stage {
   pre?: Box;
-  resize?: { width: number; height: number };
+  resize?: { width: number; height: number; interpolation?: Interpolation };
   post?: Box;
 }
 
 // PIL's bilinear resize is a triangle filter widened by the reduction factor; libvips' linear kernel is the
 // same filter. sharp's own shrink-on-load (with fastShrinkOnLoad: false it leaves a 2x margin for the resize)
 // skips pipelines with a pre-resize extract, i.e. every crop; jpegShrink below does it for those, same margin.
-const RESIZE_OPTIONS = { fit: 'fill', kernel: 'linear', fastShrinkOnLoad: false } as const;
+// PIL's bicubic (a = -0.5) is libvips' cubic (Catmull-Rom) kernel, widened the same way. Shrinking the
+// 300x200 fixture 2x, cubic is at most 2 levels from PIL (mean 0.19; mitchell 12, lanczos3 4, linear 16).
+// torchvision's Resize(256, BICUBIC) + CenterCrop(224) on real photos: 640 px wide JPEGs, max 1-4 levels
+// (mean 0.14-0.18, as bilinear vs BILINEAR); 2560-4272 px ones (DCT shrink-on-load) max 6-15, mean 0.27-0.52.
+// Enlarging, libvips' alignment differs, so tlkit enlarges itself (upsample.ts): 0 levels from PIL.
+const RESIZE_OPTIONS = { fit: 'fill', fastShrinkOnLoad: false } as const;
+const KERNELS = { bilinear: 'linear', bicubic: 'cubic' } as const;
 /**
  * libjpeg's DCT scaling (decode at 1/2, 1/4, 1/8) is used only while the decoded crop keeps at least this many
  * times the output size on both axes, so the triangle filter still reduces by 2x or more. PIL decodes at full
@@ -92,7 +99,7 @@ export async function decodeAndResample(
     for (const stage of stages) {
       let image = pixels ? fromRaw(pixels) : input;
       if (stage.pre) image = image.extract(stage.pre);
-      if (stage.resize) image = image.resize(stage.resize.width, stage.resize.height, RESIZE_OPTIONS);
+      if (stage.resize) image = image.resize(stage.resize.width, stage.resize.height, { ...RESIZE_OPTIONS, kernel: KERNELS[stage.resize.interpolation ?? 'bilinear'] });
       if (stage.post) image = image.extract(stage.post);
       pixels = await toRaw(image, channels);
     }
@@ -167,7 +174,7 @@ export function planStages(ops: readonly GeometricOp[]): Stage[] {
         stage = {};
         stages.push(stage);
       }
-      stage.resize = { width: op.width, height: op.height };
+      stage.resize = op.interpolation ? { width: op.width, height: op.height, interpolation: op.interpolation } : { width: op.width, height: op.height };
     }
   }
   return stages;

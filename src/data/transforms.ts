@@ -4,6 +4,7 @@ import { mulberry32, Random } from './random.js';
 import { imageBackend } from './image-backend.js';
 import type { GeometricOp } from './sharp-stages.js';
 import { enlarge, splitEnlargement } from './upsample.js';
+import type { Interpolation } from './pil-resample.js';
 
 /**
  * The tutorial's transforms (MindSpore's names, torchvision's numerics). Steps are plain data;
@@ -13,7 +14,7 @@ import { enlarge, splitEnlargement } from './upsample.js';
 export type TransformStep =
   | { kind: 'decode' }
   | { kind: 'random-crop-decode-resize'; height: number; width: number; scale: [number, number]; ratio: [number, number] }
-  | { kind: 'resize'; size: number | [number, number] }
+  | { kind: 'resize'; size: number | [number, number]; interpolation?: Interpolation }
   | { kind: 'center-crop'; height: number; width: number }
   | { kind: 'crop'; top: number; left: number; height: number; width: number }
   | { kind: 'random-horizontal-flip'; probability: number }
@@ -39,9 +40,14 @@ export function RandomCropDecodeResize(
   return { kind: 'random-crop-decode-resize', height, width, scale, ratio };
 }
 
-/** An int resizes the shorter side to it (aspect kept); a pair is the exact [height, width]. */
-export function Resize(size: number | [number, number]): TransformStep {
-  return { kind: 'resize', size: typeof size === 'number' ? pair(size, 'Resize')[0] : pair(size, 'Resize') };
+/**
+ * An int resizes the shorter side to it (aspect kept); a pair is the exact [height, width].
+ * Bilinear by default, as torchvision's Resize; 'bicubic' is PIL's (timm's weights ask for it).
+ */
+export function Resize(size: number | [number, number], interpolation: Interpolation = 'bilinear'): TransformStep {
+  if (interpolation !== 'bilinear' && interpolation !== 'bicubic') throw new Error(`Resize: interpolation must be 'bilinear' or 'bicubic', got ${JSON.stringify(interpolation)}`);
+  const step = { kind: 'resize', size: typeof size === 'number' ? pair(size, 'Resize')[0] : pair(size, 'Resize') } as const;
+  return interpolation === 'bilinear' ? step : { ...step, interpolation };
 }
 
 export function CenterCrop(size: number | [number, number]): TransformStep {
@@ -93,10 +99,12 @@ export function trainTransforms(size = 224, normalize: Normalization = IMAGENET_
   ];
 }
 
-/** The tutorial's evaluation transforms. */
-/** `resize` is the shorter side before the crop: the tutorial's size + 32, or floor(size / crop_pct) for timm weights. */
-export function evalTransforms(size = 224, normalize: Normalization = IMAGENET_NORMALIZATION, resize = size + 32): TransformStep[] {
-  return [Decode(), Resize(resize), CenterCrop(size), Normalize(normalize.mean, normalize.std), HWC2CHW()];
+/**
+ * The tutorial's evaluation transforms. `resize` is the shorter side before the crop: the tutorial's
+ * size + 32, or floor(size / crop_pct) for timm weights, whose pretrained_cfg also names the interpolation.
+ */
+export function evalTransforms(size = 224, normalize: Normalization = IMAGENET_NORMALIZATION, resize = size + 32, interpolation: Interpolation = 'bilinear'): TransformStep[] {
+  return [Decode(), Resize(resize, interpolation), CenterCrop(size), Normalize(normalize.mean, normalize.std), HWC2CHW()];
 }
 
 export interface TransformOutput {
@@ -189,8 +197,8 @@ export class Pipeline {
       width = box.width;
       height = box.height;
     };
-    const resize = (w: number, h: number): void => {
-      ops.push({ op: 'resize', width: w, height: h });
+    const resize = (w: number, h: number, interpolation?: Interpolation): void => {
+      ops.push(interpolation ? { op: 'resize', width: w, height: h, interpolation } : { op: 'resize', width: w, height: h });
       width = w;
       height = h;
     };
@@ -203,9 +211,9 @@ export class Pipeline {
         case 'resize':
           if (typeof step.size === 'number') {
             const target = shorterSideSize(width, height, step.size);
-            resize(target.width, target.height);
+            resize(target.width, target.height, step.interpolation);
           } else {
-            resize(step.size[1], step.size[0]);
+            resize(step.size[1], step.size[0], step.interpolation);
           }
           break;
         case 'center-crop':

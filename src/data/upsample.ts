@@ -1,3 +1,4 @@
+import { resample, type Interpolation } from './pil-resample.js';
 import type { GeometricOp } from './sharp-stages.js';
 
 /**
@@ -15,6 +16,7 @@ export interface Enlargement {
   outHeight: number;
   /** The part of the resized image to keep (crops that followed the resize). */
   box: { left: number; top: number; width: number; height: number };
+  interpolation?: Interpolation;
 }
 
 /** Splits off the last resize when it enlarges an axis and only crops follow it. */
@@ -27,7 +29,7 @@ export function splitEnlargement(
   let last = -1;
   ops.forEach((op, i) => { if (op.op === 'resize') last = i; });
   const resize = ops[last];
-  if (!resize) return { sharpOps: [...ops], enlargement: undefined };
+  if (!resize || resize.op !== 'resize') return { sharpOps: [...ops], enlargement: undefined };
   const before = sizes[last]!;
   const enlargeX = resize.width > before.width;
   const enlargeY = resize.height > before.height;
@@ -35,12 +37,12 @@ export function splitEnlargement(
   const inWidth = enlargeX ? before.width : resize.width;
   const inHeight = enlargeY ? before.height : resize.height;
   const sharpOps = ops.slice(0, last);
-  if (inWidth !== before.width || inHeight !== before.height) sharpOps.push({ op: 'resize', width: inWidth, height: inHeight });
+  if (inWidth !== before.width || inHeight !== before.height) sharpOps.push({ ...resize, width: inWidth, height: inHeight });
   let box = { left: 0, top: 0, width: resize.width, height: resize.height };
   for (const op of ops.slice(last + 1)) {
     box = { left: box.left + (op as { left: number }).left, top: box.top + (op as { top: number }).top, width: op.width, height: op.height };
   }
-  return { sharpOps, enlargement: { inWidth, inHeight, outWidth: resize.width, outHeight: resize.height, box } };
+  return { sharpOps, enlargement: { inWidth, inHeight, outWidth: resize.width, outHeight: resize.height, box, ...(resize.interpolation ? { interpolation: resize.interpolation } : {}) } };
 }
 
 /** PIL's fixed-point resampling: coefficients scaled by 2^22, results rounded by adding half before the shift. */
@@ -85,6 +87,7 @@ function bilinearTaps(inSize: number, outSize: number, start: number, count: num
  */
 export function enlarge(pixels: Uint8Array, channels: number, e: Enlargement): Uint8Array {
   const { box } = e;
+  if (e.interpolation === 'bicubic') return bicubicEnlarge(pixels, channels, e);
   // Horizontal pass over every input row, producing only the kept columns.
   let rows = pixels;
   let rowWidth = e.inWidth;
@@ -140,4 +143,17 @@ export function enlarge(pixels: Uint8Array, channels: number, e: Enlargement): U
 function identityTaps(start: number, count: number): Taps {
   const index = Int32Array.from({ length: count }, (_, k) => start + k);
   return { first: index, second: index, firstWeight: new Int32Array(count).fill(ONE), secondWeight: new Int32Array(count) };
+}
+
+/** Bicubic (rare at evaluation: an image smaller than the resize): PIL's resample of the whole image, then the box. */
+function bicubicEnlarge(pixels: Uint8Array, channels: number, e: Enlargement): Uint8Array {
+  const full = resample({ data: pixels, width: e.inWidth, height: e.inHeight, channels }, e.outWidth, e.outHeight, 'bicubic');
+  const { box } = e;
+  const stride = box.width * channels;
+  const out = new Uint8Array(box.height * stride);
+  for (let y = 0; y < box.height; y++) {
+    const from = ((box.top + y) * e.outWidth + box.left) * channels;
+    out.set(full.data.subarray(from, from + stride), y * stride);
+  }
+  return out;
 }

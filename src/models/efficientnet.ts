@@ -9,7 +9,7 @@ import type { ForwardContext } from '../nn/context.js';
 import { Module } from '../nn/module.js';
 import { Dropout, StochasticDepth } from '../nn/layers/stochastic.js';
 import { Linear } from '../nn/layers/linear.js';
-import { Sigmoid, SiLU } from '../nn/layers/nonlinearities.js';
+import { Sigmoid, SiLU } from '../nn/layers/activation.js';
 import { Sequential } from '../nn/layers/sequential.js';
 import { SqueezeExcitation } from '../nn/layers/squeeze-excitation.js';
 import { FeaturesClassifier } from './classifier.js';

@@ -10,7 +10,7 @@ import { BatchNorm2d } from '../nn/layers/batchnorm2d.js';
 import { Conv2d } from '../nn/layers/conv2d.js';
 import { Dropout } from '../nn/layers/stochastic.js';
 import { Linear } from '../nn/layers/linear.js';
-import { ReLU6 } from '../nn/layers/nonlinearities.js';
+import { ReLU6 } from '../nn/layers/activation.js';
 import { Sequential } from '../nn/layers/sequential.js';
 import { FeaturesClassifier } from './classifier.js';
 import { convNormActivation, makeDivisible } from './layers.js';

@@ -6,6 +6,7 @@
 import { readWeights } from '../io/weights.js';
 import { loadParamIntoNet } from '../io/load-params.js';
 import { IMAGENET_MEAN_255, IMAGENET_STD_255 } from '../data/transforms.js';
+import type { Interpolation } from '../data/pil-resample.js';
 import { loadModel, type LoadModelOptions } from '../models/registry.js';
 import type { ImageClassifier } from '../models/classifier.js';
 import { importOnnx, type ImportOnnxOptions } from './load.js';
@@ -63,6 +64,11 @@ export function imageSizeOf(net: TransferNetwork, requested: number | undefined)
 export function resizeOf(net: TransferNetwork, size: number): number {
   const preprocessing = net instanceof ImportedModel ? undefined : net.preprocessing;
   return preprocessing && preprocessing.crop === size ? preprocessing.resize : size + 32;
+}
+
+/** The eval resize's filter: the loaded weights' (timm's pretrained_cfg: mostly bicubic), else bilinear as torchvision's Resize. */
+export function interpolationOf(net: TransferNetwork): Interpolation {
+  return net instanceof ImportedModel ? 'bilinear' : net.preprocessing?.interpolation ?? 'bilinear';
 }
 
 /** Normalization (0-255 scale) the eval transforms use for this network. */

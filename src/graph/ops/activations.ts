@@ -6,6 +6,7 @@
 import type { Graph } from '../graph.js';
 import type { SymbolicTensor } from '../ir.js';
 import * as p from './primitives.js';
+import { clip } from './clip.js';
 
 type T = SymbolicTensor;
 
@@ -15,11 +16,9 @@ function inside(g: Graph, x: T, low: number, high: number): T {
   return g.emit1('And', [above, below], x.shape, {}, 'bool');
 }
 
-/** min(max(x, 0), 6). */
+/** min(max(x, 0), 6): Clip, whose gradient flows strictly inside (0, 6) as torch's hardtanh's. */
 export function relu6(g: Graph, x: T): T {
-  const y = g.emit1('Clip', [x, g.constant(0), g.constant(6)], x.shape);
-  g.record([x], [y], ([dy]) => [p.where(g, inside(g, x, 0, 6), dy!, g.constant(0))]);
-  return y;
+  return clip(g, x, 0, 6);
 }
 
 /** relu6(x + 3) / 6, ONNX HardSigmoid with alpha 1/6 (PyTorch's; ONNX's default alpha is 0.2). */

@@ -187,7 +187,10 @@ function convWeightGrad(g: Graph, dy: T, x: T, w: T, options: Conv2dOptions): T 
   // the inner dimension costs two transposes instead; pick whichever moves fewer floats.
   const partials = n * co * ci * kh * kw;
   const transposed = n * (co * ho * wo + ci * h * wd);
-  return engineTuning.dwBatchColumns || transposed < partials ? convWeightGradFolded(g, dy, x, w, options) : convWeightGradPerSample(g, dy, x, w, options);
+  // With the batch innermost, windowed kernels' shifted copies are long runs either way and the
+  // per-image slices are not; a 1x1 kernel has no copies to make, only the two transposes.
+  const windowed = kh * kw > 1 && engineTuning.columnOrder === 'hwn' && engineTuning.dwBatchColumns;
+  return windowed || transposed < partials ? convWeightGradFolded(g, dy, x, w, options) : convWeightGradPerSample(g, dy, x, w, options);
 }
 
 /** The kh*kw shifted, strided windows of a (padded) input, as the columns of an im2col; `axis` is its row axis. */

@@ -2,6 +2,7 @@
 import type { Graph } from '../graph.js';
 import type { SymbolicTensor } from '../ir.js';
 import * as p from './primitives.js';
+import { engineTuning } from './tuning.js';
 
 type T = SymbolicTensor;
 
@@ -51,10 +52,15 @@ export function scale(g: Graph, x: T, factor: number): T {
 
 export function relu(g: Graph, x: T): T {
   const y = p.unary(g, 'Relu', x);
-  // Where on the output beats multiplying by Sign: one pass, no extra buffer (re-measured
-  // 2026-12-01, demo step b64: 156 ms with Where, 162 ms with Mul + Sign; bench/ab-step.js).
-  g.record([x], [y], ([dy]) => [p.where(g, p.greater(g, y, g.constant(0)), dy!, g.constant(0))]);
+  g.record([x], [y], ([dy]) => [reluMask(g, y, dy!)]);
   return y;
+}
+
+/** ReLU's backward: dy where the output is positive. */
+function reluMask(g: Graph, y: T, dy: T): T {
+  const positive = p.greater(g, y, g.constant(0));
+  if (engineTuning.reluBackward === 'where') return p.where(g, positive, dy, g.constant(0));
+  return p.mul(g, dy, p.cast(g, positive, 'float32'));
 }
 
 export function sqrt(g: Graph, x: T): T {

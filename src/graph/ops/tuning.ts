@@ -20,7 +20,13 @@
  * run per call of its inner loop: with [ci, n, h, w] a window's run is wo floats (4-28 here),
  * with [ci, h, w, n] it is wo*n; the profile's Slice time fell from 64 to 28 ms per demo step.
  * The layout changes are 2-D transposes ([n, chw] <-> [chw, n]), which ORT hands to MLAS.
- * Taking every weight gradient from these columns (dwBatchColumns) measured 157-160 vs 152-156 ms.
+ * Taking every weight gradient from these columns (dwBatchColumns, not only where the per-image
+ * columns would move more floats) measured, three alternating rounds each: ResNet-18 224 b16
+ * 1550/1563/1613 vs 1717/1619/1654 ms, ResNet-50 b8 1766/1860/2120 vs 1793/1922/1852, demo b64
+ * 190-254 vs 177-273 (a noisy window); it takes layer1's dW off the short-run NCHW slices. For
+ * 1x1 kernels it only added transposes: ORT's profile of a ResNet-50 step, Transpose 48 -> 115 ms
+ * and the GEMMs +15 ms, so it applies to windowed kernels only; then ORT's kernel time per step
+ * was ResNet-18 1614 vs 1624 ms and ResNet-50 1753 vs 1752 ms (on vs off): no measured gain, off.
  */
 export const engineTuning = {
   /** conv.ts: convs with at most this many output positions per image run as one batch-wide GEMM. */
@@ -33,8 +39,15 @@ export const engineTuning = {
   im2col: 'slices' as 'slices' | 'one-hot-conv',
   /** conv.ts: column order of the batch-wide im2col, [ci*kh*kw, n*ho*wo] or the batch innermost [ci*kh*kw, ho*wo*n]. */
   columnOrder: 'hwn' as 'nhw' | 'hwn',
-  /** conv.ts: every weight gradient from batch columns (otherwise per-image columns where they move fewer floats). */
+  /** conv.ts: every windowed (kh*kw > 1) weight gradient from batch columns (otherwise per-image columns where they move fewer floats). */
   dwBatchColumns: false,
+  /**
+   * elementwise.ts: ReLU's backward as Where(y > 0, dy, 0) or dy * float(y > 0). Eight chained
+   * backwards on [8, 256, 56, 56] (2026-12-01, medians of three sessions): Where 48-59 ms,
+   * Cast + Mul 20-25 ms, Sign + Mul 25-29 ms; on [64, 16, 28, 28] 3.5-6.2 vs 1.2-3.0 ms; ORT's
+   * Where has no vectorized fast path. A whole ResNet-50 step was within its noise (1811 vs 1825 ms).
+   */
+  reluBackward: 'cast-mul' as 'where' | 'cast-mul',
   /** norm.ts: frozen BN after a conv in a training graph folded into the conv's weight and bias. */
   foldFrozenBatchNorm: true,
 };

@@ -1,4 +1,21 @@
-import type { RawPixels } from '../data/sharp-stages.js';
+import type { RawPixels } from './sharp-stages.js';
+
+/** torchvision's InterpolationMode for PIL images (BILINEAR, BICUBIC): PIL's antialiased filters. */
+export type Interpolation = 'bilinear' | 'bicubic';
+
+/** PIL's Resample.c filters: support at scale 1, and the kernel. Bicubic is Keys' cubic with a = -0.5. */
+const FILTERS: Record<Interpolation, { support: number; at: (x: number) => number }> = {
+  bilinear: { support: 1, at: (x) => (x < 1 ? 1 - x : 0) },
+  bicubic: {
+    support: 2,
+    at: (x) => {
+      const a = -0.5;
+      if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+      if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
+      return 0;
+    },
+  },
+};
 
 /** PIL's fixed point for 8-bit resampling (Resample.c): coefficients scaled by 2^22. */
 const PRECISION_BITS = 22;
@@ -12,11 +29,12 @@ interface Kernel {
   taps: number;
 }
 
-/** PIL's precompute_coeffs for the bilinear (triangle) filter: its support widens with the reduction factor. */
-function kernel(inSize: number, outSize: number): Kernel {
+/** PIL's precompute_coeffs: the filter's support widens with the reduction factor (antialiasing). */
+function kernel(inSize: number, outSize: number, interpolation: Interpolation): Kernel {
+  const filter = FILTERS[interpolation];
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
-  const support = filterScale;
+  const support = filter.support * filterScale;
   const taps = Math.ceil(support) * 2 + 1;
   const start = new Int32Array(outSize);
   const count = new Int32Array(outSize);
@@ -29,7 +47,7 @@ function kernel(inSize: number, outSize: number): Kernel {
     let total = 0;
     for (let j = 0; j < xmax; j++) {
       const t = Math.abs((j + xmin - center + 0.5) / filterScale);
-      w[j] = t < 1 ? 1 - t : 0;
+      w[j] = filter.at(t);
       total += w[j]!;
     }
     for (let j = 0; j < xmax; j++) {
@@ -48,15 +66,15 @@ function clip8(value: number): number {
 }
 
 /**
- * Resizes 8-bit HWC pixels like PIL's `resize(..., BILINEAR)` (and libvips' linear kernel when
- * shrinking): horizontal pass, then vertical, each rounded to 8 bits.
+ * Resizes 8-bit HWC pixels like PIL's `resize(..., BILINEAR | BICUBIC)` (libvips' linear and cubic
+ * kernels compute nearly the same when shrinking): horizontal pass, then vertical, each rounded to 8 bits.
  */
-export function resampleBilinear(pixels: RawPixels, outWidth: number, outHeight: number): RawPixels {
+export function resample(pixels: RawPixels, outWidth: number, outHeight: number, interpolation: Interpolation = 'bilinear'): RawPixels {
   const c = pixels.channels;
   let data = pixels.data;
   let width = pixels.width;
   if (outWidth !== width) {
-    const k = kernel(width, outWidth);
+    const k = kernel(width, outWidth, interpolation);
     const out = new Uint8Array(outWidth * pixels.height * c);
     for (let y = 0; y < pixels.height; y++) {
       const row = y * width * c;
@@ -75,7 +93,7 @@ export function resampleBilinear(pixels: RawPixels, outWidth: number, outHeight:
     width = outWidth;
   }
   if (outHeight !== pixels.height) {
-    const k = kernel(pixels.height, outHeight);
+    const k = kernel(pixels.height, outHeight, interpolation);
     const stride = width * c;
     const out = new Uint8Array(outHeight * stride);
     for (let y = 0; y < outHeight; y++) {
