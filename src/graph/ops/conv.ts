@@ -106,11 +106,16 @@ const oneHotApplies = (kh: number, kw: number) => engineTuning.im2col === 'one-h
  */
 const batchInnermost = () => engineTuning.columnOrder === 'hwn';
 
+/** [n, c, h, w] as [c, h, w, n]: [n, c*h*w] -> [c*h*w, n] is a plain 2-D transpose, which ORT runs through MLAS's blocked kernel. */
+export function toChwn(g: Graph, t: T): T {
+  const [n, c, h, w] = t.shape as [number, number, number, number];
+  return p.reshape(g, p.transpose(g, p.reshape(g, t, [n, c * h * w]), [1, 0]), [c, h, w, n]);
+}
+
 /** [n, c, h, w] as [c, columns] in the batch columns' order. */
 function channelsByColumns(g: Graph, t: T): T {
   const [n, c, h, w] = t.shape as [number, number, number, number];
-  // [n, c*h*w] -> [c*h*w, n] is a plain 2-D transpose, which ORT runs through MLAS's blocked kernel.
-  if (batchInnermost()) return p.reshape(g, p.transpose(g, p.reshape(g, t, [n, c * h * w]), [1, 0]), [c, h * w * n]);
+  if (batchInnermost()) return p.reshape(g, toChwn(g, t), [c, h * w * n]);
   return p.reshape(g, p.transpose(g, t, [1, 0, 2, 3]), [c, n * h * w]);
 }
 
@@ -129,9 +134,7 @@ function batchColumns(g: Graph, x: T, kh: number, kw: number, stride: number, pa
   const [n, ci, h, wd] = x.shape as [number, number, number, number];
   if (oneHotApplies(kh, kw)) return channelsByColumns(g, oneHotColumns(g, x, kh, kw, stride, pads, ho, wo, reversed));
   if (batchInnermost()) {
-    const chwn = p.reshape(g, channelsByColumns(g, x), [ci, h, wd, n]);
-    const padded = pads.every((v) => v === 0) ? chwn : g.emit1('Pad', [chwn, g.constantInt64([0, pads[0], pads[1], 0, 0, pads[2], pads[3], 0])], [ci, h + pads[0] + pads[2], wd + pads[1] + pads[3], n]);
-    const parts = windows(g, padded, kh, kw, stride, ho, wo, 1, reversed);
+    const parts = windows(g, padChwn(g, toChwn(g, x), pads), kh, kw, stride, ho, wo, 1, reversed);
     return parts.length === 1
       ? p.reshape(g, parts[0]!, [ci, ho * wo * n])
       : p.reshape(g, p.concat(g, parts.map((part) => p.unsqueeze(g, part, 1)), 1), [ci * kh * kw, ho * wo * n]);
@@ -140,6 +143,13 @@ function batchColumns(g: Graph, x: T, kh: number, kw: number, stride: number, pa
   return parts.length === 1
     ? p.reshape(g, parts[0]!, [ci, n * ho * wo])
     : p.reshape(g, p.concat(g, parts.map((part) => p.unsqueeze(g, part, 1)), 1), [ci * kh * kw, n * ho * wo]);
+}
+
+/** Zero padding of a [c, h, w, n] tensor: [top, left, bottom, right]. */
+export function padChwn(g: Graph, t: T, pads: Pads): T {
+  const [c, h, w, n] = t.shape as [number, number, number, number];
+  if (pads.every((v) => v === 0)) return t;
+  return g.emit1('Pad', [t, g.constantInt64([0, pads[0], pads[1], 0, 0, pads[2], pads[3], 0])], [c, h + pads[0] + pads[2], w + pads[1] + pads[3], n]);
 }
 
 /** The conv output from batch columns: W [co, ci*kh*kw] x columns (+ bias), back to NCHW. */
@@ -200,7 +210,7 @@ function convWeightGrad(g: Graph, dy: T, x: T, w: T, options: Conv2dOptions): T 
 }
 
 /** The kh*kw shifted, strided windows of a (padded) input, as the columns of an im2col; `axis` is its row axis. */
-function windows(g: Graph, padded: T, kh: number, kw: number, stride: number, ho: number, wo: number, axis = 2, reversed = false): T[] {
+export function windows(g: Graph, padded: T, kh: number, kw: number, stride: number, ho: number, wo: number, axis = 2, reversed = false): T[] {
   const parts: T[] = [];
   for (let a = 0; a < kh; a++) {
     for (let b = 0; b < kw; b++) {
