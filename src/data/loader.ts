@@ -15,7 +15,10 @@ export interface LoaderOptions {
   transforms?: Pipeline | readonly TransformStep[];
   /** Examples being decoded at once; sharp runs each on the libuv threadpool. */
   concurrency?: number;
-  /** Batches prepared ahead of the one being consumed (default 1). */
+  /**
+   * Extra batches in flight (default 1): while the consumer holds batch k (ORT running it), batches k+1 ..
+   * k+1+prefetch are being decoded, so the loader's threads and ORT's overlap (test/data-prefetch.test.ts).
+   */
   prefetch?: number;
   /**
    * An example whose image fails to decode: 'replace' (default) skips it and takes the next example of the
