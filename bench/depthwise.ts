@@ -15,6 +15,8 @@ import { cpuDescription, median, option } from './common.js';
 
 const BATCH = 8;
 const LAYERS = [
+  { c: 16, size: 112, k: 3, stride: 1 },
+  { c: 64, size: 112, k: 3, stride: 2 },
   { c: 96, size: 56, k: 3, stride: 1 },
   { c: 144, size: 56, k: 3, stride: 2 },
   { c: 672, size: 14, k: 5, stride: 1 },
@@ -37,7 +39,7 @@ async function build(layer: (typeof LAYERS)[number], which: 'dX' | 'dW', formula
     g.output(which === 'dX' ? depthwiseInputGrad(g, dy, x, w, layer.stride, pads) : depthwiseWeightGrad(g, dy, x, w, layer.stride, pads), 'out');
   } finally {
     depthwiseFormulation.inputGrad = 'auto';
-    depthwiseFormulation.weightGrad = 'swapped-conv';
+    depthwiseFormulation.weightGrad = 'auto';
   }
   const session = await Session.create(serializeGraph(g), { threads: 2 });
   const fill = (shape: readonly number[]) => ({ data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)), shape: [...shape] });
@@ -70,7 +72,7 @@ async function main(): Promise<void> {
   console.log(`|---|${header.map(() => '---').join('|')}|`);
   const rows: Array<['dX' | 'dW', string]> = [
     ['dX', 'conv-flipped'], ['dX', 'conv-transpose'], ['dX', 'dilate-conv'],
-    ['dW', 'swapped-conv'], ['dW', 'slices'], ['dW', 'stacked-windows'],
+    ['dW', 'swapped-conv'], ['dW', 'slices'], ['dW', 'stacked-windows'], ['dW', 'batch-inner-columns'],
   ];
   const cells = new Map<string, string[]>(rows.map(([w, f]) => [`${w} ${f}`, []]));
   for (const layer of LAYERS) {

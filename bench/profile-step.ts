@@ -2,7 +2,7 @@
  * One training scenario of the engine bench, alone and in detail: step times, and with --profile
  * ORT's per-node profile summed by op type (where a step's time goes). For choosing formulations.
  *
- *   node dist/bench/profile-step.js small|r18|r50|r50-bn-frozen [--iters 5] [--warmup 2] [--profile] [--tuning '{"columnOrder":"nhw"}'] [--top 30] [--threads 2] [--keep]
+ *   node dist/bench/profile-step.js small|r18|r50|r50-bn-frozen [--iters 5] [--warmup 2] [--profile] [--tuning '{"columnOrder":"nhw"}'] [--top 30] [--threads 2] [--keep] [--depthwise-dw swapped-conv]
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
@@ -12,6 +12,7 @@ import { CASES } from './step-cases.js';
 import { seedInitializers } from '../src/nn/init.js';
 import { TrainStep } from '../src/runtime/train-step.js';
 import { engineTuning } from '../src/graph/ops/tuning.js';
+import { depthwiseFormulation, type DepthwiseWeightGrad } from '../src/graph/ops/grouped-conv.js';
 
 
 interface ProfileEvent {
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
   const profile = args.includes('--profile');
   const top = Number(option(args, '--top') ?? 0);
   Object.assign(engineTuning, JSON.parse(option(args, '--tuning') ?? '{}'));
+  depthwiseFormulation.weightGrad = (option(args, '--depthwise-dw') ?? 'auto') as DepthwiseWeightGrad | 'auto';
   const prefix = path.join(os.tmpdir(), `tlkit-profile-${process.pid}`);
   seedInitializers(0);
   const net = c.net();

@@ -1,8 +1,10 @@
 /** The training scenarios bench/profile-step.ts and bench/ab-step.ts build (the engine bench's shapes). */
-import { resnet18, resnet50, type ResNet } from '../src/models/resnet.js';
+import { resnet18, resnet50 } from '../src/models/resnet.js';
+import { createModel } from '../src/models/registry.js';
+import type { Module } from '../src/nn/module.js';
 
 export interface Case {
-  net: () => ResNet;
+  net: () => Module;
   image: [number, number, number];
   batch: number;
   bnTraining: boolean;
@@ -19,6 +21,9 @@ export const CASES: Record<string, Case> = {
   r50: { net: () => resnet50({ numClasses: 2, padMode: 'pad', weightInit: he }), image: [3, 224, 224], batch: 8, bnTraining: true },
   /** The engine bench's "layer4 + fc": a frozen prefix (an inference graph) before the training graph. */
   'r50-layer4-fc': { net: () => { const net = resnet50({ numClasses: 2, padMode: 'pad', weightInit: he }); net.freeze().unfreeze('layer4', 'fc'); return net; }, image: [3, 224, 224], batch: 8, bnTraining: false },
+  /** bench/zoo.ts's fine-tune shapes. */
+  mnv3l: { net: () => createModel('mobilenet_v3_large', { numClasses: 2 }), image: [3, 224, 224], batch: 8, bnTraining: true },
+  effb0: { net: () => createModel('efficientnet_b0', { numClasses: 2 }), image: [3, 224, 224], batch: 8, bnTraining: true },
   'r50-bn-frozen': { net: () => resnet50({ numClasses: 2, padMode: 'pad', weightInit: he }), image: [3, 224, 224], batch: 8, bnTraining: false },
 };
 

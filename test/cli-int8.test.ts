@@ -89,6 +89,23 @@ test('tlkit train --mode fixed-feature --precision int8 records the calibration 
   assert.deepEqual(second.config.int8.frozen.agreement, frozen.agreement);
 });
 
+test('tlkit visualize --precision int8: the grid shows the int8 model\'s predictions, the same as tlkit predict --precision int8', async () => {
+  const val = path.join(data, 'val');
+  const common = ['--weights', weights, '--model', 'resnet18', '--image-size', '64', '--precision', 'int8', '--calibrate-on', data, '--calibration-images', '16'];
+  const predicted = await runCli(['predict', val, ...common, '--json'], { env });
+  assert.equal(predicted.code, 0, predicted.stderr);
+  const argmax = new Map((JSON.parse(predicted.stdout) as Array<{ source: string; logits: number[] }>).map((p) => [p.source, p.logits.indexOf(Math.max(...p.logits))]));
+  const png = path.join(dir, 'int8-grid.png');
+  const shown = await runCli(['visualize', val, ...common, '--rows', '2', '--cols', '3', '--out', png, '--json'], { env });
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.match(shown.stderr, /int8: 20 convolutions .* minmax calibration on 16 images \(cached\)/, 'the calibration predict made, read back');
+  const grid = JSON.parse(shown.stdout) as Array<{ path: string; predicted: string }>;
+  assert.equal(grid.length, 6);
+  const classes = (await readdir(val)).sort();
+  for (const p of grid) assert.equal(p.predicted, classes[argmax.get(p.path)!], p.path);
+  assert.ok((await stat(png)).size > 0);
+});
+
 test('--precision: an unknown value, or int8 on layers that train, is refused naming the flag and what is allowed', async () => {
   const bad = await runCli(['eval', data, '--model', 'resnet18', '--weights', weights, '--precision', 'fp16'], { env });
   assert.equal(bad.code, 1);

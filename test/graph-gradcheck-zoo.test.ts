@@ -48,8 +48,8 @@ const DEPTHWISE_CASES: Array<{ x: number[]; k: number; stride: number; pads: [nu
 ];
 
 for (const inputGrad of ['auto', 'conv-flipped', 'conv-transpose', 'dilate-conv'] as Array<DepthwiseInputGrad | 'auto'>) {
-  for (const weightGrad of ['swapped-conv', 'slices', 'stacked-windows'] as DepthwiseWeightGrad[]) {
-    if (inputGrad !== 'auto' && weightGrad !== 'swapped-conv') continue;
+  for (const weightGrad of ['auto', 'swapped-conv', 'slices', 'stacked-windows', 'batch-inner-columns'] as Array<DepthwiseWeightGrad | 'auto'>) {
+    if (inputGrad !== 'auto' && weightGrad !== 'auto') continue;
     test(`depthwise conv (dX ${inputGrad}, dW ${weightGrad}): stride 1 and 2, kernels 3, 5, 7`, async () => {
       depthwiseFormulation.inputGrad = inputGrad;
       depthwiseFormulation.weightGrad = weightGrad;
@@ -60,7 +60,7 @@ for (const inputGrad of ['auto', 'conv-flipped', 'conv-transpose', 'dilate-conv'
         }
       } finally {
         depthwiseFormulation.inputGrad = 'auto';
-        depthwiseFormulation.weightGrad = 'swapped-conv';
+        depthwiseFormulation.weightGrad = 'auto';
       }
     });
   }

@@ -123,3 +123,22 @@ test('early stopping in fit: the run ends at best epoch + patience and the netwo
   assert.notDeepEqual(perEpoch[expectedStop - 1]!.get('1.weight'), final.get('1.weight'));
   assert.ok(lines.some((l) => l.startsWith(`Early stopping after epoch ${expectedStop}`)));
 });
+
+test('keepLast: false writes best.ckpt only, reports no last checkpoint, and refuses resume', async () => {
+  const { mkdtemp, readdir, rm } = await import('node:fs/promises');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tlkit-keeplast-'));
+  try {
+    const result = await fit(linearNet(3), { ...loaders(3), epochs: 2, inputShape: TINY_INPUT_SHAPE, optimizer: { kind: 'sgd' }, lr: 0.1, checkpointDir: dir, keepLast: false, log: () => undefined });
+    assert.deepEqual(await readdir(dir), ['best.ckpt']);
+    assert.equal(result.lastCheckpoint, undefined);
+    assert.equal(result.bestCheckpoint, path.join(dir, 'best.ckpt'));
+    await assert.rejects(
+      fit(linearNet(3), { ...loaders(3), epochs: 2, inputShape: TINY_INPUT_SHAPE, optimizer: { kind: 'sgd' }, lr: 0.1, checkpointDir: dir, keepLast: false, resume: true, log: () => undefined }),
+      /keepLast: false/,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

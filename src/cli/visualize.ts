@@ -6,8 +6,10 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { evaluateWithImages } from '../train/evaluate.js';
 import { checkClassCount, headClasses } from '../transfer/strategies.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
+import { describeInt8 } from '../runtime/int8.js';
 import {
-  evalLoader, evaluationFolder, intOption, modelOption, numClassesOption, padModeOption, precisionOption, requireFloat32, parsedOption, seedOption, weightsOption, type Precision,
+  calibrateOnOption, calibrationImagesOption, evalLoader, evaluationFolder, int8Options, intOption, modelOption, numClassesOption, padModeOption, precisionOption,
+  parsedOption, seedOption, weightsOption, type Precision,
 } from './shared-options.js';
 
 interface VisualizeOptions {
@@ -23,6 +25,8 @@ interface VisualizeOptions {
   cols: number;
   seed: number;
   precision?: Precision;
+  calibrationImages?: number;
+  calibrateOn?: string;
   shuffle: boolean;
   json?: boolean;
 }
@@ -40,7 +44,6 @@ export interface ShownPrediction {
  * titled `predict:<class>`, blue when right and red when wrong, written as one PNG.
  */
 export async function visualize(dir: string, options: VisualizeOptions): Promise<ShownPrediction[]> {
-  requireFloat32(options.precision, 'visualize');
   if (!options.weights && !isOnnxPath(options.model)) throw new Error(`--weights is required for ${options.model} (an .onnx model brings its own)`);
   const folder = await evaluationFolder(dir);
   const { net } = await loadNetwork(options.model, { weights: options.weights, numClasses: options.numClasses, padMode: options.padMode, mean: options.mean, std: options.std });
@@ -51,7 +54,10 @@ export async function visualize(dir: string, options: VisualizeOptions): Promise
   const count = Math.min(rows * cols, folder.length);
   const loader = evalLoader(folder, count, size, { shuffle: options.shuffle, seed: options.seed, normalize: normalization });
   const shape: [number, number, number] = [inChannelsOf(net), size, size];
-  const { evaluation, images } = await evaluateWithImages(net, loader, shape, count, { limit: count });
+  const int8 = await int8Options(options, {
+    calibration: folder, imageSize: size, channels: shape[0], seed: 0, normalize: normalization, onReport: (report) => process.stderr.write(`${describeInt8(report)}\n`),
+  });
+  const { evaluation, images } = await evaluateWithImages(net, loader, shape, count, { limit: count, int8 });
   const classNames = [...folder.classNames];
   const png = await renderPredictionGrid({
     images, shape, ...normalization, predicted: evaluation.predicted, actual: evaluation.labels, classNames,
@@ -78,6 +84,8 @@ export function register(program: Command): void {
     .addOption(padModeOption())
     .addOption(intOption('--image-size <n>', 'crop size (images are resized to size+32, then center-cropped; default: 224, or the .onnx model\'s input size)'))
     .addOption(precisionOption())
+    .addOption(calibrationImagesOption())
+    .addOption(calibrateOnOption('default: the shown folder, apart from the agreement images'))
     .addOption(parsedOption('--mean <list>', 'with an .onnx --model: per-channel mean on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
     .addOption(parsedOption('--std <list>', 'with an .onnx --model: per-channel std on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
     .option('--out <file>', 'PNG to write', 'predictions.png')

@@ -78,11 +78,13 @@ function bilinearTaps(inSize: number, outSize: number, start: number, count: num
   return taps;
 }
 
-function clip8(value: number): number {
-  return value < 0 ? 0 : value > 255 ? 255 : value;
-}
-
-/** Applies an Enlargement to 8-bit HWC pixels; returns the kept box as 8-bit HWC. */
+/**
+ * Applies an Enlargement to 8-bit HWC pixels; returns the kept box as 8-bit HWC. The weights of a tap pair are
+ * >= 0 and sum to ONE (+-1 from rounding), so (a * wa + b * wb + HALF) >> PRECISION_BITS stays in 0..255 with no
+ * clamp, as PIL's clip8 finds. The RGB horizontal pass is unrolled: this runs for every crop smaller than the
+ * output (a crop side under 224 px: common among the tutorial's random crops of a 500x375 photo); 150x120 -> 224x224,
+ * A/B in one process on a loaded 2-core EPYC (rough): 1.0-1.25 ms before, 0.71-0.93 after (one outlier of 2.1).
+ */
 export function enlarge(pixels: Uint8Array, channels: number, e: Enlargement): Uint8Array {
   const { box } = e;
   if (e.interpolation === 'bicubic') return bicubicEnlarge(pixels, channels, e);
@@ -92,18 +94,32 @@ export function enlarge(pixels: Uint8Array, channels: number, e: Enlargement): U
   if (e.outWidth !== e.inWidth || box.left !== 0 || box.width !== e.inWidth) {
     const taps = e.outWidth === e.inWidth ? identityTaps(box.left, box.width) : bilinearTaps(e.inWidth, e.outWidth, box.left, box.width);
     rows = new Uint8Array(e.inHeight * box.width * channels);
+    const { first, second, firstWeight, secondWeight } = taps;
+    const width = box.width;
     for (let y = 0; y < e.inHeight; y++) {
       const inRow = y * e.inWidth * channels;
-      let o = y * box.width * channels;
-      for (let x = 0; x < box.width; x++) {
-        const a = inRow + taps.first[x]! * channels;
-        const b = inRow + taps.second[x]! * channels;
-        const wa = taps.firstWeight[x]!;
-        const wb = taps.secondWeight[x]!;
-        for (let c = 0; c < channels; c++, o++) rows[o] = clip8((pixels[a + c]! * wa + pixels[b + c]! * wb + HALF) >> PRECISION_BITS);
+      let o = y * width * channels;
+      if (channels === 3) {
+        for (let x = 0; x < width; x++, o += 3) {
+          const a = inRow + first[x]! * 3;
+          const b = inRow + second[x]! * 3;
+          const wa = firstWeight[x]!;
+          const wb = secondWeight[x]!;
+          rows[o] = (pixels[a]! * wa + pixels[b]! * wb + HALF) >> PRECISION_BITS;
+          rows[o + 1] = (pixels[a + 1]! * wa + pixels[b + 1]! * wb + HALF) >> PRECISION_BITS;
+          rows[o + 2] = (pixels[a + 2]! * wa + pixels[b + 2]! * wb + HALF) >> PRECISION_BITS;
+        }
+      } else {
+        for (let x = 0; x < width; x++) {
+          const a = inRow + first[x]! * channels;
+          const b = inRow + second[x]! * channels;
+          const wa = firstWeight[x]!;
+          const wb = secondWeight[x]!;
+          for (let c = 0; c < channels; c++, o++) rows[o] = (pixels[a + c]! * wa + pixels[b + c]! * wb + HALF) >> PRECISION_BITS;
+        }
       }
     }
-    rowWidth = box.width;
+    rowWidth = width;
   }
   // Vertical pass producing only the kept rows.
   const stride = rowWidth * channels;
@@ -119,7 +135,7 @@ export function enlarge(pixels: Uint8Array, channels: number, e: Enlargement): U
     const wa = taps.firstWeight[y]!;
     const wb = taps.secondWeight[y]!;
     const o = y * stride;
-    for (let i = 0; i < stride; i++) out[o + i] = clip8((rows[a + i]! * wa + rows[b + i]! * wb + HALF) >> PRECISION_BITS);
+    for (let i = 0; i < stride; i++) out[o + i] = (rows[a + i]! * wa + rows[b + i]! * wb + HALF) >> PRECISION_BITS;
   }
   return out;
 }

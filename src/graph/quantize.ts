@@ -176,22 +176,38 @@ export function rangeOutputName(tensor: string, which: 'min' | 'max'): string {
 }
 
 /**
- * The model whose only outputs are the minimum and maximum of each named tensor over the batch (ReduceMin /
- * ReduceMax over every axis, keepdims 0: two scalars per tensor), for calibration. Reducing inside ORT instead
- * of returning the tensors themselves (copied out and scanned in JS before). ResNet-50 backbone, 64 images at
- * 224 px, b16, process CPU time (2-core AMD EPYC, load ~3, so rough): tensors out + JS scan 12.1-16.1 s, these
- * reductions 8.6-8.9 s, the plain float32 pass over the same images 5.6 s (tmp probe, two rounds alternating).
+ * The model whose only outputs are the range of each named tensor over the batch, for calibration: two scalars
+ * per tensor, reduced inside ORT instead of returning the tensors themselves (copied out and scanned in JS
+ * before). A ReLU output that feeds a Conv gets its maximum only, from GlobalMaxPool, which ORT runs in its
+ * blocked NCHWc layout with no reorder back to NCHW; its minimum is 0 by construction (a ReLU is never
+ * negative, and every quantization range is widened to include 0), so calibrateRanges records 0. The others
+ * get ReduceMin and ReduceMax over every axis. ResNet-50 backbone, 224 px, process CPU time on a 2-core AMD
+ * EPYC at load ~3 (rough): 64 images, tensors out + JS scan 12.1-16.1 s vs ReduceMin/ReduceMax on every tensor
+ * 8.6-8.9 s vs the plain float32 pass 5.6 s; one b16 batch: ReduceMin/ReduceMax everywhere 1.90-2.12 s,
+ * with GlobalMaxPool for ReLU outputs 1.72-1.75 s, plain float32 1.67-1.74 s; 64 images again at load ~4: JS scan
+ * 16.0-17.2 s, this 9.4-9.9 s, plain float32 7.5-7.6 s.
  */
 export function withRangeOutputs(source: ModelProto, names: readonly string[]): ModelProto {
   const model = cloneModel(source);
   const graph = graphOf(model);
+  const producers = new Map<string, NodeProto>();
+  for (const node of graph.node ?? []) for (const output of node.output ?? []) producers.set(output, node);
+  const consumers = consumersOf(graph.node ?? []);
   const keepdims = onnx.AttributeProto.create({ name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 });
   const outputs: onnxProto.onnx.IValueInfoProto[] = [];
+  const scalar = (name: string) => outputs.push(onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [] } } } }));
   for (const name of names) {
-    for (const [which, opType] of [['min', 'ReduceMin'], ['max', 'ReduceMax']] as const) {
-      const output = rangeOutputName(name, which);
+    const max = rangeOutputName(name, 'max');
+    // Conv's data input has rank 3 or more, which GlobalMaxPool needs.
+    if (producers.get(name)?.opType === 'Relu' && (consumers.get(name) ?? []).some((n) => n.opType === 'Conv' && n.input?.[0] === name)) {
+      graph.node!.push(onnx.NodeProto.create({ opType: 'GlobalMaxPool', name: `${max}.pool`, input: [name], output: [`${max}.pool`] }));
+      graph.node!.push(onnx.NodeProto.create({ opType: 'ReduceMax', name: max, input: [`${max}.pool`], output: [max], attribute: [keepdims] }));
+      scalar(max);
+      continue;
+    }
+    for (const [output, opType] of [[rangeOutputName(name, 'min'), 'ReduceMin'], [max, 'ReduceMax']] as const) {
       graph.node!.push(onnx.NodeProto.create({ opType, name: output, input: [name], output: [output], attribute: [keepdims] }));
-      outputs.push(onnx.ValueInfoProto.create({ name: output, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [] } } } }));
+      scalar(output);
     }
   }
   graph.output = outputs;

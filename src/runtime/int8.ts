@@ -133,7 +133,9 @@ export async function calibrateRanges(folded: ModelProto, inputShape: readonly n
       const outputs = await probe.run({ [inputName]: { data: images, shape: [count, ...inputShape] } });
       for (const name of tensors) {
         const range = ranges.get(name)!;
-        range.min = Math.min(range.min, (outputs[rangeOutputName(name, 'min')]!.data as Float32Array)[0]!);
+        // No minimum output: a ReLU's output, whose minimum is 0 (withRangeOutputs).
+        const min = outputs[rangeOutputName(name, 'min')];
+        range.min = Math.min(range.min, min ? (min.data as Float32Array)[0]! : 0);
         range.max = Math.max(range.max, (outputs[rangeOutputName(name, 'max')]!.data as Float32Array)[0]!);
       }
       seen += count;

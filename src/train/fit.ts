@@ -61,6 +61,8 @@ export interface FitOptions {
   bestCheckpointName?: string;
   /** Continue from last.ckpt in checkpointDir. */
   resume?: boolean;
+  /** Write last.ckpt (weights, optimizer state, training state, for `resume`) after every epoch (default true); best.ckpt is written either way. */
+  keepLast?: boolean;
   /** Printed like the tutorial's log; default: stdout. */
   log?: (line: string) => void;
   progress?: boolean;
@@ -185,10 +187,11 @@ interface EpochTotals {
  */
 export async function fit(net: Module, options: FitOptions): Promise<FitResult> {
   if (options.resume && !options.checkpointDir) throw new Error('resume needs checkpointDir, the folder holding last.ckpt');
+  if (options.resume && options.keepLast === false) throw new Error('resume continues from last.ckpt, which keepLast: false does not write');
   const log = options.log ?? nodeFitHost?.log ?? ((line: string) => console.log(line));
   const bnTraining = options.bnTraining ?? true;
   net.nameParameters();
-  const checkpoints = options.checkpointDir ? fileHost().checkpoints(options.checkpointDir, { bestName: options.bestCheckpointName, resume: options.resume }) : undefined;
+  const checkpoints = options.checkpointDir ? fileHost().checkpoints(options.checkpointDir, { bestName: options.bestCheckpointName, resume: options.resume, last: options.keepLast }) : undefined;
   const { train } = options;
   const classes = classCount(train);
   const loss = trainingLoss(options, classes);
@@ -256,7 +259,7 @@ export async function fit(net: Module, options: FitOptions): Promise<FitResult> 
   const { bestAccuracy, bestEpoch } = run.state;
   const stoppedEarly = run.stopRequest?.kind === 'callback' ? run.stopRequest.reason : undefined;
   return {
-    history, bestAccuracy, bestEpoch, bestCheckpoint: checkpoints?.bestPath, lastCheckpoint: checkpoints?.lastPath, lastEvaluation,
+    history, bestAccuracy, bestEpoch, bestCheckpoint: checkpoints?.bestPath, lastCheckpoint: options.keepLast === false ? undefined : checkpoints?.lastPath, lastEvaluation,
     interrupted: run.stopRequest?.kind === 'interrupt', stoppedEarly, frozenStages,
   };
 }

@@ -2,6 +2,7 @@
 import type { Graph } from '../graph.js';
 import type { SymbolicTensor } from '../ir.js';
 import * as p from './primitives.js';
+import { engineTuning } from './tuning.js';
 
 type T = SymbolicTensor;
 
@@ -15,7 +16,9 @@ export function clip(g: Graph, x: T, low: number | undefined, high: number | und
       const below = g.emit1('Less', [x, g.constant(high)], x.shape, {}, 'bool');
       inside = inside ? g.emit1('And', [inside, below], x.shape, {}, 'bool') : below;
     }
-    return [inside ? p.where(g, inside, dy!, g.constant(0)) : dy!];
+    if (!inside) return [dy!];
+    // As ReLU's backward (tuning.ts): a multiply by the cast mask outruns ORT's Where.
+    return [engineTuning.reluBackward === 'where' ? p.where(g, inside, dy!, g.constant(0)) : p.mul(g, dy!, p.cast(g, inside, 'float32'))];
   });
   return y;
 }

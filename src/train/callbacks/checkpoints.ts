@@ -9,6 +9,8 @@ export interface CheckpointOptions {
   bestName?: string;
   /** Continue from last.ckpt: weights, optimizer moments and the training state. */
   resume?: boolean;
+  /** Write last.ckpt after every epoch (default true). */
+  last?: boolean;
 }
 
 /**
@@ -41,6 +43,7 @@ export class Checkpoints implements Callback {
 
   async onEpochEnd(run: TrainingRun, { improved }: EpochEnd): Promise<void> {
     if (improved) await saveNetCheckpoint(this.bestPath, run.net);
+    if (this.options.last === false) return;
     await saveNetCheckpoint(this.lastPath, run.net, { optimizer: run.step.optimizerState(), state: run.state });
   }
 }
