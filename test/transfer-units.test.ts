@@ -111,3 +111,34 @@ test('fixed features train only the head; fine-tuning from layer4 leaves earlier
   assert.ok(moved('layer4.0.norm1.moving_mean'), 'BN in training mode updates its statistics');
   for (const name of ['conv1.weight', 'layer3.1.conv2.weight', 'layer1.0.norm1.moving_mean']) assert.ok(!moved(name), `${name} changed before layer4`);
 });
+
+test('RKD teacher embeddings: each image is run through the teacher once and rows come back in batch order', async () => {
+  const { TeacherEmbeddings } = await import('../src/transfer/pipeline.js');
+  let runs = 0;
+  // A fake teacher: the embedding of an image is [sum of its pixels, its first pixel].
+  const teacher = {
+    run: async (images: Float32Array, batch: number) => {
+      runs++;
+      const size = images.length / batch;
+      const data = new Float32Array(batch * 2);
+      for (let b = 0; b < batch; b++) {
+        const image = images.subarray(b * size, (b + 1) * size);
+        data[2 * b] = image.reduce((a, v) => a + v, 0);
+        data[2 * b + 1] = image[0]!;
+      }
+      return { data, shape: [batch, 2] };
+    },
+  };
+  const imageOf = (index: number) => Float32Array.from({ length: 3 }, (_, k) => index * 10 + k);
+  const batchOf = (indices: number[]) => Float32Array.from(indices.flatMap((i) => Array.from(imageOf(i))));
+  const embeddings = new TeacherEmbeddings(teacher as never, 2, 3);
+  const first = await embeddings.of(Int32Array.from([2, 0]), batchOf([2, 0]));
+  assert.deepEqual(Array.from(first), [63, 20, 3, 0]);
+  const again = await embeddings.of(Int32Array.from([0, 2]), undefined);
+  assert.deepEqual(Array.from(again), [3, 0, 63, 20]);
+  assert.equal(runs, 1);
+  await embeddings.of(Int32Array.from([1, 2]), batchOf([1, 2]));
+  assert.equal(runs, 2);
+  assert.equal(embeddings.size, 3);
+  await assert.rejects(embeddings.of(Int32Array.from([5]), undefined), /needs the batch images/);
+});

@@ -299,13 +299,11 @@ export const TARGET_METHODS: readonly TargetMethodRow[] = [
       try {
         const net = study.fromSource();
         const rkd = rkdExtraLoss(study.sourceNet.featureChannels, study.options.rkdWeights ?? PAPER_RKD_WEIGHTS);
+        const embeddings = new TeacherEmbeddings(teacher, study.sourceNet.featureChannels, numel(study.inputShape));
         await fineTune(net, {
           ...fineTuneOptions(study), checkpointDir: study.checkpoint('finetune-rkd'),
           extra: { ...rkd, featureStage: 'flatten' },
-          extraFeeds: async ({ images }) => {
-            if (!images) throw new Error('RKD needs the batch images to compute the teacher embeddings');
-            return { rkd_teacher: (await teacher.run(images, images.length / numel(study.inputShape))).data };
-          },
+          extraFeeds: async ({ indices, images }) => ({ rkd_teacher: await embeddings.of(indices, images) }),
           cacheFeatures: false,
         });
         return { method: 'finetune-rkd', net, release: () => teacher.release() };
@@ -316,6 +314,33 @@ export const TARGET_METHODS: readonly TargetMethodRow[] = [
     },
   },
 ];
+
+/**
+ * The frozen teacher's embedding of each training image, computed the first time the image comes
+ * up: the target's training images have no random transforms, so an embedding depends on the
+ * image alone, and 40 epochs over 50 images need 50 teacher rows, not 200 teacher runs.
+ */
+export class TeacherEmbeddings {
+  private readonly rows = new Map<number, Float32Array>();
+
+  constructor(private readonly teacher: Pick<InferenceRunner, 'run'>, private readonly dimension: number, private readonly imageSize: number) {}
+
+  async of(indices: Int32Array, images: Float32Array | undefined): Promise<Float32Array> {
+    if (indices.some((i) => !this.rows.has(i))) {
+      if (!images) throw new Error('RKD needs the batch images to compute the teacher embeddings');
+      const batch = (await this.teacher.run(images, images.length / this.imageSize)).data;
+      indices.forEach((index, k) => this.rows.set(index, batch.slice(k * this.dimension, (k + 1) * this.dimension)));
+    }
+    const out = new Float32Array(indices.length * this.dimension);
+    indices.forEach((index, k) => out.set(this.rows.get(index)!, k * this.dimension));
+    return out;
+  }
+
+  /** How many distinct images have an embedding. */
+  get size(): number {
+    return this.rows.size;
+  }
+}
 
 /** The earlier name of runTransferStudy. */
 export const runPipeline = runTransferStudy;
