@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
-import { imageSizeOf, inChannelsOf, interpolationOf, isOnnxPath, loadNetwork, normalizationOf, parseChannelValues, resizeOf } from '../onnx-import/network.js';
+import { imageSizeOf, inChannelsOf, interpolationOf, isOnnxPath, loadNetwork, normalizationOf, resizeOf } from '../onnx-import/network.js';
 import { confusionMatrix, macroAverage, perClassMetrics, type ClassMetrics } from '../report/metrics.js';
 import { evaluateWithImages } from '../train/evaluate.js';
 import { checkClassCount, headClasses } from '../transfer/strategies.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 import {
   batchSizeOption, calibrateOnOption, calibrationImagesOption, evalLoader, evaluationFolder, int8Options, intOption, modelOption, parsedOption, numClassesOption, padModeOption,
-  precisionOption, weightsOption, type Precision,
-} from './shared-options.js';
+  precisionOption, weightsOption, type Precision, onnxNormalizationOption } from './shared-options.js';
 import { describeInt8, type Int8Report } from '../runtime/int8.js';
 
 interface EvalOptions {
@@ -70,8 +69,8 @@ export function register(program: Command): void {
     .addOption(numClassesOption())
     .addOption(padModeOption())
     .addOption(intOption('--image-size <n>', 'crop size (images are resized to size+32, then center-cropped; default: 224, or the .onnx model\'s input size)'))
-    .addOption(parsedOption('--mean <list>', 'with an .onnx --model: per-channel mean on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
-    .addOption(parsedOption('--std <list>', 'with an .onnx --model: per-channel std on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
+    .addOption(onnxNormalizationOption('mean'))
+    .addOption(onnxNormalizationOption('std'))
     .addOption(batchSizeOption())
     .addOption(precisionOption())
     .addOption(calibrationImagesOption())

@@ -1,14 +1,13 @@
 import type { Command } from 'commander';
 import * as path from 'node:path';
-import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, parseChannelValues } from '../onnx-import/network.js';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf } from '../onnx-import/network.js';
 import { describeInt8, type Int8Report } from '../runtime/int8.js';
 import { exportInferenceOnnx, exportInt8Onnx } from '../transfer/export.js';
 import { headClasses } from '../transfer/strategies.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 import {
-  calibrateOnOption, calibrationImagesOption, int8Options, intOption, modelOption, parsedOption, numClassesOption, padModeOption, precisionOption, type Precision,
-} from './shared-options.js';
+  calibrateOnOption, calibrationImagesOption, int8Options, intOption, modelOption, parsedOption, numClassesOption, padModeOption, precisionOption, type Precision, onnxNormalizationOption } from './shared-options.js';
 
 interface ExportCliOptions {
   model: string;
@@ -47,8 +46,8 @@ export function register(program: Command): void {
     .addOption(numClassesOption())
     .addOption(padModeOption())
     .addOption(intOption('--image-size <n>', 'input height and width (default: 224, or the .onnx model\'s input size)'))
-    .addOption(parsedOption('--mean <list>', 'with an .onnx --model: per-channel mean on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
-    .addOption(parsedOption('--std <list>', 'with an .onnx --model: per-channel std on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
+    .addOption(onnxNormalizationOption('mean'))
+    .addOption(onnxNormalizationOption('std'))
     .addOption(precisionOption())
     .addOption(calibrationImagesOption())
     .addOption(calibrateOnOption('required with int8: a folder of training images, or a dataset folder whose train/ is used'))

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { ImportedModel } from '../onnx-import/model.js';
-import { imageSizeOf, inChannelsOf, interpolationOf, isOnnxPath, loadNetwork, normalizationOf, parseChannelValues, resizeOf } from '../onnx-import/network.js';
+import { imageSizeOf, inChannelsOf, interpolationOf, isOnnxPath, loadNetwork, normalizationOf, resizeOf } from '../onnx-import/network.js';
 import type { ImageClassifier } from '../models/classifier.js';
 import { Flatten } from '../nn/layers/activation.js';
 import { GlobalAvgPool2d } from '../nn/layers/pool.js';
@@ -14,8 +14,7 @@ import type { PadMode } from '../nn/layers/conv2d.js';
 import {
   batchSizeOption, calibrateOnOption, calibrationImagesOption, choiceOption, describeStages, evalLoader, int8Options, intOption, modelOption, parsedOption, padModeOption,
   precisionOption, rateOption, seedOption,
-  singleFolder, weightsOption, type Precision,
-} from './shared-options.js';
+  singleFolder, weightsOption, type Precision, onnxNormalizationOption } from './shared-options.js';
 import { describeInt8 } from '../runtime/int8.js';
 
 export const CLASSIFIERS = ['softmax', 'knn', 'ncm'] as const;
@@ -163,8 +162,8 @@ export function register(program: Command): void {
     .addOption(padModeOption())
     .option('--stage <name>', 'where to cut the network: flatten (pooled layer4), layer3, layer3.5, layer2...; for an .onnx model a tensor name (tlkit inspect lists the cut points); feature maps are globally average-pooled', 'flatten')
     .addOption(intOption('--image-size <n>', 'crop size (images are resized to size+32, then center-cropped; default: 224, or the .onnx model\'s input size)'))
-    .addOption(parsedOption('--mean <list>', 'with an .onnx --model: per-channel mean on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
-    .addOption(parsedOption('--std <list>', 'with an .onnx --model: per-channel std on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
+    .addOption(onnxNormalizationOption('mean'))
+    .addOption(onnxNormalizationOption('std'))
     .addOption(batchSizeOption())
     .addOption(precisionOption())
     .addOption(calibrationImagesOption())

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { readNpy } from '../io/npy.js';
 import { toFloat32 } from '../io/dtype.js';
 import { loadModel } from '../models/registry.js';
-import { imageSizeOf, inChannelsOf, interpolationOf, isOnnxPath, loadNetwork, normalizationOf, resizeOf, type TransferNetwork, parseChannelValues } from '../onnx-import/network.js';
+import { imageSizeOf, inChannelsOf, interpolationOf, isOnnxPath, loadNetwork, normalizationOf, resizeOf, type TransferNetwork } from '../onnx-import/network.js';
 import { compose, evalTransforms } from '../data/transforms.js';
 import { IMAGE_EXTENSIONS } from '../data/image-folder.js';
 import { ImageFiles } from '../data/image-files.js';
@@ -18,8 +18,7 @@ import { TestTimeAugmentation } from '../train/tta.js';
 import { describeInt8 } from '../runtime/int8.js';
 import {
   batchSizeOption, calibrateOnOption, calibrationImagesOption, int8Options, intOption, modelOption, parsedOption, numClassesOption, padModeOption, precisionOption, weightsOption,
-  type Precision,
-} from './shared-options.js';
+  type Precision, onnxNormalizationOption } from './shared-options.js';
 
 export interface Prediction {
   source: string;
@@ -143,8 +142,8 @@ export function register(program: Command): void {
     .addOption(numClassesOption())
     .addOption(padModeOption())
     .addOption(intOption('--image-size <n>', 'crop size for image inputs (resized to size+32, then center-cropped; default: 224, or the .onnx model\'s input size)'))
-    .addOption(parsedOption('--mean <list>', 'with an .onnx --model: per-channel mean on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
-    .addOption(parsedOption('--std <list>', 'with an .onnx --model: per-channel std on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
+    .addOption(onnxNormalizationOption('mean'))
+    .addOption(onnxNormalizationOption('std'))
     .option('--class-names <list>', 'comma-separated class names for the output')
     .addOption(batchSizeOption('samples per run'))
     .addOption(precisionOption())

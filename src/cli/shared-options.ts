@@ -13,6 +13,7 @@ import { DataLoader } from '../data/loader.js';
 import { compose, evalTransforms, trainTransforms, type Normalization } from '../data/transforms.js';
 import type { Interpolation } from '../data/pil-resample.js';
 import { MODEL_NAMES } from '../models/registry.js';
+import { parseChannelValues } from '../onnx-import/network.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 import { calibrationSamples } from '../data/calibration-sample.js';
 import { CALIBRATION_METHOD, DEFAULT_AGREEMENT_IMAGES, DEFAULT_CALIBRATION_IMAGES, Int8Builds, type Int8Options, type Int8Report } from '../runtime/int8.js';
@@ -110,6 +111,11 @@ export function weightsOption(description = 'weights: best.ckpt from tlkit train
 
 export const padModeOption = (description = "'same' (MindSpore) or 'pad' (PyTorch); default: from the weights' naming") =>
   choiceOption('--pad-mode <mode>', description, ['same', 'pad'] as const);
+/** --mean / --std for an .onnx --model, on the 0-255 scale (every command that reads images from one takes both). */
+export function onnxNormalizationOption(which: 'mean' | 'std'): Option {
+  return parsedOption(`--${which} <list>`, `with an .onnx --model: per-channel ${which} on the 0-255 scale (default: from the file's metadata, else ImageNet's)`, parseChannelValues);
+}
+
 export const imageSizeOption = (description = 'crop size (images are resized to size+32, then center-cropped)', defaultValue = 224) => intOption('--image-size <n>', description, defaultValue);
 export const batchSizeOption = (description = 'images per run', defaultValue = 16) => intOption('--batch-size <n>', description, defaultValue);
 export const seedOption = (description = 'seed', defaultValue = 0) => countOption('--seed <n>', description, defaultValue);

@@ -6,7 +6,7 @@ import { readWeights } from '../io/weights.js';
 import { loadParamIntoNet } from '../io/load-params.js';
 import { createModel, loadModel } from '../models/registry.js';
 import { ImportedModel } from '../onnx-import/model.js';
-import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, type TransferNetwork, parseChannelValues } from '../onnx-import/network.js';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, type TransferNetwork } from '../onnx-import/network.js';
 import { seedInitializers } from '../nn/init.js';
 import {
   readRunRecord, renderPredictionGrid, startDashboard, writeReport, writeRunImages, writeRunRecord,
@@ -30,8 +30,7 @@ import {
   addDataFlags, imageFolderOptions, strictDataError, type DataFlags,
   amountOption, batchSizeOption, choiceOption, countOption, evalLoader, flagged, intOption, modelOption, OPTIMIZER_KINDS, padModeOption, parsedOption, parseOptimizer,
   positiveNumber, precisionOption, rateOption, seedOption, trainLoader as trainLoaderOf, trainValFolders, weightsOption, type OptimizerKind, type Precision,
-  calibrateOnOption, calibrationImagesOption, int8Options,
-} from './shared-options.js';
+  calibrateOnOption, calibrationImagesOption, int8Options, onnxNormalizationOption } from './shared-options.js';
 
 export const TRAIN_MODES = ['fixed-feature', 'finetune', 'scratch'] as const;
 export type TrainMode = (typeof TRAIN_MODES)[number];
@@ -356,8 +355,8 @@ export function addSetupOptions(command: Command): Command {
     .addOption(choiceOption('--optimizer <kind>', 'momentum = MindSpore nn.Momentum', OPTIMIZER_KINDS, 'momentum'))
     .addOption(amountOption('--weight-decay <wd>', 'L2 weight decay (decoupled for adamw)', 0))
     .addOption(intOption('--image-size <n>', 'training crop size; val images are resized to size+32 and center-cropped (default: 224, or the .onnx model\'s input size)'))
-    .addOption(parsedOption('--mean <list>', 'with an .onnx --model: per-channel mean on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
-    .addOption(parsedOption('--std <list>', 'with an .onnx --model: per-channel std on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
+    .addOption(onnxNormalizationOption('mean'))
+    .addOption(onnxNormalizationOption('std'))
     .option('--no-augment', 'train on the val transforms (resize + center crop) instead of random crops and flips; fixed-feature training then computes the backbone features once and caches them')
     .option('--from-stage <stage>', 'finetune: train from this stage on (layer4, layer3.5, fc; for an .onnx model a tensor name: train from that tensor on); earlier stages stay frozen')
     .option('--freeze <patterns>', 'finetune: comma-separated parameter name patterns to keep frozen (layer1.*, **.norm*)')

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf, parseChannelValues } from '../onnx-import/network.js';
+import { imageSizeOf, inChannelsOf, isOnnxPath, loadNetwork, normalizationOf } from '../onnx-import/network.js';
 import { renderPredictionGrid } from '../report/grid.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { evaluateWithImages } from '../train/evaluate.js';
@@ -9,8 +9,7 @@ import type { PadMode } from '../nn/layers/conv2d.js';
 import { describeInt8 } from '../runtime/int8.js';
 import {
   calibrateOnOption, calibrationImagesOption, evalLoader, evaluationFolder, int8Options, intOption, modelOption, numClassesOption, padModeOption, precisionOption,
-  parsedOption, seedOption, weightsOption, type Precision,
-} from './shared-options.js';
+  parsedOption, seedOption, weightsOption, type Precision, onnxNormalizationOption } from './shared-options.js';
 
 interface VisualizeOptions {
   model: string;
@@ -86,8 +85,8 @@ export function register(program: Command): void {
     .addOption(precisionOption())
     .addOption(calibrationImagesOption())
     .addOption(calibrateOnOption('default: the shown folder, apart from the agreement images'))
-    .addOption(parsedOption('--mean <list>', 'with an .onnx --model: per-channel mean on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
-    .addOption(parsedOption('--std <list>', 'with an .onnx --model: per-channel std on the 0-255 scale (default: from the file\'s metadata, else ImageNet\'s)', parseChannelValues))
+    .addOption(onnxNormalizationOption('mean'))
+    .addOption(onnxNormalizationOption('std'))
     .option('--out <file>', 'PNG to write', 'predictions.png')
     .addOption(intOption('--rows <n>', 'grid rows', 2))
     .addOption(intOption('--cols <n>', 'grid columns', 2))
