@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   console.log(`|---|${header.map(() => '---').join('|')}|`);
   const rows: Array<['dX' | 'dW', string]> = [
     ['dX', 'conv-flipped'], ['dX', 'conv-transpose'], ['dX', 'dilate-conv'],
-    ['dW', 'swapped-conv'], ['dW', 'slices'], ['dW', 'stacked-windows'], ['dW', 'batch-inner-columns'],
+    ['dW', 'swapped-conv'], ['dW', 'slices'], ['dW', 'stacked-windows'], ['dW', 'batch-columns'],
   ];
   const cells = new Map<string, string[]>(rows.map(([w, f]) => [`${w} ${f}`, []]));
   for (const layer of LAYERS) {

@@ -11,12 +11,13 @@ export interface Case {
 }
 
 const he = { kind: 'he-normal', mode: 'fan-out' } as const;
+/** The demo's source model as the pipeline builds it (MindSpore's default 'same' padding). */
+const demoModel = () => resnet18({ numClasses: 5, inChannels: 1, width: 16, smallInput: true, weightInit: he });
 export const CASES: Record<string, Case> = {
   small: { net: () => resnet18({ numClasses: 5, inChannels: 1, width: 16, smallInput: true, padMode: 'pad', weightInit: he }), image: [1, 28, 28], batch: 64, bnTraining: true },
-  /** The demo's source model exactly as the pipeline builds it (MindSpore's 'same' padding). */
-  'small-same': { net: () => resnet18({ numClasses: 5, inChannels: 1, width: 16, smallInput: true, weightInit: he }), image: [1, 28, 28], batch: 64, bnTraining: true },
+  'small-same': { net: demoModel, image: [1, 28, 28], batch: 64, bnTraining: true },
   /** The demo's target-task fits (scratch, fine-tune): 10 labelled images per step. */
-  'small-b10': { net: () => resnet18({ numClasses: 5, inChannels: 1, width: 16, smallInput: true, weightInit: he }), image: [1, 28, 28], batch: 10, bnTraining: true },
+  'small-b10': { net: demoModel, image: [1, 28, 28], batch: 10, bnTraining: true },
   r18: { net: () => resnet18({ numClasses: 2, padMode: 'pad', weightInit: he }), image: [3, 224, 224], batch: 16, bnTraining: true },
   r50: { net: () => resnet50({ numClasses: 2, padMode: 'pad', weightInit: he }), image: [3, 224, 224], batch: 8, bnTraining: true },
   /** The engine bench's "layer4 + fc": a frozen prefix (an inference graph) before the training graph. */

@@ -48,7 +48,7 @@ const DEPTHWISE_CASES: Array<{ x: number[]; k: number; stride: number; pads: [nu
 ];
 
 for (const inputGrad of ['auto', 'conv-flipped', 'conv-transpose', 'dilate-conv'] as Array<DepthwiseInputGrad | 'auto'>) {
-  for (const weightGrad of ['auto', 'swapped-conv', 'slices', 'stacked-windows', 'batch-inner-columns'] as Array<DepthwiseWeightGrad | 'auto'>) {
+  for (const weightGrad of ['auto', 'swapped-conv', 'slices', 'stacked-windows', 'batch-columns'] as Array<DepthwiseWeightGrad | 'auto'>) {
     if (inputGrad !== 'auto' && weightGrad !== 'auto') continue;
     test(`depthwise conv (dX ${inputGrad}, dW ${weightGrad}): stride 1 and 2, kernels 3, 5, 7`, async () => {
       depthwiseFormulation.inputGrad = inputGrad;

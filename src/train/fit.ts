@@ -192,6 +192,8 @@ export async function fit(net: Module, options: FitOptions): Promise<FitResult> 
   const bnTraining = options.bnTraining ?? true;
   net.nameParameters();
   const checkpoints = options.checkpointDir ? fileHost().checkpoints(options.checkpointDir, { bestName: options.bestCheckpointName, resume: options.resume, last: options.keepLast }) : undefined;
+  // last.ckpt is written only with a checkpoint folder and keepLast not off.
+  const lastCheckpoint = options.keepLast === false ? undefined : checkpoints?.lastPath;
   const { train } = options;
   const classes = classCount(train);
   const loss = trainingLoss(options, classes);
@@ -229,7 +231,7 @@ export async function fit(net: Module, options: FitOptions): Promise<FitResult> 
       // Callbacks may have asked to stop during the batches (TypeScript cannot see that).
       const stop = run.stopRequest as StopRequest | undefined;
       if (stop && totals.steps < run.stepsPerEpoch) {
-        const kept = `the last complete epoch stays in ${checkpoints?.lastPath ?? '(no checkpoint folder)'}`;
+        const kept = `the last complete epoch stays in ${lastCheckpoint ?? (checkpoints ? '(no last.ckpt: keepLast is off)' : '(no checkpoint folder)')}`;
         log(stop.kind === 'interrupt' ? `Interrupted in epoch ${epoch}; ${kept}` : `Stopped in epoch ${epoch} (${stop.reason}); ${kept}`);
         break;
       }
@@ -259,7 +261,7 @@ export async function fit(net: Module, options: FitOptions): Promise<FitResult> 
   const { bestAccuracy, bestEpoch } = run.state;
   const stoppedEarly = run.stopRequest?.kind === 'callback' ? run.stopRequest.reason : undefined;
   return {
-    history, bestAccuracy, bestEpoch, bestCheckpoint: checkpoints?.bestPath, lastCheckpoint: options.keepLast === false ? undefined : checkpoints?.lastPath, lastEvaluation,
+    history, bestAccuracy, bestEpoch, bestCheckpoint: checkpoints?.bestPath, lastCheckpoint, lastEvaluation,
     interrupted: run.stopRequest?.kind === 'interrupt', stoppedEarly, frozenStages,
   };
 }

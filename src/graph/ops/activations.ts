@@ -7,6 +7,7 @@ import type { Graph } from '../graph.js';
 import type { SymbolicTensor } from '../ir.js';
 import * as p from './primitives.js';
 import { clip } from './clip.js';
+import { maskedGradient } from './elementwise.js';
 
 type T = SymbolicTensor;
 
@@ -24,7 +25,7 @@ export function relu6(g: Graph, x: T): T {
 /** relu6(x + 3) / 6, ONNX HardSigmoid with alpha 1/6 (PyTorch's; ONNX's default alpha is 0.2). */
 export function hardsigmoid(g: Graph, x: T): T {
   const y = g.emit1('HardSigmoid', [x], x.shape, { alpha: { float: 1 / 6 }, beta: { float: 0.5 } });
-  g.record([x], [y], ([dy]) => [p.where(g, inside(g, x, -3, 3), p.scale(g, dy!, 1 / 6), g.constant(0))]);
+  g.record([x], [y], ([dy]) => [maskedGradient(g, p.scale(g, dy!, 1 / 6), inside(g, x, -3, 3))]);
   return y;
 }
 

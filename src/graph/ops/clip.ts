@@ -2,7 +2,7 @@
 import type { Graph } from '../graph.js';
 import type { SymbolicTensor } from '../ir.js';
 import * as p from './primitives.js';
-import { engineTuning } from './tuning.js';
+import { maskedGradient } from './elementwise.js';
 
 type T = SymbolicTensor;
 
@@ -16,9 +16,7 @@ export function clip(g: Graph, x: T, low: number | undefined, high: number | und
       const below = g.emit1('Less', [x, g.constant(high)], x.shape, {}, 'bool');
       inside = inside ? g.emit1('And', [inside, below], x.shape, {}, 'bool') : below;
     }
-    if (!inside) return [dy!];
-    // As ReLU's backward (tuning.ts): a multiply by the cast mask outruns ORT's Where.
-    return [engineTuning.reluBackward === 'where' ? p.where(g, inside, dy!, g.constant(0)) : p.mul(g, dy!, p.cast(g, inside, 'float32'))];
+    return [inside ? maskedGradient(g, dy!, inside) : dy!];
   });
   return y;
 }

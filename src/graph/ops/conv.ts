@@ -107,13 +107,13 @@ const oneHotApplies = (kh: number, kw: number) => engineTuning.im2col === 'one-h
 const batchInnermost = () => engineTuning.columnOrder === 'hwn';
 
 /** [n, c, h, w] as [c, h, w, n]: [n, c*h*w] -> [c*h*w, n] is a plain 2-D transpose, which ORT runs through MLAS's blocked kernel. */
-export function toChwn(g: Graph, t: T): T {
+function toChwn(g: Graph, t: T): T {
   const [n, c, h, w] = t.shape as [number, number, number, number];
   return p.reshape(g, p.transpose(g, p.reshape(g, t, [n, c * h * w]), [1, 0]), [c, h, w, n]);
 }
 
 /** [n, c, h, w] as [c, columns] in the batch columns' order. */
-function channelsByColumns(g: Graph, t: T): T {
+export function channelsByColumns(g: Graph, t: T): T {
   const [n, c, h, w] = t.shape as [number, number, number, number];
   if (batchInnermost()) return p.reshape(g, toChwn(g, t), [c, h * w * n]);
   return p.reshape(g, p.transpose(g, t, [1, 0, 2, 3]), [c, n * h * w]);
@@ -130,26 +130,15 @@ function columnsToNchw(g: Graph, y2: T, n: number, ho: number, wo: number): T {
  * im2col across the batch: [ci*kh*kw, columns], rows ordered like the weight's [ci, kh, kw];
  * `reversed` enumerates the windows last to first, so that rows meet a spatially flipped weight.
  */
-function batchColumns(g: Graph, x: T, kh: number, kw: number, stride: number, pads: Pads, ho: number, wo: number, reversed = false): T {
-  const [n, ci, h, wd] = x.shape as [number, number, number, number];
+export function batchColumns(g: Graph, x: T, kh: number, kw: number, stride: number, pads: Pads, ho: number, wo: number, reversed = false): T {
+  const [n, ci] = x.shape as [number, number, number, number];
   if (oneHotApplies(kh, kw)) return channelsByColumns(g, oneHotColumns(g, x, kh, kw, stride, pads, ho, wo, reversed));
-  if (batchInnermost()) {
-    const parts = windows(g, padChwn(g, toChwn(g, x), pads), kh, kw, stride, ho, wo, 1, reversed);
-    return parts.length === 1
-      ? p.reshape(g, parts[0]!, [ci, ho * wo * n])
-      : p.reshape(g, p.concat(g, parts.map((part) => p.unsqueeze(g, part, 1)), 1), [ci * kh * kw, ho * wo * n]);
-  }
-  const parts = windows(g, p.pad2d(g, p.transpose(g, x, [1, 0, 2, 3]), pads), kh, kw, stride, ho, wo, 2, reversed);
+  // [c, h, w, n] or [c, n, h, w]: either way the spatial axes follow the one the windows are cut from.
+  const [channelsFirst, axis] = batchInnermost() ? [toChwn(g, x), 1] : [p.transpose(g, x, [1, 0, 2, 3]), 2];
+  const parts = windows(g, p.pad2d(g, channelsFirst, pads, axis), kh, kw, stride, ho, wo, axis, reversed);
   return parts.length === 1
     ? p.reshape(g, parts[0]!, [ci, n * ho * wo])
     : p.reshape(g, p.concat(g, parts.map((part) => p.unsqueeze(g, part, 1)), 1), [ci * kh * kw, n * ho * wo]);
-}
-
-/** Zero padding of a [c, h, w, n] tensor: [top, left, bottom, right]. */
-export function padChwn(g: Graph, t: T, pads: Pads): T {
-  const [c, h, w, n] = t.shape as [number, number, number, number];
-  if (pads.every((v) => v === 0)) return t;
-  return g.emit1('Pad', [t, g.constantInt64([0, pads[0], pads[1], 0, 0, pads[2], pads[3], 0])], [c, h + pads[0] + pads[2], w + pads[1] + pads[3], n]);
 }
 
 /** The conv output from batch columns: W [co, ci*kh*kw] x columns (+ bias), back to NCHW. */
@@ -210,7 +199,7 @@ function convWeightGrad(g: Graph, dy: T, x: T, w: T, options: Conv2dOptions): T 
 }
 
 /** The kh*kw shifted, strided windows of a (padded) input, as the columns of an im2col; `axis` is its row axis. */
-export function windows(g: Graph, padded: T, kh: number, kw: number, stride: number, ho: number, wo: number, axis = 2, reversed = false): T[] {
+function windows(g: Graph, padded: T, kh: number, kw: number, stride: number, ho: number, wo: number, axis = 2, reversed = false): T[] {
   const parts: T[] = [];
   for (let a = 0; a < kh; a++) {
     for (let b = 0; b < kw; b++) {

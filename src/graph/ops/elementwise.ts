@@ -52,15 +52,17 @@ export function scale(g: Graph, x: T, factor: number): T {
 
 export function relu(g: Graph, x: T): T {
   const y = p.unary(g, 'Relu', x);
-  g.record([x], [y], ([dy]) => [reluMask(g, y, dy!)]);
+  g.record([x], [y], ([dy]) => [maskedGradient(g, dy!, p.greater(g, y, g.constant(0)))]);
   return y;
 }
 
-/** ReLU's backward: dy where the output is positive. */
-function reluMask(g: Graph, y: T, dy: T): T {
-  const positive = p.greater(g, y, g.constant(0));
-  if (engineTuning.reluBackward === 'where') return p.where(g, positive, dy, g.constant(0));
-  return p.mul(g, dy, p.cast(g, positive, 'float32'));
+/**
+ * dy where `mask` is true, 0 elsewhere: the backward of ReLU, ReLU6 and the other clipped
+ * activations. A multiply by the mask cast to float (tuning.ts: ORT's Where is half as fast).
+ */
+export function maskedGradient(g: Graph, dy: T, mask: T): T {
+  if (engineTuning.reluBackward === 'where') return p.where(g, mask, dy, g.constant(0));
+  return p.mul(g, dy, p.cast(g, mask, 'float32'));
 }
 
 export function sqrt(g: Graph, x: T): T {

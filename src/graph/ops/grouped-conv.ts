@@ -21,8 +21,9 @@
  * a depthwise kernel has no channel reduction for im2col's GEMM to win on.)
  *
  * A later run (2026-12-01 12:55, a slower window: compare within the row) added MobileNetV3's
- * 112 px layers and dW from batch-innermost columns (x as [c, h, w, n], the k*k windows stacked,
- * one batched MatMul with dY as [c, ho*wo*n, 1]), which wins at stride 1 up to 3x3 and is used there:
+ * 112 px layers and dW from conv2d's batch-innermost columns (x as [c, h, w, n], the k*k windows
+ * stacked per channel, one batched MatMul with dY as [c, ho*wo*n, 1]), which wins at stride 1 up to
+ * 3x3 and is used there:
  *
  *                       c16 112 k3 s1  c64 112 k3 s2  c96 56 k3 s1  c144 56 k3 s2  c672 14 k5 s1  c240 28 k5 s2  c768 14 k7 s1
  *   dW roles swapped        34.3           28.0           41.2           21.1           28.7           14.2           45.2
@@ -31,7 +32,7 @@
 import type { Graph } from '../graph.js';
 import type { SymbolicTensor } from '../ir.js';
 import * as p from './primitives.js';
-import { conv2d, convOutputSize, padChwn, toChwn, windows, type Pads } from './conv.js';
+import { batchColumns, channelsByColumns, conv2d, convOutputSize, type Pads } from './conv.js';
 
 type T = SymbolicTensor;
 
@@ -42,7 +43,7 @@ export interface GroupedConv2dOptions {
 }
 
 export type DepthwiseInputGrad = 'conv-flipped' | 'conv-transpose' | 'dilate-conv';
-export type DepthwiseWeightGrad = 'swapped-conv' | 'slices' | 'stacked-windows' | 'batch-inner-columns';
+export type DepthwiseWeightGrad = 'swapped-conv' | 'slices' | 'stacked-windows' | 'batch-columns';
 
 /** Which backward formulation depthwise convs emit; bench/depthwise.ts switches them to measure. */
 export const depthwiseFormulation: { inputGrad: DepthwiseInputGrad | 'auto'; weightGrad: DepthwiseWeightGrad | 'auto' } = {
@@ -159,21 +160,20 @@ export function depthwiseWeightGrad(g: Graph, dy: T, x: T, w: T, stride: number,
   const [n, c, h, wd] = x.shape as [number, number, number, number];
   const [, , kh, kw] = w.shape as [number, number, number, number];
   const [, , ho, wo] = dy.shape as [number, number, number, number];
+  // 'auto': batch-innermost columns for stride 1 up to 3x3, roles swapped otherwise (the table above).
+  const choice = depthwiseFormulation.weightGrad !== 'auto' ? depthwiseFormulation.weightGrad : stride === 1 && kh * kw <= 9 ? 'batch-columns' : 'swapped-conv';
+  if (choice === 'batch-columns') {
+    // conv2d's batch-wide im2col (batch innermost: runs of wo*n floats per window) regrouped per
+    // channel, times dY in the same column order: one batched MatMul, the batch summed inside.
+    const columns = p.reshape(g, batchColumns(g, x, kh, kw, stride, pads, ho, wo), [c, kh * kw, ho * wo * n]);
+    return p.reshape(g, p.matmul(g, columns, p.reshape(g, channelsByColumns(g, dy), [c, ho * wo * n, 1])), w.shape);
+  }
   const padded = p.pad2d(g, x, pads);
   // The part of the padded input a window can reach; a strided conv may leave the last rows unread.
   const reachH = (ho - 1) * stride + kh;
   const reachW = (wo - 1) * stride + kw;
   const used = padded.shape[2] === reachH && padded.shape[3] === reachW ? padded : p.slice(g, padded, [2, 3], [0, 0], [reachH, reachW], [1, 1]);
-  // 'auto': batch-innermost columns for stride 1 up to 3x3, roles swapped otherwise (the table above).
-  const choice = depthwiseFormulation.weightGrad !== 'auto' ? depthwiseFormulation.weightGrad : stride === 1 && kh * kw <= 9 ? 'batch-inner-columns' : 'swapped-conv';
   switch (choice) {
-    case 'batch-inner-columns': {
-      // x as [c, h, w, n]: each window is [c, ho, wo, n] with runs of wo*n floats; the k*k windows
-      // stacked per channel times dY as [c, ho*wo*n, 1] is one batched MatMul, the batch summed inside.
-      const parts = windows(g, padChwn(g, toChwn(g, x), pads), kh, kw, stride, ho, wo, 1);
-      const columns = p.reshape(g, p.concat(g, parts.map((part) => p.unsqueeze(g, part, 1)), 1), [c, kh * kw, ho * wo * n]);
-      return p.reshape(g, p.matmul(g, columns, p.reshape(g, toChwn(g, dy), [c, ho * wo * n, 1])), w.shape);
-    }
     case 'swapped-conv': {
       // out[0, n*c, i, j] = sum_hw used[n, c, i + s*h, j + s*w] * dy[n, c, h, w]: dY is the kernel, dilated by the stride.
       const input = p.reshape(g, used, [1, n * c, reachH, reachW]);

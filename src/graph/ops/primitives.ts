@@ -103,12 +103,15 @@ export function slice(g: Graph, x: T, axes: number[], starts: number[], ends: nu
   return g.emit1('Slice', [x, g.constantInt64(starts), g.constantInt64(ends), g.constantInt64(axes), g.constantInt64(steps)], shape);
 }
 
-/** Zero padding of an NCHW tensor: [top, left, bottom, right]. */
-export function pad2d(g: Graph, x: T, pads: readonly [number, number, number, number]): T {
+/** Zero padding of two adjacent spatial axes (NCHW's 2 and 3 by default): [top, left, bottom, right]. */
+export function pad2d(g: Graph, x: T, pads: readonly [number, number, number, number], axis = 2): T {
   const [top, left, bottom, right] = pads;
   if (top === 0 && left === 0 && bottom === 0 && right === 0) return x;
-  const [n, c, h, w] = x.shape as [number, number, number, number];
-  return g.emit1('Pad', [x, g.constantInt64([0, 0, top, left, 0, 0, bottom, right])], [n, c, h + top + bottom, w + left + right]);
+  const before = x.shape.map(() => 0);
+  const after = x.shape.map(() => 0);
+  [before[axis], before[axis + 1], after[axis], after[axis + 1]] = [top, left, bottom, right];
+  const shape = x.shape.map((d, i) => d + before[i]! + after[i]!);
+  return g.emit1('Pad', [x, g.constantInt64([...before, ...after])], shape);
 }
 
 export function gather(g: Graph, x: T, indices: readonly number[], axis: number): T {
