@@ -113,7 +113,7 @@ test('fixed features train only the head; fine-tuning from layer4 leaves earlier
 });
 
 test('RKD teacher embeddings: each image is run through the teacher once and rows come back in batch order', async () => {
-  const { TeacherEmbeddings } = await import('../src/transfer/pipeline.js');
+  const { TeacherEmbeddings } = await import('../src/transfer/rkd.js');
   let runs = 0;
   // A fake teacher: the embedding of an image is [sum of its pixels, its first pixel].
   const teacher = {

@@ -25,7 +25,7 @@ import { extractFeatures } from './extract.js';
 import { SoftmaxRegression } from './tensor-classifier.js';
 import { KNearestNeighbours, accuracyOf } from './neighbours.js';
 import { fineTune, trainFixedFeature } from './strategies.js';
-import { rkdExtraLoss, PAPER_RKD_WEIGHTS, type RkdWeights } from './rkd.js';
+import { rkdExtraLoss, PAPER_RKD_WEIGHTS, TeacherEmbeddings, type RkdWeights } from './rkd.js';
 import { numel } from '../tensor.js';
 
 export type TargetMethod = 'scratch' | 'fixed-feature' | 'feature-softmax' | 'feature-knn' | 'finetune' | 'finetune-rkd';
@@ -314,33 +314,6 @@ export const TARGET_METHODS: readonly TargetMethodRow[] = [
     },
   },
 ];
-
-/**
- * The frozen teacher's embedding of each training image, computed the first time the image comes
- * up: the target's training images have no random transforms, so an embedding depends on the
- * image alone, and 40 epochs over 50 images need 50 teacher rows, not 200 teacher runs.
- */
-export class TeacherEmbeddings {
-  private readonly rows = new Map<number, Float32Array>();
-
-  constructor(private readonly teacher: Pick<InferenceRunner, 'run'>, private readonly dimension: number, private readonly imageSize: number) {}
-
-  async of(indices: Int32Array, images: Float32Array | undefined): Promise<Float32Array> {
-    if (indices.some((i) => !this.rows.has(i))) {
-      if (!images) throw new Error('RKD needs the batch images to compute the teacher embeddings');
-      const batch = (await this.teacher.run(images, images.length / this.imageSize)).data;
-      indices.forEach((index, k) => this.rows.set(index, batch.slice(k * this.dimension, (k + 1) * this.dimension)));
-    }
-    const out = new Float32Array(indices.length * this.dimension);
-    indices.forEach((index, k) => out.set(this.rows.get(index)!, k * this.dimension));
-    return out;
-  }
-
-  /** How many distinct images have an embedding. */
-  get size(): number {
-    return this.rows.size;
-  }
-}
 
 /** The earlier name of runTransferStudy. */
 export const runPipeline = runTransferStudy;

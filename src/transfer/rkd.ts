@@ -9,6 +9,7 @@ import type { SymbolicTensor } from '../graph/ir.js';
 import * as ew from '../graph/ops/elementwise.js';
 import * as rd from '../graph/ops/reduce.js';
 import { numel } from '../tensor.js';
+import type { InferenceRunner } from '../runtime/inference.js';
 
 type T = SymbolicTensor;
 
@@ -70,4 +71,31 @@ export function rkdExtraLoss(teacherDimension: number, weights: RkdWeights = PAP
     extraInputs: { rkd_teacher: [teacherDimension] },
     extraLoss: (g: Graph, features: T) => rkdLoss(g, features, g.input('rkd_teacher', [features.shape[0]!, teacherDimension]), weights),
   };
+}
+
+/**
+ * The frozen teacher's embedding of each training image, computed the first time the image comes
+ * up: the target's training images have no random transforms, so an embedding depends on the
+ * image alone, and 40 epochs over 50 images need 50 teacher rows, not 200 teacher runs.
+ */
+export class TeacherEmbeddings {
+  private readonly rows = new Map<number, Float32Array>();
+
+  constructor(private readonly teacher: Pick<InferenceRunner, 'run'>, private readonly dimension: number, private readonly imageSize: number) {}
+
+  async of(indices: Int32Array, images: Float32Array | undefined): Promise<Float32Array> {
+    if (indices.some((i) => !this.rows.has(i))) {
+      if (!images) throw new Error('RKD needs the batch images to compute the teacher embeddings');
+      const batch = (await this.teacher.run(images, images.length / this.imageSize)).data;
+      indices.forEach((index, k) => this.rows.set(index, batch.slice(k * this.dimension, (k + 1) * this.dimension)));
+    }
+    const out = new Float32Array(indices.length * this.dimension);
+    indices.forEach((index, k) => out.set(this.rows.get(index)!, k * this.dimension));
+    return out;
+  }
+
+  /** How many distinct images have an embedding. */
+  get size(): number {
+    return this.rows.size;
+  }
 }

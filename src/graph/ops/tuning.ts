@@ -1,10 +1,11 @@
 /**
  * Formulation switches of the training graphs, in one place so a bench can build the same
- * network both ways in one process and time them side by side (bench/ab-step.ts). The defaults
- * are the measured choices; each is explained where it is read.
+ * network both ways and time them side by side (bench/ab-step.ts, one process per variant). The
+ * defaults are the measured choices; each is explained where it is read.
  *
- * A/B on 2026-12-01 (AMD EPYC, 2 cores, AVX2; bench/ab-step.js under nice -15 beside other jobs;
- * medians of 8-10 steps, variants alternating in one process), all within the run-to-run noise
+ * A/B on 2026-12-01 (AMD EPYC, 2 cores, AVX-512 though first noted as AVX2; bench/ab-step.js
+ * under nice -15 beside other jobs, medians of 8-10 steps, variants alternating in one process:
+ * the earlier form of ab-step, whose shared process slowed every variant alike), all within the run-to-run noise
  * of about 5%: demo model b64 242 ms (defaults) vs 242 (dX by Conv everywhere), 237 (no batch
  * columns), 235 (batch columns only from 64 channels), 241 (batch columns up to 784 positions),
  * 334 vs 342 in another window (one-hot im2col); ResNet-18 224 b16 1749 ms vs 1859 (one-hot) and
@@ -42,7 +43,7 @@ export const engineTuning = {
   /** conv.ts: every windowed (kh*kw > 1) weight gradient from batch columns (otherwise per-image columns where they move fewer floats). */
   dwBatchColumns: false,
   /**
-   * elementwise.ts: ReLU's backward as Where(y > 0, dy, 0) or dy * float(y > 0). Eight chained
+   * elementwise.ts maskedGradient (ReLU, ReLU6, Hardsigmoid): Where(mask, dy, 0) or dy * float(mask). Eight chained
    * backwards on [8, 256, 56, 56] (2026-12-01, medians of three sessions): Where 48-59 ms,
    * Cast + Mul 20-25 ms, Sign + Mul 25-29 ms; on [64, 16, 28, 28] 3.5-6.2 vs 1.2-3.0 ms; ORT's
    * Where has no vectorized fast path. A whole ResNet-50 step was within its noise (1811 vs 1825 ms).
