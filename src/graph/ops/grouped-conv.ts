@@ -28,6 +28,20 @@
  *                       c16 112 k3 s1  c64 112 k3 s2  c96 56 k3 s1  c144 56 k3 s2  c672 14 k5 s1  c240 28 k5 s2  c768 14 k7 s1
  *   dW roles swapped        34.3           28.0           41.2           21.1           28.7           14.2           45.2
  *   dW batch columns        23.8           39.9           33.4           40.0           28.7           21.8           68.5
+ *
+ * All of the above are ORT's generic grouped Conv, which loops over the groups. With trainable
+ * weights (graph inputs) ORT never moves a conv to its blocked NCHWc kernels, whose depthwise conv
+ * vectorizes across a block of channels; calling them directly (nchwc.ts) won at every layer
+ * (`bench/depthwise.js --layers --iters 9`, 2026-12-01 14:55, shared machine at load ~4: rough;
+ * y + dX + dW of one layer, batch 8, min / median ms):
+ *
+ *                      c16 112 k3 s1  c64 112 k3 s2  c96 112 k3 s2  c144 56 k5 s2  c120 28 k5 s1  c672 14 k5 s1  c1152 7 k5 s1
+ *   standard ops         37 / 67        90 / 134      127 / 179      104 / 132       38 / 52        91 / 116       36 / 60
+ *   NCHWc kernels       4.9 / 17        44 / 59        79 / 107       36 / 39        9.6 / 15       12 / 24       7.3 / 9.2
+ *
+ * and the MobileNetV3-Large b8 training step went 1241 -> 816 ms (bench/ab-step.js, 3 alternating
+ * runs each, load 2.6-3.8). So with `Graph.nchwcBlock` set (TrainStep on the CPU) depthwise convs
+ * with trainable weights run blocked; the formulations above remain for other engines.
  */
 import type { Graph } from '../graph.js';
 import type { SymbolicTensor } from '../ir.js';
