@@ -34,3 +34,14 @@ export function hasAvx512(): boolean {
 export function cpuDescription(): string {
   return `${cpuModel()} (AVX-512: ${hasAvx512() ? 'yes' : 'no, AVX2 only'}), ${os.cpus().length} cores`;
 }
+
+/**
+ * Pause between one side's step and the other's. After a run ORT's intra-op threads spin-wait
+ * (about 40 ms of one core's time, measured 2026-12-01) and OpenMP's do too: without a pause each
+ * side's spinning threads take the cores from the other side's next step.
+ */
+export const SETTLE_MS = 150;
+
+export function settle(ms = SETTLE_MS): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

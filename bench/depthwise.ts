@@ -41,7 +41,8 @@ async function build(layer: (typeof LAYERS)[number], which: 'dX' | 'dW', formula
     depthwiseFormulation.inputGrad = 'auto';
     depthwiseFormulation.weightGrad = 'auto';
   }
-  const session = await Session.create(serializeGraph(g), { threads: 2 });
+  // Sessions take turns here: spinning threads of an idle one would slow the running one (session.ts).
+  const session = await Session.create(serializeGraph(g), { threads: 2, spinning: false });
   const fill = (shape: readonly number[]) => ({ data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)), shape: [...shape] });
   const feeds = { x: fill(x.shape), w: fill(w.shape), dy: fill(dy.shape) };
   return { session, feeds };

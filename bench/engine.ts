@@ -3,7 +3,8 @@
  * model (ResNet-18 width 16, small-input stem, 1x28x28, batch 64), tlkit (ONNX Runtime) against
  * PyTorch on the same machine in one run. Each scenario runs in its own child process on each side, so the peak RSS
  * (VmHWM) is per scenario. The parent alternates single steps between the two children (never
- * both at once), so on a shared, noisy machine both sides see the same load over time.
+ * both at once, and with a pause between them, common.ts settle), so on a shared, noisy machine
+ * both sides see the same load over time.
  *
  *   npm run bench:engine -- [--only fc,full] [--warmup 2] [--iters 5] [--no-write]
  *
@@ -19,7 +20,7 @@ import { resnet18, resnet50, type ResNet } from '../src/models/resnet.js';
 import { seedInitializers } from '../src/nn/init.js';
 import { InferenceRunner } from '../src/runtime/inference.js';
 import { TrainStep } from '../src/runtime/train-step.js';
-import { cpuModel, hasAvx512, median, option } from './common.js';
+import { cpuModel, hasAvx512, median, option, settle } from './common.js';
 import { replaceResultsSection } from './results-file.js';
 
 type TorchModel = 'resnet50' | 'resnet18' | 'resnet18-small';
@@ -172,6 +173,7 @@ async function measureScenario(scenario: Scenario, warmup: number, iters: number
   }
   for (let i = 0; i < warmup + iters; i++) {
     for (const [k, side] of sides.entries()) {
+      await settle();
       const reply = await side.send<StepReply>('step');
       if (i >= warmup) results[k]!.ms.push(reply.ms);
       results[k]!.loss = reply.loss;
@@ -225,7 +227,7 @@ function section(rows: Row[], warmup: number, iters: number, loadAtStart: number
     `Measured ${date} UTC on ${cpuModel()} (AVX-512: ${hasAvx512() ? "yes" : "no, AVX2 only"}), ${os.cpus().length} cores, Node ${process.version}, PyTorch ${torchVersion()} (Debian), ${THREADS} threads each.`,
     `Command: \`npm run bench:engine\`. Random weights, ${CLASSES} classes, SGD momentum 0.9 + weight decay 1e-4; median of ${iters} timed iterations after ${warmup} warm-up ones;`,
     'ratio = PyTorch time / tlkit time (above 1: tlkit faster). Each scenario runs in its own process on each side; the two processes',
-    'take single steps in turn (never both at once), so both see the same machine load;',
+    'take single steps in turn (never both at once, with a 150 ms pause between steps so that neither side\'s spin-waiting threads run into the other\'s step), so both see the same machine load;',
     `peak RSS is that process's VmHWM. PyTorch runs with tuned glibc malloc (${Object.entries(TORCH_MALLOC_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}).`,
     'Scenarios: full = every weight trained, BN on batch statistics; BN frozen = every weight trained, BN on moving statistics',
     '(torch: model.eval() with requires_grad on all); fc only = body frozen (tlkit: an inference graph with BN folded; torch: body under',

@@ -2,15 +2,14 @@
  * One training scenario of the engine bench, alone and in detail: step times, and with --profile
  * ORT's per-node profile summed by op type (where a step's time goes). For choosing formulations.
  *
- *   node dist/bench/profile-step.js small|r18|r50|r50-bn-frozen [--iters 5] [--warmup 2] [--profile] [--tuning '{"columnOrder":"nhw"}'] [--top 30] [--threads 2] [--keep] [--depthwise-dw swapped-conv]
+ *   node dist/bench/profile-step.js small|r18|r50|r50-bn-frozen [--iters 5] [--warmup 2] [--profile] [--tuning '{"columnOrder":"nhw"}'] [--top 30] [--threads 2] [--session '{"parallel":{"interOpThreads":2}}'] [--keep] [--depthwise-dw swapped-conv]
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { option } from './common.js';
-import { CASES } from './step-cases.js';
-import { seedInitializers } from '../src/nn/init.js';
-import { TrainStep } from '../src/runtime/train-step.js';
+import { CASES, caseStep } from './step-cases.js';
+import type { SessionOptions } from '../src/runtime/session.js';
 import { engineTuning } from '../src/graph/ops/tuning.js';
 import { depthwiseFormulation, type DepthwiseWeightGrad } from '../src/graph/ops/grouped-conv.js';
 
@@ -19,11 +18,19 @@ interface ProfileEvent {
   cat: string;
   name: string;
   dur: number;
+  ts: number;
   args?: { op_name?: string; output_type_shape?: Array<Record<string, number[]>> };
 }
 
-function summarize(file: string, steps: number, top: number): void {
-  const events = JSON.parse(readFileSync(file, 'utf8')) as ProfileEvent[];
+/**
+ * Only the timed steps count: the first run of a session is several times slower (ORT's arena
+ * grows, 4.3 vs 1.9 s of kernel time in a ResNet-50 step), and summing it in inflated every op.
+ */
+function summarize(file: string, warmup: number, steps: number, top: number): void {
+  const all = JSON.parse(readFileSync(file, 'utf8')) as ProfileEvent[];
+  const runs = all.filter((e) => e.cat === 'Session' && e.name === 'model_run').sort((a, b) => a.ts - b.ts);
+  const timedFrom = warmup > 0 && runs.length > warmup ? runs[warmup]!.ts : 0;
+  const events = all.filter((e) => e.ts >= timedFrom);
   const byOp = new Map<string, { us: number; nodes: number }>();
   for (const e of events) {
     if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
@@ -61,13 +68,8 @@ async function main(): Promise<void> {
   Object.assign(engineTuning, JSON.parse(option(args, '--tuning') ?? '{}'));
   depthwiseFormulation.weightGrad = (option(args, '--depthwise-dw') ?? 'auto') as DepthwiseWeightGrad | 'auto';
   const prefix = path.join(os.tmpdir(), `tlkit-profile-${process.pid}`);
-  seedInitializers(0);
-  const net = c.net();
-  if (!c.bnTraining) net.eval();
   const t0 = performance.now();
-  const step = await TrainStep.create(net, { inputShape: c.image, optimizer: { kind: 'momentum', momentum: 0.9, weightDecay: 1e-4 }, bnTraining: c.bnTraining, session: { threads: Number(option(args, '--threads') ?? 2), profilePrefix: profile ? prefix : undefined } });
-  const images = new Float32Array(c.batch * c.image.reduce((a, b) => a * b, 1)).map((_, i) => ((i * 2654435761) % 1000) / 1000 - 0.5);
-  const labels = Array.from({ length: c.batch }, (_, i) => i % 2);
+  const { step, images, labels } = await caseStep(c, { threads: Number(option(args, '--threads') ?? 2), profilePrefix: profile ? prefix : undefined, ...(JSON.parse(option(args, '--session') ?? '{}') as SessionOptions) });
   const times: number[] = [];
   let loss = 0;
   for (let i = 0; i < warmup + iters; i++) {
@@ -82,7 +84,7 @@ async function main(): Promise<void> {
   if (profile) {
     const dir = path.dirname(prefix);
     for (const f of readdirSync(dir).filter((f) => f.startsWith(path.basename(prefix)))) {
-      summarize(path.join(dir, f), warmup + iters, top);
+      summarize(path.join(dir, f), warmup, iters, top);
       if (args.includes('--keep')) console.log(`profile kept: ${path.join(dir, f)}`);
       else rmSync(path.join(dir, f));
     }

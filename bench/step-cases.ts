@@ -2,6 +2,9 @@
 import { resnet18, resnet50 } from '../src/models/resnet.js';
 import { createModel } from '../src/models/registry.js';
 import type { Module } from '../src/nn/module.js';
+import { seedInitializers } from '../src/nn/init.js';
+import { TrainStep } from '../src/runtime/train-step.js';
+import type { SessionOptions } from '../src/runtime/session.js';
 
 export interface Case {
   net: () => Module;
@@ -22,9 +25,22 @@ export const CASES: Record<string, Case> = {
   r50: { net: () => resnet50({ numClasses: 2, padMode: 'pad', weightInit: he }), image: [3, 224, 224], batch: 8, bnTraining: true },
   /** The engine bench's "layer4 + fc": a frozen prefix (an inference graph) before the training graph. */
   'r50-layer4-fc': { net: () => { const net = resnet50({ numClasses: 2, padMode: 'pad', weightInit: he }); net.freeze().unfreeze('layer4', 'fc'); return net; }, image: [3, 224, 224], batch: 8, bnTraining: false },
+  /** The engine bench's "fc only": the whole body as the frozen prefix, a one-layer training graph. */
+  'r50-fc': { net: () => { const net = resnet50({ numClasses: 2, padMode: 'pad', weightInit: he }); net.freeze().unfreeze('fc'); return net; }, image: [3, 224, 224], batch: 8, bnTraining: false },
   /** bench/zoo.ts's fine-tune shapes. */
   mnv3l: { net: () => createModel('mobilenet_v3_large', { numClasses: 2 }), image: [3, 224, 224], batch: 8, bnTraining: true },
   effb0: { net: () => createModel('efficientnet_b0', { numClasses: 2 }), image: [3, 224, 224], batch: 8, bnTraining: true },
   'r50-bn-frozen': { net: () => resnet50({ numClasses: 2, padMode: 'pad', weightInit: he }), image: [3, 224, 224], batch: 8, bnTraining: false },
 };
 
+
+/** A case's compiled step (formulations as engineTuning says at the time of the call) and one fixed batch. */
+export async function caseStep(c: Case, session: SessionOptions): Promise<{ step: TrainStep; images: Float32Array; labels: number[] }> {
+  seedInitializers(0);
+  const net = c.net();
+  if (!c.bnTraining) net.eval();
+  const step = await TrainStep.create(net, { inputShape: c.image, optimizer: { kind: 'momentum', momentum: 0.9, weightDecay: 1e-4 }, bnTraining: c.bnTraining, session });
+  const images = new Float32Array(c.batch * c.image.reduce((a, b) => a * b, 1)).map((_, i) => ((i * 2654435761) % 1000) / 1000 - 0.5);
+  const labels = Array.from({ length: c.batch }, (_, i) => i % 2);
+  return { step, images, labels };
+}

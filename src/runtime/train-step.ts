@@ -73,7 +73,11 @@ export class TrainStep {
       throw new Error(`int8 runs frozen layers only, and every stage from ${stages[0]![0]} on trains here`);
     }
     if (prefixStages.length > 0) {
-      prefix = await InferenceRunner.create(prefixStages, options.inputShape, { ...options.session, int8: options.prefixInt8 });
+      // The training graph runs right after the prefix: the prefix's threads must not spin into it.
+      // ResNet-50 layer4 + fc b8, three alternating rounds (2026-12-01, AMD EPYC AVX-512, quiet):
+      // 671/639/634 ms spinning, 601/619/575 without; fc only (a one-layer training graph) and a
+      // single training session (demo model) were unchanged.
+      prefix = await InferenceRunner.create(prefixStages, options.inputShape, { spinning: false, ...options.session, int8: options.prefixInt8 });
       const probe = await prefix.run(new Float32Array(options.inputShape.reduce((a, b) => a * b, 1)), 1);
       suffixInputShape = probe.shape.slice(1);
     }

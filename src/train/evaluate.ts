@@ -83,7 +83,8 @@ async function withInt8Prefix<T>(net: Module, inputShape: readonly number[], int
   net.nameParameters();
   const stages = stagesOf(net);
   if (split >= stages.length) throw new Error(`int8Stages ${split}: the network has ${stages.length} stages, and the last must stay float32 here`);
-  const prefix = await InferenceRunner.create(stages.slice(0, split), inputShape, { int8 });
+  // The rest runs right after the prefix, batch by batch: the prefix's threads must not spin into it (session.ts).
+  const prefix = await InferenceRunner.create(stages.slice(0, split), inputShape, { int8, spinning: false });
   try {
     const probe = await prefix.run(new Float32Array(numel(inputShape)), 1);
     const rest = await InferenceRunner.create(stages.slice(split), probe.shape.slice(1));

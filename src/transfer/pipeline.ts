@@ -295,7 +295,8 @@ export const TARGET_METHODS: readonly TargetMethodRow[] = [
     // Relation-based: fine-tune while keeping the source model's relations between samples.
     step: 'finetune-rkd',
     run: async (study) => {
-      const teacher = await InferenceRunner.create(study.sourceNet, study.inputShape, { until: 'flatten' });
+      // A training step follows each teacher run at once: its threads must not spin into it (session.ts).
+      const teacher = await InferenceRunner.create(study.sourceNet, study.inputShape, { until: 'flatten', spinning: false });
       try {
         const net = study.fromSource();
         const rkd = rkdExtraLoss(study.sourceNet.featureChannels, study.options.rkdWeights ?? PAPER_RKD_WEIGHTS);
