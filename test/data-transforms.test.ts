@@ -247,3 +247,21 @@ test('training transforms: 3x224x224 output, reproducible per seed, varying acro
   assert.deepEqual(out.shape, [3, 64, 64]);
   assert.deepEqual(out.data.subarray(0, 64 * 64), out.data.subarray(64 * 64, 2 * 64 * 64));
 });
+
+test('crops of in-memory pixels (made without sharp) equal sharp\'s extract, nested crops included', async () => {
+  const { decodeAndResample } = await import('../src/data/sharp-stages.js');
+  for (const channels of [1, 3] as const) {
+    const [width, height] = [29, 23];
+    const data = Uint8Array.from({ length: width * height * channels }, (_, i) => (i * 37 + (i >> 3)) % 256);
+    const source = { kind: 'pixels' as const, data, width, height, channels };
+    const outer = { op: 'extract' as const, left: 3, top: 2, width: 20, height: 17 };
+    const inner = { op: 'extract' as const, left: 5, top: 1, width: 11, height: 9 };
+    const ours = await decodeAndResample(source, [outer, inner], channels);
+    const theirs = await sharp(data, { raw: { width, height, channels } })
+      .extract({ left: outer.left + inner.left, top: outer.top + inner.top, width: inner.width, height: inner.height })
+      .toColourspace(channels === 3 ? 'srgb' : 'b-w').raw().toBuffer({ resolveWithObject: true });
+    assert.deepEqual([ours.width, ours.height, ours.channels], [theirs.info.width, theirs.info.height, theirs.info.channels]);
+    assert.deepEqual(Array.from(ours.data), Array.from(theirs.data));
+    await assert.rejects(decodeAndResample(source, [{ op: 'extract', left: 20, top: 0, width: 10, height: 5 }], channels), /does not fit the 29x23 image/);
+  }
+});

@@ -81,8 +81,8 @@ export async function decodeAndResample(
   channels: 1 | 3,
   info?: ImageInfo,
 ): Promise<RawPixels> {
-  if (ops.length === 0 && source.kind === 'pixels' && (source.channels === channels || source.channels === 1)) {
-    return { data: source.data, width: source.width, height: source.height, channels: source.channels };
+  if (source.kind === 'pixels' && (source.channels === channels || source.channels === 1) && ops.every((op) => op.op === 'extract')) {
+    return cropPixels(source, ops as Array<Extract<GeometricOp, { op: 'extract' }>>);
   }
   try {
     const stages = planStages(ops);
@@ -107,6 +107,35 @@ export async function decodeAndResample(
   } catch (error) {
     throw error instanceof ImageDecodeError ? error : new ImageDecodeError(describeSource(source), (error as Error).message);
   }
+}
+
+/**
+ * Crops of pixels already in memory are row copies: made here, not by a sharp call, whose fixed
+ * cost (~0.4 ms) was nearly all of the demo's Fashion-MNIST augmentation (28 ms of CPU per batch of
+ * 64 28x28 images, on the cores the training step runs on). The same pixels as sharp's extract.
+ */
+function cropPixels(source: RawPixels, crops: ReadonlyArray<Extract<GeometricOp, { op: 'extract' }>>): RawPixels {
+  let left = 0;
+  let top = 0;
+  let width = source.width;
+  let height = source.height;
+  for (const crop of crops) {
+    if (crop.left < 0 || crop.top < 0 || crop.left + crop.width > width || crop.top + crop.height > height) {
+      throw new Error(`crop ${crop.width}x${crop.height} at [${crop.top}, ${crop.left}] does not fit the ${width}x${height} image`);
+    }
+    left += crop.left;
+    top += crop.top;
+    width = crop.width;
+    height = crop.height;
+  }
+  if (width === source.width && height === source.height) return { data: source.data, width, height, channels: source.channels };
+  const c = source.channels;
+  const data = new Uint8Array(width * height * c);
+  for (let y = 0; y < height; y++) {
+    const from = ((top + y) * source.width + left) * c;
+    data.set(source.data.subarray(from, from + width * c), y * width * c);
+  }
+  return { data, width, height, channels: c };
 }
 
 function openSource(source: ImageSource): Sharp {

@@ -28,6 +28,11 @@
  * 1x1 kernels it only added transposes: ORT's profile of a ResNet-50 step, Transpose 48 -> 115 ms
  * and the GEMMs +15 ms, so it applies to windowed kernels only; then ORT's kernel time per step
  * was ResNet-18 1614 vs 1624 ms and ResNet-50 1753 vs 1752 ms (on vs off): no measured gain, off.
+ *
+ * Not kept (2026-12-01, ORT profiles of ResNet-50 b8 steps, warm-up excluded): the strided 1x1
+ * convs' dX as a 1x1 Conv with W^T whose output a Pad spaces onto the stride grid, instead of
+ * ConvTranspose. The three ConvTranspose nodes took 41 ms per step; their replacement 90 ms (the
+ * Convs 51, ORT's 6-D Pad 39 at ~2 GB/s). ConvTranspose's time is its GEMM.
  */
 export const engineTuning = {
   /** conv.ts: convs with at most this many output positions per image run as one batch-wide GEMM. */
