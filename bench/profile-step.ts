@@ -2,7 +2,7 @@
  * One training scenario of the engine bench, alone and in detail: step times, and with --profile
  * ORT's per-node profile summed by op type (where a step's time goes). For choosing formulations.
  *
- *   node dist/bench/profile-step.js small|r18|r50|r50-bn-frozen [--iters 5] [--warmup 2] [--profile] [--tuning '{"columnOrder":"nhw"}'] [--top 30] [--threads 2] [--session '{"parallel":{"interOpThreads":2}}'] [--keep] [--depthwise-dw swapped-conv]
+ *   node dist/bench/profile-step.js small|r18|r50|r50-bn-frozen [--iters 5] [--warmup 2] [--profile] [--tuning '{"columnOrder":"nhw"}'] [--top 30] [--threads 2] [--session '{"parallel":{"interOpThreads":2}}'] [--keep] [--depthwise-dw swapped-conv] [--tuning '{"depthwise":{"layout":"nchw"}}']
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
@@ -65,8 +65,11 @@ async function main(): Promise<void> {
   const warmup = Number(option(args, '--warmup') ?? 2);
   const profile = args.includes('--profile');
   const top = Number(option(args, '--top') ?? 0);
-  Object.assign(engineTuning, JSON.parse(option(args, '--tuning') ?? '{}'));
+  // A "depthwise" key switches grouped-conv.ts's formulations (ab-step passes one JSON per variant).
+  const { depthwise, ...tuning } = JSON.parse(option(args, '--tuning') ?? '{}') as Record<string, unknown> & { depthwise?: Partial<typeof depthwiseFormulation> };
+  Object.assign(engineTuning, tuning);
   depthwiseFormulation.weightGrad = (option(args, '--depthwise-dw') ?? 'auto') as DepthwiseWeightGrad | 'auto';
+  Object.assign(depthwiseFormulation, depthwise ?? {});
   const prefix = path.join(os.tmpdir(), `tlkit-profile-${process.pid}`);
   const t0 = performance.now();
   const { step, images, labels } = await caseStep(c, { threads: Number(option(args, '--threads') ?? 2), profilePrefix: profile ? prefix : undefined, ...(JSON.parse(option(args, '--session') ?? '{}') as SessionOptions) });

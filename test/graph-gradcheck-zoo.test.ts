@@ -11,6 +11,7 @@ import { Graph } from '../src/graph/graph.js';
 import { gradients } from '../src/graph/autodiff.js';
 import { serializeGraph } from '../src/graph/onnx.js';
 import { Session } from '../src/runtime/session.js';
+import { nchwcBlockSize } from '../src/runtime/nchwc.js';
 
 /** Values kept more than epsilon away from every kink (0, 6 for ReLU6; -3, 3 for the hard ones). */
 function avoiding(kinks: number[], n: number): Float32Array {
@@ -65,6 +66,37 @@ for (const inputGrad of ['auto', 'conv-flipped', 'conv-transpose', 'dilate-conv'
     });
   }
 }
+
+test('depthwise conv on ORT\'s NCHWc kernels (a graph with nchwcBlock set): stride 1 and 2, kernels 3, 5, 7, channels padded to the block, MindSpore\'s uneven pads; 3 channels stay standard', async () => {
+  const block = await nchwcBlockSize();
+  assert.ok(block >= 8, `onnxruntime-node on x86 has NCHWc kernels (block ${block})`);
+  // ORT's blocked layout takes channels in fours (fewer stay on the standard ops); 4 and 20 are padded to the block.
+  const cases = [
+    ...DEPTHWISE_CASES.map((c) => ({ ...c, x: [c.x[0]!, 4, ...c.x.slice(2)] })),
+    { x: [2, 4, 6, 6], k: 3, stride: 2, pads: [0, 0, 1, 1] as [number, number, number, number] },
+    { x: [1, 20, 5, 5], k: 3, stride: 1, pads: [1, 1, 1, 1] as [number, number, number, number] },
+  ];
+  for (const c of cases) {
+    await gradcheck((g, [x, w]) => {
+      g.nchwcBlock = block;
+      const y = groupedConv2d(g, x!, w!, { stride: c.stride, pads: c.pads, groups: c.x[1]! });
+      if (g.requiresGrad(w!)) assert.ok(g.nodes.some((n) => n.domain === 'com.microsoft.nchwc' && n.opType === 'Conv'), 'the blocked kernels are used');
+      return y;
+    }, [{ name: 'x', shape: c.x }, { name: 'w', shape: [c.x[1]!, 1, c.k, c.k] }]);
+    // Forward, dX and dW all on the blocked kernels (none of these shapes needs the standard fallback).
+    const g = new Graph();
+    g.nchwcBlock = block;
+    const x = g.input('x', c.x, 'float32', { requiresGrad: true });
+    const w = g.input('w', [c.x[1]!, 1, c.k, c.k], 'float32', { requiresGrad: true });
+    gradients(g, groupedConv2d(g, x, w, { stride: c.stride, pads: c.pads, groups: c.x[1]! }), [x, w]);
+    assert.equal(g.nodes.filter((n) => n.domain === 'com.microsoft.nchwc' && n.opType === 'Conv').length, 3, `blocked convs for ${JSON.stringify(c)}`);
+    assert.ok(!g.nodes.some((n) => n.domain === undefined && ['Conv', 'ConvTranspose'].includes(n.opType)), 'no standard conv left');
+  }
+  const g = new Graph();
+  g.nchwcBlock = block;
+  groupedConv2d(g, g.input('x', [1, 3, 5, 5]), g.input('w', [3, 1, 3, 3], 'float32', { requiresGrad: true }), { stride: 1, pads: [1, 1, 1, 1], groups: 3 });
+  assert.ok(!g.nodes.some((n) => n.domain === 'com.microsoft.nchwc'), '3 channels: the standard Conv');
+});
 
 test('grouped conv with 2 channels per group (per-group dense convs), stride 1 and 2', async () => {
   await gradcheck((g, [x, w]) => groupedConv2d(g, x!, w!, { stride: 1, pads: [1, 1, 1, 1], groups: 2 }), [{ name: 'x', shape: [1, 4, 4, 4] }, { name: 'w', shape: [6, 2, 3, 3] }]);

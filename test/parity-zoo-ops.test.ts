@@ -9,6 +9,7 @@ import { gelu, hardsigmoid, hardswish, relu6, sigmoid, silu } from '../src/graph
 import { groupedConv2d } from '../src/graph/ops/grouped-conv.js';
 import { layerNorm } from '../src/graph/ops/layer-norm.js';
 import { Session } from '../src/runtime/session.js';
+import { nchwcBlockSize } from '../src/runtime/nchwc.js';
 import { formulaTensor, maxErrorOnScale, readParityFixture, type FormulaSpec } from './helpers/parity.js';
 
 interface OpCase {
@@ -33,8 +34,10 @@ interface OpCase {
 const ACTIVATIONS: Record<string, (g: Graph, x: SymbolicTensor) => SymbolicTensor> = { relu6, hardswish, hardsigmoid, sigmoid, silu, gelu };
 const TOLERANCE = 1e-5;
 
-async function evaluate(c: OpCase) {
+/** `nchwcBlock` > 0: depthwise convs on ORT's NCHWc kernels, as training steps on the CPU run them. */
+async function evaluate(c: OpCase, nchwcBlock = 0) {
   const g = new Graph();
+  g.nchwcBlock = nchwcBlock;
   const x = g.input('x', c.inputShape, 'float32', { requiresGrad: true });
   const feeds: Record<string, { data: Float32Array; shape: number[] }> = { x: { data: formulaTensor(c.inputShape, c.input), shape: c.inputShape } };
   const extra: SymbolicTensor[] = [];
@@ -59,6 +62,7 @@ async function evaluate(c: OpCase) {
   const grads = gradients(g, y, [x, ...extra], upstream);
   g.output(y, 'y');
   grads.forEach((grad, i) => g.output(grad, `grad${i}`));
+  if (nchwcBlock > 0) assert.equal(g.nodes.filter((n) => n.domain === 'com.microsoft.nchwc' && n.opType === 'Conv').length, 3, 'forward, dX and dW on the blocked kernels');
   const session = await Session.create(serializeGraph(g), { threads: 1 });
   try {
     const out = await session.run(feeds);
@@ -73,13 +77,16 @@ test('activations, depthwise conv and layer norm match PyTorch (outputs and grad
   assert.equal(cases.length, 12);
   for (const c of cases) {
     const label = `${c.op}${c.kernel ? ` k${c.kernel} s${c.stride}` : ''}${c.axis !== undefined ? ` axis ${c.axis}` : ''}`;
-    const { y, grads } = await evaluate(c);
-    assert.ok(maxErrorOnScale(y, c.output) <= TOLERANCE, `${label}: output differs by ${maxErrorOnScale(y, c.output)}`);
-    const expected = [c.inputGrad, c.weightGrad, c.biasGrad].filter((e): e is number[] => e !== undefined);
-    assert.equal(grads.length, expected.length);
-    grads.forEach((grad, i) => {
-      const error = maxErrorOnScale(grad, expected[i]!);
-      assert.ok(error <= TOLERANCE, `${label}: gradient ${i} differs by ${error}`);
-    });
+    for (const block of c.op === 'depthwise' ? [0, await nchwcBlockSize()] : [0]) {
+      const { y, grads } = await evaluate(c, block);
+      const where = `${label}${block ? ` (NCHWc block ${block})` : ''}`;
+      assert.ok(maxErrorOnScale(y, c.output) <= TOLERANCE, `${where}: output differs by ${maxErrorOnScale(y, c.output)}`);
+      const expected = [c.inputGrad, c.weightGrad, c.biasGrad].filter((e): e is number[] => e !== undefined);
+      assert.equal(grads.length, expected.length);
+      grads.forEach((grad, i) => {
+        const error = maxErrorOnScale(grad, expected[i]!);
+        assert.ok(error <= TOLERANCE, `${where}: gradient ${i} differs by ${error}`);
+      });
+    }
   }
 });

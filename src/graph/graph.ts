@@ -23,6 +23,14 @@ export class Graph {
   readonly tape: TapeEntry[] = [];
   /** Operator sets the model declares; unset = tlkit's own (ai.onnx 17). Imported graphs keep their file's. */
   opsetImports: Array<{ domain: string; version: number }> | undefined;
+  /** Operator sets beyond ai.onnx that emitted nodes use (`emitIn`), by domain: version. */
+  readonly extraOpsets = new Map<string, number>();
+  /**
+   * ORT CPU's NCHWc channel block (16 with AVX-512, 8 with AVX2; runtime/nchwc.ts asks ORT), or 0:
+   * ops may then emit ORT's com.microsoft.nchwc kernels where they measured faster than the
+   * standard formulation. 0 (the default) keeps a graph to standard ops, as browsers need.
+   */
+  nchwcBlock = 0;
   private readonly requiresGradient = new Set<string>();
   private readonly constantCache = new Map<string, SymbolicTensor>();
   private readonly usedNames = new Set<string>();
@@ -108,6 +116,14 @@ export class Graph {
 
   emit1(opType: string, inputs: Array<SymbolicTensor | null>, outputShape: readonly number[], attributes: Record<string, AttributeValue> = {}, outputType?: ElementType): SymbolicTensor {
     return this.emit(opType, inputs, [outputShape], attributes, outputType ? [outputType] : undefined)[0]!;
+  }
+
+  /** One node of another operator set (e.g. ORT's com.microsoft.nchwc); the model then imports that set. */
+  emitIn(domain: string, version: number, opType: string, inputs: Array<SymbolicTensor | null>, outputShape: readonly number[], attributes: Record<string, AttributeValue> = {}): SymbolicTensor {
+    const output: SymbolicTensor = { name: this.freshName(opType.toLowerCase()), shape: [...outputShape], type: inputs.find((x) => x !== null)?.type ?? 'float32' };
+    this.nodes.push({ opType, domain, inputs: inputs.map((x) => (x === null ? '' : x.name)), outputs: [output.name], attributes });
+    this.extraOpsets.set(domain, version);
+    return output;
   }
 
   requiresGrad(tensor: SymbolicTensor): boolean {

@@ -90,7 +90,7 @@ export function toModelProto(graph: Graph, name = 'tlkit'): InstanceType<typeof 
   return onnx.ModelProto.create({
     irVersion: IR_VERSION,
     producerName: 'tlkit',
-    opsetImport: graph.opsetImports ?? [{ domain: '', version: OPSET }],
+    opsetImport: graph.opsetImports ?? [{ domain: '', version: OPSET }, ...[...graph.extraOpsets].map(([domain, version]) => ({ domain, version }))],
     graph: {
       name,
       node: nodes.map((node, i) =>

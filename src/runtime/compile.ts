@@ -60,6 +60,8 @@ export interface TrainingGraphOptions {
   extraLoss?: (g: Graph, features: SymbolicTensor) => SymbolicTensor;
   /** Also output each trainable weight's gradient as `grad:<name>` (for parity checks against other frameworks). */
   outputGradients?: boolean;
+  /** ORT CPU's NCHWc block (runtime/nchwc.ts): lets ops use its blocked kernels (Graph.nchwcBlock); 0 or unset: standard ops only. */
+  nchwcBlock?: number;
 }
 
 export interface TrainingGraph {
@@ -78,6 +80,7 @@ export interface TrainingGraph {
  */
 export function buildTrainingGraph(stages: Stages, options: TrainingGraphOptions): TrainingGraph {
   const g = new Graph();
+  g.nchwcBlock = options.nchwcBlock ?? 0;
   const ctx = new TrainingContext(g, () => options.bnTraining);
   const x = g.input('input', [options.batchSize, ...options.inputShape]);
   const labels = g.input('labels', [options.batchSize], 'int64');

@@ -6,6 +6,8 @@ import { stepScalarValues, type OptimizerConfig } from '../graph/optim.js';
 import { buildTrainingGraph, type Stages, type TrainingGraphOptions } from './compile.js';
 import { InferenceRunner } from './inference.js';
 import type { Int8Options } from './int8.js';
+import { nchwcBlockSize } from './nchwc.js';
+import { ortEngine } from './ort.js';
 import { Session, toOrtTensor, type SessionOptions } from './session.js';
 import { firstTrainableStage, stagesOf } from './stages.js';
 
@@ -61,8 +63,11 @@ export class TrainStep {
     }
   }
 
-  static async create(net: Module, options: TrainStepOptions & { initialOptimizerState?: Map<string, Float32Array> }): Promise<TrainStep> {
+  static async create(net: Module, given: TrainStepOptions & { initialOptimizerState?: Map<string, Float32Array> }): Promise<TrainStep> {
     net.nameParameters();
+    // ORT's CPU NCHWc kernels where this engine has them (depthwise convs train faster on them).
+    const onCpu = (given.session?.device ?? ortEngine().defaultDevice) === 'cpu';
+    const options = { ...given, nchwcBlock: given.nchwcBlock ?? (onCpu ? await nchwcBlockSize() : 0) };
     const stages = stagesOf(net);
     const split = options.splitFrozenPrefix === false ? 0 : firstTrainableStage(stages, options.bnTraining);
     const prefixStages = stages.slice(0, split);

@@ -9,6 +9,7 @@ import { serializeGraph } from '../../src/graph/onnx.js';
 import type { Module } from '../../src/nn/module.js';
 import { buildTrainingGraph } from '../../src/runtime/compile.js';
 import { InferenceRunner } from '../../src/runtime/inference.js';
+import { nchwcBlockSize } from '../../src/runtime/nchwc.js';
 import { Session, float32Output, type Feed } from '../../src/runtime/session.js';
 import { stagesOf } from '../../src/runtime/stages.js';
 import { ErrorLog, formulaTensor, l2Norm, maxErrorOnScale, maxSampleError, type ResNetReference } from './parity.js';
@@ -42,6 +43,8 @@ export async function trainingStepOutputs(net: Module, reference: TrainingRefere
   const [batch, ...imageShape] = reference.input.shape as [number, ...number[]];
   const built = buildTrainingGraph(stagesOf(net), {
     batchSize: batch, inputShape: imageShape, optimizer: { kind: 'momentum', momentum: reference.optimizer.momentum }, bnTraining: true, outputGradients: true,
+    // As TrainStep on the CPU: ORT's NCHWc kernels where the ops use them (depthwise convs).
+    nchwcBlock: await nchwcBlockSize(),
   });
   const feeds: Record<string, Feed> = {
     input: { data: formulaTensor(reference.input.shape, reference.input), shape: reference.input.shape },

@@ -28,11 +28,26 @@
  *                       c16 112 k3 s1  c64 112 k3 s2  c96 56 k3 s1  c144 56 k3 s2  c672 14 k5 s1  c240 28 k5 s2  c768 14 k7 s1
  *   dW roles swapped        34.3           28.0           41.2           21.1           28.7           14.2           45.2
  *   dW batch columns        23.8           39.9           33.4           40.0           28.7           21.8           68.5
+ *
+ * All of the above are ORT's generic grouped Conv, which loops over the groups. With trainable
+ * weights (graph inputs) ORT never moves a conv to its blocked NCHWc kernels, whose depthwise conv
+ * vectorizes across a block of channels; calling them directly (nchwc.ts) won at every layer
+ * (`bench/depthwise.js --layers --iters 9`, 2026-12-01 14:55, shared machine at load ~4: rough;
+ * y + dX + dW of one layer, batch 8, min / median ms):
+ *
+ *                      c16 112 k3 s1  c64 112 k3 s2  c96 112 k3 s2  c144 56 k5 s2  c120 28 k5 s1  c672 14 k5 s1  c1152 7 k5 s1
+ *   standard ops         37 / 67        90 / 134      127 / 179      104 / 132       38 / 52        91 / 116       36 / 60
+ *   NCHWc kernels       4.9 / 17        44 / 59        79 / 107       36 / 39        9.6 / 15       12 / 24       7.3 / 9.2
+ *
+ * and the MobileNetV3-Large b8 training step went 1241 -> 816 ms (bench/ab-step.js, 3 alternating
+ * runs each, load 2.6-3.8). So with `Graph.nchwcBlock` set (TrainStep on the CPU) depthwise convs
+ * with trainable weights run blocked; the formulations above remain for other engines.
  */
 import type { Graph } from '../graph.js';
 import type { SymbolicTensor } from '../ir.js';
 import * as p from './primitives.js';
 import { batchColumns, channelsByColumns, conv2d, convOutputSize, type Pads } from './conv.js';
+import { blockedConv, depthwiseFilter, reorderInput, reorderOutput, roundUpToBlock } from './nchwc.js';
 
 type T = SymbolicTensor;
 
@@ -45,10 +60,15 @@ export interface GroupedConv2dOptions {
 export type DepthwiseInputGrad = 'conv-flipped' | 'conv-transpose' | 'dilate-conv';
 export type DepthwiseWeightGrad = 'swapped-conv' | 'slices' | 'stacked-windows' | 'batch-columns';
 
-/** Which backward formulation depthwise convs emit; bench/depthwise.ts switches them to measure. */
-export const depthwiseFormulation: { inputGrad: DepthwiseInputGrad | 'auto'; weightGrad: DepthwiseWeightGrad | 'auto' } = {
+/**
+ * Which formulation depthwise convs emit; bench/depthwise.ts switches them to measure. `layout`
+ * 'blocked' (what 'auto' picks in graphs whose nchwcBlock is set, for trainable weights) runs the
+ * forward, dX and dW on ORT's NCHWc kernels and ignores the other two; 'nchw' keeps standard ops.
+ */
+export const depthwiseFormulation: { inputGrad: DepthwiseInputGrad | 'auto'; weightGrad: DepthwiseWeightGrad | 'auto'; layout: 'auto' | 'nchw' | 'blocked' } = {
   inputGrad: 'auto',
   weightGrad: 'auto',
+  layout: 'auto',
 };
 
 function convAttributes(kernel: [number, number], stride: number, pads: Pads, group: number, dilation = 1) {
@@ -114,6 +134,9 @@ function depthwiseConv2d(g: Graph, x: T, w: T, stride: number, pads: Pads): T {
   const ho = convOutputSize(h, kh, stride, pads[0], pads[2]);
   const wo = convOutputSize(wd, kw, stride, pads[1], pads[3]);
   if (ho <= 0 || wo <= 0) throw new Error(`depthwise Conv2d: input ${h}x${wd} is too small for a ${kh}x${kw} kernel`);
+  const blocked = depthwiseFormulation.layout === 'blocked' || (depthwiseFormulation.layout === 'auto' && g.requiresGrad(w));
+  // ORT's ReorderInput takes whole groups of 4 channels (every torchvision model's depthwise convs have them).
+  if (blocked && g.nchwcBlock > 0 && c % 4 === 0) return blockedDepthwiseConv2d(g, x, w, stride, pads, [ho, wo], g.nchwcBlock);
   const y = g.emit1('Conv', [x, w], [n, c, ho, wo], convAttributes([kh, kw], stride, pads, c));
   g.record([x, w], [y], ([dy]) => [
     g.requiresGrad(x) ? depthwiseInputGrad(g, dy!, x, w, stride, pads) : null,
@@ -203,4 +226,53 @@ export function depthwiseWeightGrad(g: Graph, dy: T, x: T, w: T, stride: number,
       return p.reshape(g, p.reduceSum(g, products, [0, 3, 4], false), w.shape);
     }
   }
+}
+
+/**
+ * The depthwise conv on ORT's NCHWc kernels (nchwc.ts), forward and backward. The blocked input
+ * serves the forward and dW, the blocked dY serves dX and dW (as dW's kernel it is already in the
+ * filter layout: [N*Cp/B, 1, ho, wo, B] is dY's blocked data). dW is the "roles swapped" conv
+ * below, dX the flipped-kernel conv, at stride 2 over dY spread out with zeros in the blocked layout.
+ */
+function blockedDepthwiseConv2d(g: Graph, x: T, w: T, stride: number, pads: Pads, [ho, wo]: [number, number], block: number): T {
+  const [n, c, h, wd] = x.shape as [number, number, number, number];
+  const [, , kh, kw] = w.shape as [number, number, number, number];
+  const cp = roundUpToBlock(c, block);
+  const xb = reorderInput(g, x, block);
+  const y = reorderOutput(g, blockedConv(g, xb, depthwiseFilter(g, w, block), { stride, pads, group: cp, outputSize: [ho, wo] }), c);
+  g.record([x, w], [y], ([dy]) => {
+    const dyb = reorderInput(g, dy!, block);
+    let dx: T | null = null;
+    if (g.requiresGrad(x)) {
+      // Rows and columns a strided forward conv never reached at the bottom/right.
+      const extraH = h - ((ho - 1) * stride + kh - pads[0] - pads[2]);
+      const extraW = wd - ((wo - 1) * stride + kw - pads[1] - pads[3]);
+      // dY spread to [ho*s, wo*s] (each entry then s-1 zeros), so the conv pads its end less by s-1.
+      const inputPads: Pads = [kh - 1 - pads[0], kw - 1 - pads[1], kh - 1 - pads[2] + extraH - (stride - 1), kw - 1 - pads[3] + extraW - (stride - 1)];
+      if (inputPads.every((q) => q >= 0)) {
+        const spread = stride === 1 ? dyb : p.reshape(g, g.emit1('Pad', [p.reshape(g, dyb, [n * cp / block, ho, 1, wo, 1, block]), g.constantInt64([0, 0, 0, 0, 0, 0, 0, 0, stride - 1, 0, stride - 1, 0])], [n * cp / block, ho, stride, wo, stride, block]), [n, cp, ho * stride, wo * stride]);
+        dx = reorderOutput(g, blockedConv(g, spread, depthwiseFilter(g, flipped(g, w), block), { stride: 1, pads: inputPads, group: cp, outputSize: [h, wd] }), c);
+      } else {
+        dx = depthwiseInputGrad(g, dy!, x, w, stride, pads);
+      }
+    }
+    let dw: T | null = null;
+    if (g.requiresGrad(w)) {
+      // out[0, n*Cp, i, j] = sum_hw xpadded[n, c, i + s*h, j + s*w] * dy[n, c, h, w]: dY as the kernel, dilated by the stride;
+      // the end pads make the output exactly kh x kw (a strided conv may leave the last rows unread, then unpadded).
+      const endH = kh + stride * (ho - 1) - h - pads[0];
+      const endW = kw + stride * (wo - 1) - wd - pads[1];
+      if (endH >= 0 && endW >= 0) {
+        const perSample = blockedConv(g, p.reshape(g, xb, [1, n * cp, h, wd]), p.reshape(g, dyb, [n * cp, 1, ho, wo]), { stride: 1, pads: [pads[0], pads[1], endH, endW], dilation: stride, group: n * cp, outputSize: [kh, kw] });
+        // Blocked data [n, Cp/B, kh, kw, B]: sum over n, then back to [Cp, 1, kh, kw].
+        const summed = p.reduceSum(g, p.reshape(g, perSample, [n, cp / block, kh * kw, block]), [0], false);
+        const filter = p.reshape(g, p.transpose(g, summed, [0, 2, 1]), [cp, 1, kh, kw]);
+        dw = cp > c ? p.slice(g, filter, [0], [0], [c], [1]) : filter;
+      } else {
+        dw = depthwiseWeightGrad(g, dy!, x, w, stride, pads);
+      }
+    }
+    return [dx, dw];
+  });
+  return y;
 }
