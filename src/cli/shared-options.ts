@@ -9,6 +9,7 @@ import { Option, type Command } from 'commander';
 import type { OptimizerConfig } from '../graph/optim.js';
 import { BadDataError, DEFAULT_PIXEL_LIMIT, SkippedFiles } from '../data/bad-images.js';
 import { ImageFolder, type ImageFolderOptions } from '../data/image-folder.js';
+import type { SourceDataset } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
 import { compose, evalTransforms, trainTransforms, type Normalization } from '../data/transforms.js';
 import type { Interpolation } from '../data/pil-resample.js';
@@ -208,7 +209,7 @@ export interface LoaderDataHandling {
 }
 
 /** Evaluation drops an image that fails to decode, so no example counts twice. */
-export function evalLoader(folder: ImageFolder, batchSize: number, imageSize: number, options: { shuffle?: boolean; seed?: number; normalize?: Normalization; resize?: number; interpolation?: Interpolation } & LoaderDataHandling = {}): DataLoader {
+export function evalLoader(folder: SourceDataset, batchSize: number, imageSize: number, options: { shuffle?: boolean; seed?: number; normalize?: Normalization; resize?: number; interpolation?: Interpolation } & LoaderDataHandling = {}): DataLoader {
   return new DataLoader(folder, {
     batchSize, transforms: compose(evalTransforms(imageSize, options.normalize, options.resize, options.interpolation)), shuffle: options.shuffle ?? false, seed: options.seed,
     skipped: options.skipped, onBadImage: options.strict ? 'fail' : 'drop',

@@ -13,7 +13,9 @@ import {
   PREDICTIONS_PNG, type Dashboard, type EpochRecord as RunEpoch, type RunRecord,
 } from '../report/index.js';
 import { DashboardUpdates, EarlyStopping, RunRecordWriter, type Callback } from '../train/callbacks/index.js';
-import { evaluateWithImages } from '../train/evaluate.js';
+import { evaluateWithImages, type Evaluation } from '../train/evaluate.js';
+import { evaluateOnFeatures } from '../train/cached-evaluation.js';
+import { DatasetView } from '../data/dataset.js';
 import { describeInt8, type Int8Options, type Int8Report } from '../runtime/int8.js';
 import { fit, type FitOptions, type FitResult } from '../train/fit.js';
 import { describeSchedule, parseSchedule, type LrSchedule } from '../train/schedules.js';
@@ -318,10 +320,10 @@ async function finishRun(net: TransferNetwork, context: FinishContext): Promise<
   }
   net.eval();
   // Shuffled like the tutorial's val dataset (shuffle=True), so the grid shows more than the first class.
-  const loader = evalLoader(context.valFolder, context.batchSize, context.imageSize, { shuffle: true, seed: context.seed, skipped: context.skipped, normalize: normalizationOf(net) });
-  // The frozen backbone is evaluated at the precision it was trained with, the trained part at float32: the int8
-  // part is the graph training built, so the run's builds hand it back without calibrating or measuring again.
-  const { evaluation, images, int8 } = await evaluateWithImages(net, loader, inputShape, 12, { int8: context.int8, int8Stages: result.frozenStages });
+  const loaderOf = (folder: Parameters<typeof evalLoader>[0], shuffle: boolean) =>
+    evalLoader(folder, context.batchSize, context.imageSize, { shuffle, seed: context.seed, skipped: context.skipped, normalize: normalizationOf(net) });
+  const loader = loaderOf(context.valFolder, true);
+  const { evaluation, images, int8 } = await finalEvaluation(net, result, loader, context, (indices) => loaderOf(new DatasetView(context.valFolder, indices), false));
   if (int8) context.int8Reports.evaluation = int8;
   const shape = inputShape as [number, number, number];
   const normalization = normalizationOf(net);
@@ -336,6 +338,27 @@ async function finishRun(net: TransferNetwork, context: FinishContext): Promise<
   await writeFileAtomic(path.join(outDir, PREDICTIONS_PNG), grid);
   const report = await writeReport(outDir);
   process.stdout.write(`best.ckpt on val: accuracy ${evaluation.accuracy.toFixed(3)}, loss ${evaluation.loss.toFixed(3)}; report: ${report}\n`);
+}
+
+const GRID_IMAGES = 12;
+
+/**
+ * best.ckpt over val. With a frozen prefix, from the val features validation computed (cached-evaluation.ts),
+ * decoding only the grid's images; else the whole network over the loader, the frozen part at the precision
+ * it was trained with (the int8 part is the graph training built, so the run's builds hand it back).
+ */
+async function finalEvaluation(
+  net: TransferNetwork, result: FitResult, loader: ReturnType<typeof evalLoader>, context: FinishContext, gridLoader: (indices: Int32Array) => ReturnType<typeof evalLoader>,
+): Promise<{ evaluation: Evaluation; images: Float32Array[]; int8?: Int8Report }> {
+  const features = result.valFeatures;
+  const evaluation = features && (await evaluateOnFeatures(net, features, result.frozenStages, loader.order(0), context.batchSize));
+  if (!features || !evaluation) return evaluateWithImages(net, loader, context.inputShape, GRID_IMAGES, { int8: context.int8, int8Stages: result.frozenStages });
+  const images: Float32Array[] = [];
+  for await (const batch of gridLoader(Int32Array.from(evaluation.indices.slice(0, GRID_IMAGES))).epoch(0)) {
+    const per = batch.images.length / batch.labels.length;
+    for (let i = 0; i < batch.labels.length; i++) images.push(batch.images.slice(i * per, (i + 1) * per));
+  }
+  return { evaluation, images, ...(features.int8 ? { int8: features.int8 } : {}) };
 }
 
 function parseLearningRate(value: string, flag: string): number | 'auto' {

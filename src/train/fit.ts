@@ -8,6 +8,7 @@ import { stagesOf } from '../runtime/stages.js';
 import type { TrainingState } from './checkpoint.js';
 import type { BatchStream, Evaluation } from './evaluate.js';
 import { FeatureCache } from './feature-cache.js';
+import type { FrozenFeatures } from './cached-evaluation.js';
 import type { Int8Options } from '../runtime/int8.js';
 import { evaluateStream } from './infer.js';
 import { countCorrect } from './metrics.js';
@@ -92,6 +93,8 @@ export interface FitResult {
   stoppedEarly?: string;
   /** Leading stages that ran as the frozen inference graph (int8 with `int8`); an evaluation at int8 splits there too. */
   frozenStages: number;
+  /** The frozen prefix's outputs of every val example (a frozen prefix and a complete validation): the final evaluation runs the trained stages on these alone (cached-evaluation.ts). */
+  valFeatures?: FrozenFeatures;
 }
 
 /**
@@ -260,9 +263,11 @@ export async function fit(net: Module, options: FitOptions): Promise<FitResult> 
   }
   const { bestAccuracy, bestEpoch } = run.state;
   const stoppedEarly = run.stopRequest?.kind === 'callback' ? run.stopRequest.reason : undefined;
+  const valBatches = validation?.features();
+  const valFeatures = valBatches && step.prefix ? { batches: valBatches, shape: step.suffixInputShape, ...(step.prefix.int8 ? { int8: step.prefix.int8 } : {}) } : undefined;
   return {
     history, bestAccuracy, bestEpoch, bestCheckpoint: checkpoints?.bestPath, lastCheckpoint, lastEvaluation,
-    interrupted: run.stopRequest?.kind === 'interrupt', stoppedEarly, frozenStages,
+    interrupted: run.stopRequest?.kind === 'interrupt', stoppedEarly, frozenStages, ...(valFeatures ? { valFeatures } : {}),
   };
 }
 
@@ -315,6 +320,7 @@ async function trainEpoch(run: Run, callbacks: CallbackList, options: FitOptions
 /** Validation in inference mode; a frozen prefix's outputs are computed once and replayed every epoch. */
 class Validation {
   private readonly cached: Batch[] = [];
+  private complete = false;
   private runner: InferenceRunner | undefined;
 
   constructor(private readonly val: BatchStream, private readonly step: TrainStep, private readonly net: Module) {}
@@ -323,18 +329,28 @@ class Validation {
   private activations(): BatchStream {
     const { val, step, cached } = this;
     if (!step.prefix) return val;
-    if (cached.length > 0) return { steps: cached.length, epoch: async function* () { yield* cached; } };
+    if (this.complete) return { steps: cached.length, epoch: async function* () { yield* cached; } };
+    const completed = () => {
+      this.complete = true;
+    };
     return {
       steps: val.steps,
       epoch: async function* () {
+        cached.length = 0;
         for await (const batch of val.epoch(0)) {
           const images = await step.prefixActivations(batch.images, batch.labels.length);
           const replaced = { ...batch, images, shape: [batch.labels.length, ...step.suffixInputShape] as Batch['shape'] };
           cached.push(replaced);
           yield replaced;
         }
+        completed();
       },
     };
+  }
+
+  /** The frozen prefix's outputs of every val batch, once a pass has gone through them all. */
+  features(): readonly Batch[] | undefined {
+    return this.step.prefix && this.complete ? this.cached : undefined;
   }
 
   async run(): Promise<Evaluation> {
