@@ -5,7 +5,7 @@
  *      vs bench/tutorial_torch.py --epochs 1 (targets >= 3x);
  *   2. ten epochs without augmentation: tlkit `--no-augment` (backbone features computed once and
  *      cached) vs PyTorch's plain 10-epoch loop with the same transforms (target >= 20x).
- * tlkit runs at --precision float32 and int8 (the frozen backbone as an int8 QDQ graph; the calibration on 64
+ * tlkit runs at --precision float32 and int8 (the frozen backbone as an int8 QDQ graph; the calibration on 32
  * training images happens before the first epoch, so it is in the wall time, not the epoch times; the
  * calibration cache is empty at the start). The sides run one after the other (never at once). PyTorch: Debian's /usr/bin/python3, 2 threads,
  * tuned malloc. Compared: the sum of the logged epoch times (training + validation, as the tutorial
