@@ -6,6 +6,8 @@ import * as ew from '../src/graph/ops/elementwise.js';
 import { gelu, hardsigmoid, hardswish, relu6, sigmoid, silu } from '../src/graph/ops/activations.js';
 import { depthwiseFormulation, groupedConv2d, type DepthwiseInputGrad, type DepthwiseWeightGrad } from '../src/graph/ops/grouped-conv.js';
 import { layerNorm } from '../src/graph/ops/layer-norm.js';
+import { channelGate } from '../src/graph/ops/channel-gate.js';
+import { dense } from '../src/graph/ops/dense.js';
 import { dropout, stochasticDepth } from '../src/graph/ops/stochastic.js';
 import { Graph } from '../src/graph/graph.js';
 import { gradients } from '../src/graph/autodiff.js';
@@ -32,6 +34,19 @@ test('activations: ReLU6, Hardsigmoid, Hardswish, Sigmoid, SiLU, GELU (erf)', as
 test('squeeze-and-excitation: channel-wise multiply by a [N, C, 1, 1] broadcast; layer scale by a [C, 1, 1] parameter', async () => {
   await gradcheck((g, [x, s]) => ew.mul(g, x!, s!), [{ name: 'x', shape: [2, 3, 3, 3] }, { name: 's', shape: [2, 3, 1, 1] }]);
   await gradcheck((g, [x, s]) => ew.mul(g, x!, s!), [{ name: 'x', shape: [2, 3, 2, 2] }, { name: 's', shape: [3, 1, 1] }]);
+});
+
+test('squeeze-and-excitation\'s channel gate x * gate(mean(x)): both paths of dX in one sum, with and without gate weights, x frozen', async () => {
+  await gradcheck((g, [x, w]) => channelGate(g, x!, (pooled) => sigmoid(g, dense(g, pooled, w!, null))), [{ name: 'x', shape: [2, 3, 3, 2] }, { name: 'w', shape: [3, 3] }]);
+  await gradcheck((g, [x]) => channelGate(g, x!, (pooled) => hardsigmoid(g, pooled)), [{ name: 'x', shape: [2, 4, 2, 3], values: avoiding([-3, 3], 48).map((v) => v / 2) }]);
+  // Only the gate trains (x is a constant input): dW alone, no dX.
+  await gradcheck((g, [w]) => channelGate(g, g.constant(Array.from({ length: 18 }, (_, i) => Math.sin(i)), [1, 2, 3, 3]), (pooled) => sigmoid(g, dense(g, pooled, w!, null))), [{ name: 'w', shape: [2, 2] }]);
+  // The multiply's part of dX goes into the mean's sum: no full-size Expand or Add in the backward.
+  const g = new Graph();
+  const x = g.input('x', [2, 3, 4, 4], 'float32', { requiresGrad: true });
+  const w = g.input('w', [3, 3], 'float32', { requiresGrad: true });
+  gradients(g, channelGate(g, x, (pooled) => sigmoid(g, dense(g, pooled, w, null))), [x, w]);
+  assert.ok(!g.nodes.some((n) => n.opType === 'Expand'), 'no Expand');
 });
 
 test('layer norm: channels-last over the last axis and NCHW over the channels', async () => {

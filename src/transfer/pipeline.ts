@@ -176,6 +176,10 @@ export async function runTransferStudy(options: StudyOptions): Promise<StudyDeta
     int8,
   };
   log(`Steps 3-4: ${labelled.length} labelled target images, ${evaluation.length} to evaluate on`);
+  // One method at a time. Two at once on one thread each would do 1.6-2.4x the 10-image steps per
+  // second (two processes, 2026-12-01), but onnxruntime-node runs a session on the JS thread
+  // (its run() is a setImmediate around the native call), so in one process they only take turns:
+  // the demo took 146 s instead of 129. That needs worker threads.
   for (const row of TARGET_METHODS) {
     const outcome = await timed(row.step, () => row.run(study));
     if ('scores' in outcome) {

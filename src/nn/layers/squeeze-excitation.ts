@@ -1,8 +1,7 @@
 import type { SymbolicTensor } from '../../graph/ir.js';
+import { channelGate } from '../../graph/ops/channel-gate.js';
 import { dense } from '../../graph/ops/dense.js';
-import { mul } from '../../graph/ops/elementwise.js';
-import { reduceMean, reshape } from '../../graph/ops/reduce.js';
-import { toChannelMap } from '../../graph/ops/batch-reshape.js';
+import { reshape } from '../../graph/ops/reduce.js';
 import type { ForwardContext } from '../context.js';
 import { Module } from '../module.js';
 import { Conv2d } from './conv2d.js';
@@ -28,11 +27,11 @@ export class SqueezeExcitation extends Module {
   }
 
   forward(ctx: ForwardContext, x: SymbolicTensor): SymbolicTensor {
-    let scale = reduceMean(ctx.g, x, [2, 3], false);
-    scale = this.pointwise(ctx, this.fc1, scale);
-    scale = this.activation.forward(ctx, scale);
-    scale = this.pointwise(ctx, this.fc2, scale);
-    scale = this.scaleActivation.forward(ctx, scale);
-    return mul(ctx.g, x, toChannelMap(ctx.g, scale));
+    return channelGate(ctx.g, x, (pooled) => {
+      let scale = this.pointwise(ctx, this.fc1, pooled);
+      scale = this.activation.forward(ctx, scale);
+      scale = this.pointwise(ctx, this.fc2, scale);
+      return this.scaleActivation.forward(ctx, scale);
+    });
   }
 }
