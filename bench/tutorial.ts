@@ -5,11 +5,12 @@
  *      vs bench/tutorial_torch.py --epochs 1 (targets >= 3x);
  *   2. ten epochs without augmentation: tlkit `--no-augment` (backbone features computed once and
  *      cached) vs PyTorch's plain 10-epoch loop with the same transforms (target >= 20x).
- * tlkit runs at --precision float32 and int8 (the frozen backbone as an int8 QDQ graph; the calibration on 64
+ * tlkit runs at --precision float32 and int8 (the frozen backbone as an int8 QDQ graph; the calibration on 32
  * training images happens before the first epoch, so it is in the wall time, not the epoch times; the
  * calibration cache is empty at the start). The sides run one after the other (never at once). PyTorch: Debian's /usr/bin/python3, 2 threads,
  * tuned malloc. Compared: the sum of the logged epoch times (training + validation, as the tutorial
- * measures them); process wall times are listed too.
+ * measures them), and the whole processes' wall times (what a user waits for); tlkit's int8 runs are traced
+ * (TLKIT_TRACE=1, src/util/trace.ts), so the section also says where their wall time went, phase by phase.
  *
  *   npx tsc -p tsconfig.json && node dist/bench/tutorial.js [--no-record] [--skip-ten]
  */
@@ -20,6 +21,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeBenchImages } from './loader-images.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
+import { parseTrace } from '../src/util/trace.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
@@ -30,6 +32,8 @@ const SECTION = '## Tutorial workload: fixed-feature ResNet50, tlkit vs PyTorch'
 interface SideResult {
   epochMs: number[];
   wallMs: number;
+  /** tlkit's traced phases (TLKIT_TRACE), in order. */
+  phases?: Array<{ phase: string; ms: number }>;
 }
 
 function epochTimes(stdout: string): number[] {
@@ -42,11 +46,11 @@ function runTlkit(data: string, out: string, epochs: number, augment: boolean, p
   const args = [path.join(repo, 'bin/tlkit.js'), 'train', data, '--model', 'resnet50', '--mode', 'fixed-feature', '--epochs', String(epochs),
     '--batch-size', '18', '--lr', '0.001', '--momentum', '0.5', '--out', out, '--no-progress', '--precision', precision, ...(augment ? [] : ['--no-augment'])];
   const started = performance.now();
-  const result = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, TLKIT_HOME: home } });
+  const result = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, TLKIT_HOME: home, TLKIT_TRACE: '1' } });
   const wallMs = performance.now() - started;
   if (result.status !== 0) throw new Error(`tlkit train failed: ${result.stderr}`);
   process.stdout.write(result.stdout);
-  return { epochMs: epochTimes(result.stdout), wallMs };
+  return { epochMs: epochTimes(result.stdout), wallMs, phases: parseTrace(result.stderr) };
 }
 
 function runTorch(data: string, epochs: number, augment: boolean): SideResult {
@@ -100,7 +104,21 @@ async function main(): Promise<void> {
     const loadAfter = loadavg()[0]!;
 
     const row = (name: string, target: number, t: SideResult, p: SideResult) =>
-      `| ${name} | ${seconds(sum(t.epochMs))} | ${seconds(sum(p.epochMs))} | **${(sum(p.epochMs) / sum(t.epochMs)).toFixed(1)}x** | ${target}x | ${seconds(t.wallMs)} / ${seconds(p.wallMs)} |`;
+      `| ${name} | ${seconds(sum(t.epochMs))} | ${seconds(sum(p.epochMs))} | **${(sum(p.epochMs) / sum(t.epochMs)).toFixed(1)}x** | ${target}x | ${seconds(t.wallMs)} / ${seconds(p.wallMs)} | **${(p.wallMs / t.wallMs).toFixed(1)}x** |`;
+    // Where the int8 runs' wall time went: the traced phases, in order; the rest is the process's exit.
+    const traced = [['1 epoch', tlkitOne.get('int8')], ['10 epochs', tlkitTen.get('int8')]].filter((r): r is [string, SideResult] => r[1] !== undefined);
+    const phaseNames = [...new Set(traced.flatMap(([, r]) => (r.phases ?? []).map((p) => p.phase)))];
+    const phaseMs = (r: SideResult, phase: string) => (r.phases ?? []).filter((p) => p.phase === phase).reduce((s, p) => s + p.ms, 0);
+    const breakdown = phaseNames.length === 0 ? [] : [
+      '',
+      `Where the wall time of \`tlkit train --precision int8\` went (TLKIT_TRACE=1, src/util/trace.ts; s):`,
+      '',
+      `| phase | ${traced.map(([name]) => name).join(' | ')} |`,
+      `| --- | ${traced.map(() => '---:').join(' | ')} |`,
+      ...phaseNames.map((phase) => `| ${phase} | ${traced.map(([, r]) => seconds(phaseMs(r, phase))).join(' | ')} |`),
+      `| whole process (spawn to exit) | ${traced.map(([, r]) => seconds(r.wallMs)).join(' | ')} |`,
+      `| of which not the logged epochs | ${traced.map(([, r]) => seconds(r.wallMs - sum(r.epochMs))).join(' | ')} |`,
+    ];
     const torchVersion = execFileSync(TORCH_PYTHON, ['-c', 'import torch, torchvision; print(torch.__version__, torchvision.__version__)'], { encoding: 'utf8' }).trim();
     const lines = [
       '',
@@ -113,8 +131,8 @@ async function main(): Promise<void> {
         `each epoch, as the tutorial logs them); wall = whole process (start-up, model build, tlkit's final evaluation and report). ${availableParallelism()} CPUs ` +
         `(${cpus()[0]?.model.trim() ?? 'unknown'}), load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after: a shared machine, so compare the ratios.`,
       '',
-      '| workload | tlkit s | PyTorch s | speed-up | target | wall s (tlkit / PyTorch) |',
-      '| --- | ---: | ---: | ---: | ---: | ---: |',
+      '| workload | tlkit s | PyTorch s | speed-up | target | wall s (tlkit / PyTorch) | wall speed-up |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...precisions.map((p) => row(`1 epoch, augmented (random crop + flip each epoch), --precision ${p}`, 3, tlkitOne.get(p)!, torchOne)),
       ...(torchTen ? precisions.map((p) => row(`10 epochs, no augmentation (tlkit caches the backbone features), --precision ${p}`, 20, tlkitTen.get(p)!, torchTen)) : []),
       '',
@@ -122,6 +140,7 @@ async function main(): Promise<void> {
         (torchTen ? `; 10 epochs: ${tlkitTen.get(p)!.epochMs.map((v) => v.toFixed(0)).join(', ')}.` : '.')),
       `PyTorch per-epoch ms, 1 epoch: ${torchOne.epochMs.map((v) => v.toFixed(0)).join(', ')}` + (torchTen ? `; 10 epochs: ${torchTen.epochMs.map((v) => v.toFixed(0)).join(', ')}.` : '.'),
       cosine ? `int8 vs float32 pooled features (run.json): cosine ${cosine.meanCosine.toFixed(4)} mean, ${cosine.minCosine.toFixed(4)} min over ${cosine.images} val images (random weights; test/int8-agreement.test.ts measures a trained model).` : '',
+      ...breakdown,
       '',
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

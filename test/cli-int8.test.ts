@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { compose, evalTransforms } from '../src/data/transforms.js';
+import { DEFAULT_CALIBRATION_IMAGES } from '../src/runtime/int8.js';
+import { parseTrace } from '../src/util/trace.js';
 import { runCli } from './helpers/cli.js';
 import { writeMindSporeResNetCheckpoint, writeTutorialImageFolder } from './helpers/tutorial-fixtures.js';
 
@@ -59,13 +61,22 @@ test('tlkit export --precision int8: ~4x smaller, runs in a fresh onnxruntime-no
 });
 
 test('tlkit train --mode fixed-feature --precision int8 records the calibration and the int8/float32 agreement in run.json, calibrating once', async () => {
-  const trainInt8 = (out: string) => runCli([
+  const trainInt8 = (out: string, extraEnv: NodeJS.ProcessEnv = {}) => runCli([
     'train', data, '--model', 'resnet18', '--pretrained', weights, '--mode', 'fixed-feature', '--epochs', '2', '--batch-size', '6', '--image-size', '64',
     '--no-augment', '--lr', '0.01', '--precision', 'int8', '--calibration-images', '8', '--out', out, '--no-progress',
-  ], { env });
+  ], { env: { ...env, ...extraEnv } });
   const out = path.join(dir, 'run');
-  const result = await trainInt8(out);
+  const result = await trainInt8(out, { TLKIT_TRACE: '1' });
   assert.equal(result.code, 0, result.stderr);
+  // TLKIT_TRACE: where the wall time went, phase by phase (bench/tutorial.ts prints it).
+  const phases = parseTrace(result.stderr);
+  assert.deepEqual(phases.map((p) => p.phase), [
+    'start-up (Node.js, modules, options)', 'data folders scanned, network built (weights drawn when first read)', 'lr-find, int8 samples, run record',
+    'network weights and float32 inference graph', 'int8: BN folded, calibration cache looked up', 'int8: calibration (float32 pass over 8 images)', 'int8: QDQ graph',
+    'int8: agreement (float32 and int8 over 12 held-out images)', 'training graphs (frozen prefix, its int8 build, training step)', 'epochs',
+    'final evaluation (best.ckpt over val)', 'run record, prediction grid, report',
+  ], result.stderr);
+  assert.ok(phases.every((p) => Number.isFinite(p.ms) && p.ms >= 0));
   const run = JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8')) as { config: Record<string, any> };
   // One calibration, one agreement measurement; the final evaluation runs fc on the int8 val features validation
   // computed (no second int8 build: nothing reused), and reports that graph.
@@ -84,6 +95,7 @@ test('tlkit train --mode fixed-feature --precision int8 records the calibration 
   // A second run on the same data reads the calibration back from TLKIT_HOME/calibration.
   const again = await trainInt8(path.join(dir, 'run-again'));
   assert.equal(again.code, 0, again.stderr);
+  assert.doesNotMatch(again.stderr, /tlkit trace:/, 'no trace without TLKIT_TRACE');
   const second = JSON.parse(await readFile(path.join(dir, 'run-again', 'run.json'), 'utf8')) as { config: Record<string, any> };
   assert.deepEqual(second.config.int8Work, { calibrations: 0, cacheHits: 1, agreements: 1, reused: 0 });
   assert.equal(second.config.int8.frozen.calibration.cached, true);
@@ -133,7 +145,8 @@ test('tlkit pipeline --precision int8: fixed-feature and feature-based transfer 
   assert.equal(result.code, 0, result.stderr);
   const json = JSON.parse(result.stdout) as { precision: string; int8: { calibration: { method: string; images: number; sample: string }; agreement: { meanCosine: number; images: number } }; target: Array<{ method: string; accuracy: number }> };
   assert.equal(json.precision, 'int8');
-  assert.deepEqual([json.int8.calibration.method, json.int8.calibration.images], ['minmax', 50]); // 10 shots x 5 classes, all of them
+  // The default sample, of the 10 shots x 5 classes.
+  assert.deepEqual([json.int8.calibration.method, json.int8.calibration.images], ['minmax', Math.min(DEFAULT_CALIBRATION_IMAGES, 50)]);
   assert.match(json.int8.calibration.sample, /of the labelled target images/);
   assert.equal(json.int8.agreement.images, 32);
   assert.ok(json.int8.agreement.meanCosine > 0.99, `cosine ${json.int8.agreement.meanCosine}`);

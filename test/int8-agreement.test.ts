@@ -12,7 +12,7 @@ import { createResNet } from '../src/models/registry.js';
 import type { ResNet } from '../src/models/resnet.js';
 import { seedInitializers } from '../src/nn/init.js';
 import { InferenceRunner } from '../src/runtime/inference.js';
-import { rowCosines } from '../src/runtime/int8.js';
+import { DEFAULT_CALIBRATION_IMAGES, rowCosines } from '../src/runtime/int8.js';
 import { evaluate } from '../src/train/evaluate.js';
 import { fit } from '../src/train/fit.js';
 import { copyWeights } from '../src/transfer/weights.js';
@@ -43,13 +43,14 @@ const source = () => (shared ??= trainedSource());
 test('int8 pooled features agree with float32 ones (cosine >= 0.99) on held-out Fashion-MNIST images, trained source model', async () => {
   const { data, net, train, val, accuracy } = await source();
   assert.ok(accuracy > 0.8, `the source model learned its task (val accuracy ${accuracy})`);
-  const samples = calibrationSamples(train, { calibration: 64, heldOut: 0, seed: SEED, name: 'source train split', transforms: data.transforms }, { dataset: val, name: 'source val split' });
+  // The default sample size (what a user who gives no --calibration-images gets).
+  const samples = calibrationSamples(train, { calibration: DEFAULT_CALIBRATION_IMAGES, heldOut: 0, seed: SEED, name: 'source train split', transforms: data.transforms }, { dataset: val, name: 'source val split' });
   const runner = await InferenceRunner.create(net, data.inputShape, { until: 'flatten', int8: { ...samples, heldOut: undefined, cacheDir: null } });
   const reference = await InferenceRunner.create(net, data.inputShape, { until: 'flatten' });
   try {
     const report = runner.int8!;
     assert.equal(report.calibration.method, 'minmax');
-    assert.equal(report.calibration.images, 64);
+    assert.equal(report.calibration.images, DEFAULT_CALIBRATION_IMAGES);
     assert.equal(report.quantized.convs, 20); // resnet18 small-input: 1 + 16 + 3 downsample
     assert.equal(report.quantized.foldedBatchNorms, 20);
     assert.ok(report.modelBytes.int8 < report.modelBytes.float32 / 3, `int8 model ${report.modelBytes.int8} bytes vs float32 ${report.modelBytes.float32}`);
@@ -87,7 +88,7 @@ test("the demo's target task: fixed-feature accuracy with an int8 backbone is wi
     seedInitializers(SEED + 1);
     replaceHead(net, 5);
     const int8 = precision === 'int8'
-      ? { ...calibrationSamples(sourceTrain, { calibration: 64, heldOut: 32, seed: SEED, name: 'source train split', transforms: data.transforms }), cacheDir: null }
+      ? { ...calibrationSamples(sourceTrain, { calibration: DEFAULT_CALIBRATION_IMAGES, heldOut: 32, seed: SEED, name: 'source train split', transforms: data.transforms }), cacheDir: null }
       : undefined;
     await trainFixedFeature(net, {
       epochs: 30, train: new DataLoader(labelled, { batchSize: 10, shuffle: true, seed: SEED, transforms: data.transforms }), inputShape: data.inputShape,

@@ -26,6 +26,7 @@ import type { OptimizerConfig } from '../graph/optim.js';
 import type { MixOptions } from '../train/callbacks/mixing.js';
 import { findLearningRate } from '../train/lr-finder.js';
 import { ensureFolder, writeFileAtomic } from '../util/atomic.js';
+import { trace } from '../util/trace.js';
 import { explainWriteFault, lockOutFolder } from './run-folder.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 import {
@@ -197,6 +198,7 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
     }
   }
 
+  trace('start-up (Node.js, modules, options)');
   const log = (line: string) => process.stdout.write(`${line}\n`);
   // The out folder is locked before the network is built, so a second run refuses at once.
   const outDir = options.out;
@@ -206,6 +208,7 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
     lock = await lockOutFolder(outDir, 'tlkit train', log);
   });
   const { weights, optimizer, mix, skipped, strict, trainFolder, valFolder, classNames, net, imageSize, normalize, inputShape } = setup;
+  trace('data folders scanned, network built (weights drawn when first read)');
   let lr: number;
   if (options.lr === 'auto') {
     const found = await findLearningRate(net, { ...prepareMode(net, options), train: setup.trainLoader, inputShape, optimizer, classWeights: options.classWeights, mix });
@@ -268,6 +271,7 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
     checkpointDir: outDir, resume: options.resume, log, progress: options.progress ?? process.stderr.isTTY, signal: controller.signal, callbacks, int8,
     classWeights: options.classWeights, mix,
   };
+  trace('lr-find, int8 samples, run record');
   log('Start Training Loop ...');
   let result: FitResult;
   try {
@@ -288,6 +292,7 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
     process.off('SIGINT', onSigint);
   }
 
+  trace('epochs');
   if (!result.interrupted) await finishRun(net, { outDir, result, valFolder, batchSize, imageSize, seed, inputShape, classNames, record: () => runRecord.record(), skipped, int8, int8Reports });
   if (skipped.size > 0) log(`${skipped.size} data file${skipped.size === 1 ? '' : 's'} left out (warned above); ${path.join(outDir, 'run.json')} lists them`);
   await dashboard?.close();
@@ -325,6 +330,7 @@ async function finishRun(net: TransferNetwork, context: FinishContext): Promise<
   const loader = loaderOf(context.valFolder, true);
   const { evaluation, images, int8 } = await finalEvaluation(net, result, loader, context, (indices) => loaderOf(new DatasetView(context.valFolder, indices), false));
   if (int8) context.int8Reports.evaluation = int8;
+  trace('final evaluation (best.ckpt over val)');
   const shape = inputShape as [number, number, number];
   const normalization = normalizationOf(net);
   const imagesRecord = await writeRunImages(outDir, images, shape, normalization);
@@ -337,6 +343,7 @@ async function finishRun(net: TransferNetwork, context: FinishContext): Promise<
   });
   await writeFileAtomic(path.join(outDir, PREDICTIONS_PNG), grid);
   const report = await writeReport(outDir);
+  trace('run record, prediction grid, report');
   process.stdout.write(`best.ckpt on val: accuracy ${evaluation.accuracy.toFixed(3)}, loss ${evaluation.loss.toFixed(3)}; report: ${report}\n`);
 }
 

@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { DEFAULT_PIXEL_LIMIT, type SkippedFile } from './bad-images.js';
+import { mapLimited } from '../util/concurrency.js';
 
 export interface ImageCheckOptions {
   /** Decode every pixel (finds truncated files, slow) instead of reading the header only. */
@@ -84,16 +85,3 @@ function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
 }
 
-/** Runs `task` over `items` with at most `limit` at once; results in input order. */
-export async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const k = next++;
-      results[k] = await task(items[k]!, k);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}

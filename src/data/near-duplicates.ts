@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { mapLimited } from './image-check.js';
+import { mapLimited } from '../util/concurrency.js';
 
 const SIDE = 16;
 /** Brightness steps (of 255) that count as "the same": below it, flat areas vary with JPEG noise. */

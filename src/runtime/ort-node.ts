@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import * as onnxruntimeNode from 'onnxruntime-node';
 import type { OrtEngine } from './ort.js';
+import { createWorkerSession } from './worker-session-node.js';
 
 /** The default engine in Node: onnxruntime-node on the CPU, as many threads as cores (or TLKIT_THREADS). */
 export const nodeEngine: OrtEngine | undefined = {
@@ -11,6 +12,7 @@ export const nodeEngine: OrtEngine | undefined = {
     return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   },
   defaultDevice: 'cpu',
+  createInWorker: createWorkerSession,
   availableMemory(): { bytes: number; source: string } {
     let bytes = os.freemem();
     let source = 'available memory';

@@ -1,5 +1,6 @@
 import type { Env, InferenceSession, Tensor } from 'onnxruntime-common';
 import { nodeEngine } from './ort-node.js';
+import type { SessionBackend } from './session.js';
 
 /**
  * What tlkit needs of ONNX Runtime: the surface that onnxruntime-node and onnxruntime-web both
@@ -21,6 +22,8 @@ export interface OrtEngine {
   defaultDevice: 'cpu' | 'wasm';
   /** Memory a training run may still allocate, and what limits it (for the training memory estimate). */
   availableMemory(): { bytes: number; source: string };
+  /** A session in a thread of its own (Node's worker threads); absent where the platform has none. */
+  createInWorker?(model: Uint8Array | string, options: InferenceSession.SessionOptions): Promise<SessionBackend>;
 }
 
 // The browser bundle replaces ./ort-node.js with a module exporting `undefined`; its entry calls useOrt.
@@ -33,6 +36,7 @@ export function useOrt(module: OrtModule, platform: Partial<Omit<OrtEngine, 'ort
     defaultThreads: platform.defaultThreads ?? engine?.defaultThreads ?? (() => 1),
     defaultDevice: platform.defaultDevice ?? engine?.defaultDevice ?? 'cpu',
     availableMemory: platform.availableMemory ?? engine?.availableMemory ?? (() => ({ bytes: Number.POSITIVE_INFINITY, source: 'no known limit' })),
+    ...(platform.createInWorker ? { createInWorker: platform.createInWorker } : {}),
   };
 }
 

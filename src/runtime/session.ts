@@ -29,6 +29,8 @@ export interface SessionOptions {
   cpuMemArena?: boolean;
   /** ORT's memory pattern planning, which pre-allocates one block for a run's intermediates (default on). */
   memPattern?: boolean;
+  /** Run the session in a worker thread of its own (Node), so that it runs while the JS thread does other work. */
+  inWorker?: boolean;
   /**
    * Whether ORT's intra-op threads spin-wait for work after a run (default on). A session whose
    * run is followed at once by another session's should not: its spinning threads take the cores
@@ -38,8 +40,33 @@ export interface SessionOptions {
   spinning?: boolean;
 }
 
+/** What a Session runs on: an ORT session on this thread, or one in a worker thread (ort.ts createInWorker). */
+export interface SessionBackend {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(feeds: Record<string, OrtTensor>, fetches?: string[]): Promise<Record<string, OrtTensor>>;
+  release(): Promise<void>;
+}
+
+let scoped: { threads?: number; inWorker?: boolean } = {};
+
 export function defaultThreads(): number {
-  return ortEngine().defaultThreads();
+  return scoped.threads ?? ortEngine().defaultThreads();
+}
+
+/**
+ * Sessions created while `work` runs use these defaults unless told otherwise: for jobs that run
+ * side by side in one process, each on its share of the cores and in threads of their own
+ * (onnxruntime-node runs a session on the calling JS thread, so two on one thread take turns).
+ */
+export async function withSessionDefaults<T>(defaults: { threads?: number; inWorker?: boolean }, work: () => Promise<T>): Promise<T> {
+  const before = scoped;
+  scoped = { ...scoped, ...defaults };
+  try {
+    return await work();
+  } finally {
+    scoped = before;
+  }
 }
 
 export function toOrtTensor(feed: Feed): OrtTensor {
@@ -75,7 +102,7 @@ export function ortSessionOptions(options: SessionOptions, device: NonNullable<S
  * weights straight back in without copying).
  */
 export class Session {
-  private constructor(private readonly session: OrtInferenceSession) {}
+  private constructor(private readonly session: SessionBackend) {}
 
   /** `model`: ONNX bytes, or the path of an ONNX file (Node only). */
   static async create(model: Uint8Array | string, options: SessionOptions = {}): Promise<Session> {
@@ -85,8 +112,17 @@ export class Session {
     // onnxruntime-web has one wasm thread pool, sized before its first session; later values are ignored.
     if (device === 'wasm' || device === 'webgpu') env.wasm.numThreads ??= threads;
     const sessionOptions = ortSessionOptions(options, device, threads);
+    const inWorker = options.inWorker ?? scoped.inWorker ?? false;
+    const createInWorker = ortEngine().createInWorker;
+    if (inWorker && createInWorker && device === 'cpu') return new Session(await createInWorker(model, sessionOptions));
     // Two overloads of create (path, bytes): TypeScript picks one per branch, not for the union.
-    return new Session(typeof model === 'string' ? await InferenceSession.create(model, sessionOptions) : await InferenceSession.create(model, sessionOptions));
+    const session = typeof model === 'string' ? await InferenceSession.create(model, sessionOptions) : await InferenceSession.create(model, sessionOptions);
+    return new Session({
+      inputNames: session.inputNames,
+      outputNames: session.outputNames,
+      run: (feeds, fetches) => (fetches ? session.run(feeds, fetches) : session.run(feeds)),
+      release: () => session.release(),
+    });
   }
 
   get inputNames(): readonly string[] {

@@ -23,6 +23,7 @@ import { Mixing, SOFT_TARGETS, type MixOptions } from './callbacks/mixing.js';
 import { balancedClassWeights } from './class-weights.js';
 import { classWeightedCrossEntropy, softTargetCrossEntropy } from '../graph/ops/loss.js';
 import { nodeFitHost } from './fit-node.js';
+import { trace } from '../util/trace.js';
 
 export type { EpochRecord } from './callbacks/callback.js';
 
@@ -217,6 +218,7 @@ export async function fit(net: Module, options: FitOptions): Promise<FitResult> 
     labelSmoothing: options.labelSmoothing, initialOptimizerState: run.initialOptimizerState, ...options.extra, ...loss, prefixInt8: options.int8,
   });
   run.compiled = step;
+  trace('training graphs (frozen prefix, its int8 build, training step)');
   // Adam's bias correction continues from the saved step count.
   for (let i = 0; i < run.state.step; i++) step.advanceStepCounter();
   const trainCache = step.prefix !== null && mayCache ? new FeatureCache(train.dataset.length, step.suffixInputShape) : null;

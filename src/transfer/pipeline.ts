@@ -15,6 +15,8 @@ import { Sequential } from '../nn/layers/sequential.js';
 import { seedInitializers } from '../nn/init.js';
 import type { ImageClassifier } from '../models/classifier.js';
 import { InferenceRunner } from '../runtime/inference.js';
+import { defaultThreads, withSessionDefaults } from '../runtime/session.js';
+import { mapLimited } from '../util/concurrency.js';
 import { evaluate, type Evaluation } from '../train/evaluate.js';
 import { fit, type EpochRecord } from '../train/fit.js';
 import { copyWeights } from './weights.js';
@@ -87,6 +89,8 @@ export interface StudyOptions {
    * calibrated on the labelled target images (the methods that train every layer stay float32).
    */
   precision?: 'float32' | 'int8';
+  /** Target methods trained at the same time, each on its share of the cores (default 2). */
+  methodsAtOnce?: number;
   /** Checkpoints of the source model and of each target method go here. */
   outDir?: string;
   log?: (line: string) => void;
@@ -176,23 +180,27 @@ export async function runTransferStudy(options: StudyOptions): Promise<StudyDeta
     int8,
   };
   log(`Steps 3-4: ${labelled.length} labelled target images, ${evaluation.length} to evaluate on`);
-  // One method at a time. Two at once on one thread each would do 1.6-2.4x the 10-image steps per
-  // second (two processes, 2026-12-01), but onnxruntime-node runs a session on the JS thread
-  // (its run() is a setImmediate around the native call), so in one process they only take turns:
-  // the demo took 146 s instead of 129. That needs worker threads.
-  for (const row of TARGET_METHODS) {
-    const outcome = await timed(row.step, () => row.run(study));
-    if ('scores' in outcome) {
-      for (const [method, accuracy] of outcome.scores) record(method, accuracy);
-    } else {
-      try {
-        const ev = await evaluate(outcome.net, study.evalTarget(), inputShape, { int8: outcome.int8, int8Stages: outcome.int8Stages });
-        record(outcome.method, ev.accuracy, ev);
-      } finally {
-        await outcome.release?.();
-      }
+  // The target methods are independent, and their steps (10 images) too small to keep two threads
+  // busy: two methods at a time, on one thread each. The demo model's 10-image step, 2026-12-01
+  // (AMD EPYC, 2 cores, quiet): 37.4 / 63.7 ms alone on two threads, 46-48 / 52-53 ms each in two
+  // processes on one thread each (1.6-2.4x the steps per second). onnxruntime-node runs a session
+  // on the calling JS thread, so the sessions run in worker threads; two methods on the JS thread
+  // only took turns (the demo 146 s instead of 129).
+  const cores = defaultThreads();
+  const atOnce = Math.max(1, Math.min(options.methodsAtOnce ?? 2, cores, TARGET_METHODS.length));
+  const longestFirst = [...TARGET_METHODS].sort((a, b) => b.cost(epochs) - a.cost(epochs));
+  const scoredByRow = await withSessionDefaults({ threads: Math.max(1, Math.floor(cores / atOnce)), inWorker: atOnce > 1 }, () => mapLimited(longestFirst, atOnce, (row) => timed(row.step, async (): Promise<Scored[]> => {
+    const outcome = await row.run(study);
+    if ('scores' in outcome) return outcome.scores.map(([method, accuracy]) => ({ method, accuracy }));
+    try {
+      const ev = await evaluate(outcome.net, study.evalTarget(), inputShape, { int8: outcome.int8, int8Stages: outcome.int8Stages });
+      return [{ method: outcome.method, accuracy: ev.accuracy, ev }];
+    } finally {
+      await outcome.release?.();
     }
-  }
+  })));
+  // In TARGET_METHODS order, whichever finished first.
+  for (const row of TARGET_METHODS) for (const { method, accuracy, ev } of scoredByRow[longestFirst.indexOf(row)]!) record(method, accuracy, ev);
 
   return {
     source: { accuracy: sourceAccuracy, baselines: { majority, linear: linearFit.bestAccuracy } },
@@ -208,6 +216,13 @@ export async function runTransferStudy(options: StudyOptions): Promise<StudyDeta
     precision: options.precision ?? 'float32',
     ...(int8Report ? { int8: int8Report } : {}),
   };
+}
+
+/** A target method's accuracy on the held-out target images (with the evaluation, where one network was evaluated). */
+interface Scored {
+  method: TargetMethod;
+  accuracy: number;
+  ev?: Evaluation;
 }
 
 /** What a target method works from: the source model, the few labelled target images and the shared settings. */
@@ -239,6 +254,8 @@ type TargetOutcome = { method: TargetMethod; net: ImageClassifier; int8?: Int8Op
 interface TargetMethodRow {
   /** The step's name in the timings of results.json. */
   step: string;
+  /** Training epochs through the whole network (what the method's time grows with): the longest start first. */
+  cost(epochs: StudyEpochs): number;
   run(study: TargetStudy): Promise<TargetOutcome>;
 }
 
@@ -259,6 +276,7 @@ function fineTuneOptions(study: TargetStudy) {
 export const TARGET_METHODS: readonly TargetMethodRow[] = [
   {
     step: 'scratch',
+    cost: (e) => e.scratch,
     run: async (study) => {
       const net = study.newNet(study.classes, study.seed + 2);
       await fit(net, { ...study.targetFit, epochs: study.epochs.scratch, train: study.trainTarget(), optimizer: SGD_MOMENTUM, lr: 0.05, schedule: { kind: 'cosine' }, checkpointDir: study.checkpoint('scratch') });
@@ -268,6 +286,7 @@ export const TARGET_METHODS: readonly TargetMethodRow[] = [
   {
     // Step 3: reuse the source model with fixed features.
     step: 'fixed-feature',
+    cost: () => 0,
     run: async (study) => {
       const net = study.fromSource();
       const result = await trainFixedFeature(net, { ...study.targetFit, ...FIXED_FEATURE_RECIPE, epochs: study.epochs.fixedFeature, train: study.trainTarget(), checkpointDir: study.checkpoint('fixed-feature'), int8: study.int8 });
@@ -277,6 +296,7 @@ export const TARGET_METHODS: readonly TargetMethodRow[] = [
   {
     // Feature-based transfer: source features, separate target models.
     step: 'feature-based',
+    cost: () => 0,
     run: async (study) => {
       const labelledFeatures = await extractFeatures(study.sourceNet, study.loader(study.labelled, 64), study.inputShape, 'flatten', study.int8);
       const evalFeatures = await extractFeatures(study.sourceNet, study.evalTarget(), study.inputShape, 'flatten', study.int8);
@@ -289,6 +309,7 @@ export const TARGET_METHODS: readonly TargetMethodRow[] = [
   {
     // Step 4: fine-tune the source model on the target.
     step: 'finetune',
+    cost: (e) => e.finetune,
     run: async (study) => {
       const net = study.fromSource();
       await fineTune(net, { ...fineTuneOptions(study), checkpointDir: study.checkpoint('finetune') });
@@ -298,6 +319,7 @@ export const TARGET_METHODS: readonly TargetMethodRow[] = [
   {
     // Relation-based: fine-tune while keeping the source model's relations between samples.
     step: 'finetune-rkd',
+    cost: (e) => e.finetune,
     run: async (study) => {
       // A training step follows each teacher run at once: its threads must not spin into it (session.ts).
       const teacher = await InferenceRunner.create(study.sourceNet, study.inputShape, { until: 'flatten', spinning: false });
