@@ -9,6 +9,10 @@ import { avgPool2d, globalAvgPool, maxPool2d } from '../src/graph/ops/pool.js';
 import { dense } from '../src/graph/ops/dense.js';
 import { softmaxCrossEntropy } from '../src/graph/ops/loss.js';
 import { mulberry32 } from '../src/util/random.js';
+import assert from 'node:assert/strict';
+import { Graph } from '../src/graph/graph.js';
+import { gradients } from '../src/graph/autodiff.js';
+import { nchwcBlockSize } from '../src/runtime/nchwc.js';
 
 /** Distinct, well separated values so max/ReLU kinks stay farther than epsilon away. */
 function spread(n: number, seed: number, offset = 0): Float32Array {
@@ -98,6 +102,34 @@ test('conv2d with bias, and frozen BN folded into the conv before it (finite dif
       const conv = conv2d(g, x!, w!, { stride, pads: [1, 1, 1, 1] });
       return batchNormInference(g, conv, gamma!, beta!, g.constant([0.1, -0.2, 0.3]), g.constant([0.5, 1.5, 2]), 1e-5);
     }, [{ name: 'x', shape: [2, 2, size, size] }, { name: 'w', shape: [3, 2, 3, 3] }, { name: 'gamma', shape: [3] }, { name: 'beta', shape: [3] }]);
+  }
+});
+
+test('conv2d on ORT\'s NCHWc kernels (a graph with nchwcBlock set, channels in whole blocks): forward and stride-1 dX, with and without a bias', async () => {
+  const block = await nchwcBlockSize();
+  assert.ok(block >= 8, `onnxruntime-node on x86 has NCHWc kernels (block ${block})`);
+  // 15x15 positions run as ORT Convs (more than FOLD_MAX_POSITIONS), so both the forward and dX take the blocked path.
+  const c = block;
+  for (const withBias of [false, true]) {
+    await gradcheck((g, [x, w, b]) => {
+      g.nchwcBlock = block;
+      const y = conv2d(g, x!, w!, { stride: 1, pads: [1, 1, 1, 1] }, withBias ? b! : undefined);
+      assert.ok(g.nodes.some((n) => n.domain === 'com.microsoft.nchwc' && n.opType === 'Conv'), 'the blocked kernels are used');
+      return y;
+    }, [{ name: 'x', shape: [1, c, 15, 15] }, { name: 'w', shape: [c, c, 3, 3] }, ...(withBias ? [{ name: 'b', shape: [c] }] : [])]);
+  }
+  const g = new Graph();
+  g.nchwcBlock = block;
+  const x = g.input('x', [1, c, 15, 15], 'float32', { requiresGrad: true });
+  const w = g.input('w', [c, c, 3, 3], 'float32', { requiresGrad: true });
+  gradients(g, conv2d(g, x, w, { stride: 1, pads: [1, 1, 1, 1] }), [x, w]);
+  assert.equal(g.nodes.filter((n) => n.domain === 'com.microsoft.nchwc' && n.opType === 'Conv').length, 2, 'forward and dX blocked');
+  // Channels past engineTuning.blockedConvMaxChannels, or not in whole blocks, stay on the standard Conv.
+  for (const channels of [c * 4, 3]) {
+    const h = new Graph();
+    h.nchwcBlock = block;
+    conv2d(h, h.input('x', [1, channels, 15, 15]), h.input('w', [channels, channels, 3, 3], 'float32', { requiresGrad: true }), { stride: 1, pads: [1, 1, 1, 1] });
+    assert.ok(!h.nodes.some((n) => n.domain === 'com.microsoft.nchwc'), `${channels} channels: the standard Conv`);
   }
 });
 

@@ -8,6 +8,7 @@ import type { Graph } from '../graph.js';
 import type { SymbolicTensor } from '../ir.js';
 import * as p from './primitives.js';
 import { engineTuning } from './tuning.js';
+import { blockedConv, reorderInput, reorderOutput } from './nchwc.js';
 
 type T = SymbolicTensor;
 
@@ -65,7 +66,7 @@ export function conv2d(g: Graph, x: T, w: T, options: Conv2dOptions, bias?: T): 
   const columns = g.requiresGrad(w) && ho * wo <= engineTuning.foldMaxPositions && co >= engineTuning.foldMinChannels ? batchColumns(g, x, kh, kw, stride, pads, ho, wo) : null;
   const y = columns
     ? columnsTimesWeight(g, columns, w, n, ho, wo, bias)
-    : g.emit1('Conv', bias ? [x, w, bias] : [x, w], [n, co, ho, wo], { kernel_shape: [kh, kw], strides: [stride, stride], pads: [pads[0], pads[1], pads[2], pads[3]] });
+    : convNode(g, x, w, stride, pads, [ho, wo], bias);
   const inputs = bias ? [x, w, bias] : [x, w];
   g.record(inputs, [y], ([dy]) => [
     g.requiresGrad(x) ? convInputGrad(g, dy!, x, w, options) : null,
@@ -78,6 +79,29 @@ export function conv2d(g: Graph, x: T, w: T, options: Conv2dOptions, bias?: T): 
     calls.set(y.name, { x, w, options });
   }
   return y;
+}
+
+/**
+ * An ORT Conv node, or in training graphs on ORT's CPU (Graph.nchwcBlock set) with both channel
+ * counts in whole blocks, the same conv on its NCHWc kernels, reorders in and out included (see
+ * engineTuning.blockedConvs for the measurement).
+ */
+function convNode(g: Graph, x: T, w: T, stride: number, pads: Pads, [ho, wo]: [number, number], bias?: T): T {
+  const [n, ci] = x.shape as [number, number, number, number];
+  const [co, , kh, kw] = w.shape as [number, number, number, number];
+  const block = g.nchwcBlock;
+  if (block > 0 && ci % block === 0 && co % block === 0 && Math.max(ci, co) <= engineTuning.blockedConvMaxChannels) {
+    const blocked = blockedConv(g, reorderInput(g, x, block), blockedFilter(g, w, block), { stride, pads, group: 1, outputSize: [ho, wo], bias });
+    return reorderOutput(g, blocked, co);
+  }
+  return g.emit1('Conv', bias ? [x, w, bias] : [x, w], [n, co, ho, wo], { kernel_shape: [kh, kw], strides: [stride, stride], pads: [pads[0], pads[1], pads[2], pads[3]] });
+}
+
+/** W [co, ci, kh, kw] in the layout ORT's blocked Conv reads (MLAS's OIHWBiBo: [co/B, ci/B, kh, kw, Bi, Bo]), declared as [co, ci, kh, kw]. */
+function blockedFilter(g: Graph, w: T, block: number): T {
+  const [co, ci, kh, kw] = w.shape as [number, number, number, number];
+  const split = p.reshape(g, w, [co / block, block, ci / block, block, kh, kw]);
+  return p.reshape(g, p.transpose(g, split, [0, 2, 4, 5, 3, 1]), [co, ci, kh, kw]);
 }
 
 /** Convs with at most this many output positions per image run as one batch-wide GEMM in training graphs. */
@@ -174,7 +198,7 @@ function convInputGrad(g: Graph, dy: T, x: T, w: T, { stride, pads }: Conv2dOpti
     // becomes a transpose of 9-float blocks. ORT's kernel time for the demo model's 10-image step
     // came out equal (42.3 ms both, 2026-12-01), with 9 nodes fewer.
     if (h * wd <= engineTuning.foldMaxPositions && ci >= engineTuning.dxFoldMinChannels) return columnsTimesWeight(g, batchColumns(g, dy, kh, kw, 1, inputPads, h, wd, true), p.transpose(g, w, [1, 0, 2, 3]), n, h, wd);
-    return g.emit1('Conv', [dy, flippedTransposedWeight(g, w)], [n, ci, h, wd], { kernel_shape: [kh, kw], pads: inputPads });
+    return convNode(g, dy, flippedTransposedWeight(g, w), 1, inputPads, [h, wd]);
   }
   // output_padding restores the rows a strided forward conv dropped at the bottom/right.
   const outputPadding = [h - ((ho - 1) * stride + kh - pads[0] - pads[2]), wd - ((wo - 1) * stride + kw - pads[1] - pads[3])];

@@ -50,6 +50,8 @@ export interface BlockedConvOptions {
   dilation?: number;
   group: number;
   outputSize: [number, number];
+  /** Per output channel [Co], in channel order. */
+  bias?: T;
 }
 
 /** The blocked Conv: x blocked [N, Cp, H, W], w in the blocked filter layout; output blocked. */
@@ -57,7 +59,7 @@ export function blockedConv(g: Graph, x: T, w: T, options: BlockedConvOptions): 
   const [n] = x.shape as [number];
   const [co, , kh, kw] = w.shape as [number, number, number, number];
   const dilation = options.dilation ?? 1;
-  return g.emitIn(NCHWC_DOMAIN, 1, 'Conv', [x, w], [n, co, ...options.outputSize], {
+  return g.emitIn(NCHWC_DOMAIN, 1, 'Conv', options.bias ? [x, w, options.bias] : [x, w], [n, co, ...options.outputSize], {
     kernel_shape: [kh, kw], strides: [options.stride, options.stride], pads: [...options.pads], dilations: [dilation, dilation], group: options.group,
   });
 }

@@ -25,11 +25,10 @@ export interface BatchNormTrainingResult {
  * batch statistics, and b*x + c as another (fewer full-size passes on paper), ran ResNet-50 b8
  * steps 4-7% slower (1938-2006 vs 1690-1848 ms, runs alternating); ReduceSumSquare for the
  * variance lost accuracy (MobileNetV2's early BN gradients 6e-2 of float64 instead of 2e-2).
- * Measured again later that day with both forms in one process, spinning off, single steps in
- * turn (bench/ab-step.js --interleaved): the per-channel affines (y, and dx's two terms) as
- * BatchNormalization nodes, which alone run 2.8 vs 6.6 ms for Mul + Add on [8, 256, 56, 56],
- * came out equal in whole steps (per-step ratios 0.95-1.0 on the demo model, 1.00-1.03 on
- * ResNet-50, within the noise between identical variants).
+ * Alone, a BatchNormalization node runs the per-channel affine in 2.8 ms where Mul + Add take
+ * 6.6 on [8, 256, 56, 56]; a whole-step re-measurement is still to do (the first one with
+ * ab-step --interleaved compared two identical graphs: that mode built every variant's graph
+ * with the default switches until it was fixed).
  */
 export function batchNormTraining(g: Graph, x: T, gamma: T, beta: T, movingMean: T, movingVariance: T, eps: number, momentum: number): BatchNormTrainingResult {
   const [n, c, h, w] = x.shape as [number, number, number, number];

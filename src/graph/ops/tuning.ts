@@ -54,6 +54,16 @@ export const engineTuning = {
    * Where has no vectorized fast path. A whole ResNet-50 step was within its noise (1811 vs 1825 ms).
    */
   reluBackward: 'cast-mul' as 'where' | 'cast-mul',
+  /**
+   * conv.ts: in training graphs on ORT's CPU, Conv nodes whose channels fill whole NCHWc blocks, up to this
+   * many, run on ORT's blocked kernels (0: never). One conv alone, reorders included, one session per process
+   * (2026-12-01, AMD EPYC AVX-512, block 16), ms: [64,16,28,28] 3.4/4.0 blocked vs 4.1/6.2 plain;
+   * [8,64,56,56] 14.4/14.0 vs 14.9/16.0; [8,128,28,28] 11.7/11.1 vs 12.6/13.0. Whole steps, ab-step
+   * --interleaved (per-step ratios to the first variant, two of each): the demo model (16 channels in
+   * layer1) 0.938/0.908 blocked vs 1.000/1.030; ResNet-50 with every 64+ channel conv blocked 1.044/1.002
+   * vs 1.000/1.016, ResNet-18 0.958/0.916 vs 1.000/0.900: no gain from 64 channels on, so they stay plain.
+   */
+  blockedConvMaxChannels: 32,
   /** norm.ts: frozen BN after a conv in a training graph folded into the conv's weight and bias. */
   foldFrozenBatchNorm: true,
 };
