@@ -17,7 +17,7 @@ import { createModel } from '../src/models/registry.js';
 import { seedInitializers } from '../src/nn/init.js';
 import { InferenceRunner } from '../src/runtime/inference.js';
 import { TrainStep } from '../src/runtime/train-step.js';
-import { cpuDescription, median, option } from './common.js';
+import { cpuDescription, median, option, settle } from './common.js';
 import { replaceResultsSection } from './results-file.js';
 
 const BATCH = 8;
@@ -83,9 +83,12 @@ async function measure(model: string, mode: (typeof MODES)[number], warmup: numb
     const tl: number[] = [];
     const pt: number[] = [];
     for (let i = 0; i < warmup + iters; i++) {
+      // A pause before each side's step, so neither side's spin-waiting threads run into the other's (common.ts settle).
+      await settle();
       const start = performance.now();
       await ours.step();
       const tlMs = performance.now() - start;
+      await settle();
       const ptMs = await torch.step();
       if (i >= warmup) {
         tl.push(tlMs);
