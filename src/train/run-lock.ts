@@ -59,19 +59,12 @@ export class RunLock {
       } else if (found.holder.host !== mine.host || processIsAlive(found.holder.pid)) {
         throw new RunLockedError(dir, file, found.holder);
       }
-      // Stale. Moving it aside is atomic, so of two runs taking over only one removes it; if what was
-      // moved is not what was judged stale, another run has just taken the lock: put it back.
-      const aside = `${file}.${mine.token}.stale`;
-      try {
-        await fs.rename(file, aside);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw error;
+      // Stale: one run at a time removes it (takeOver), then every run tries the exclusive create again.
+      if (await takeOver(file, found.text)) {
+        if (found.holder) options.onStale?.(found.holder);
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      const moved = await fs.readFile(aside, 'utf8').catch(() => undefined);
-      if (moved !== found.text) await fs.link(aside, file).catch(() => undefined);
-      else if (found.holder) options.onStale?.(found.holder);
-      await fs.rm(aside, { force: true });
     }
     throw new Error(`cannot take the run lock ${file}: it keeps changing hands`);
   }
@@ -93,6 +86,29 @@ export class RunLock {
     } catch {
       // Gone already, or not ours.
     }
+  }
+}
+
+/**
+ * Removes the stale lock `file` if it still holds `staleText`, under a second exclusive file so that only
+ * one run at a time takes over: renaming the lock aside without it let a slower run move aside the lock a
+ * faster one had just taken, and two runs held the folder (seen under load, 2026-12-01). A takeover file
+ * left by a run that died mid-takeover is itself stale after BEING_WRITTEN_MS. False: another run is
+ * taking over; try again.
+ */
+async function takeOver(file: string, staleText: string): Promise<boolean> {
+  const mutex = `${file}.takeover`;
+  if (!(await createExclusive(mutex, `${process.pid}\n`))) {
+    const age = await fs.stat(mutex).then((st) => Date.now() - st.mtimeMs, () => 0);
+    if (age > BEING_WRITTEN_MS) await fs.rm(mutex, { force: true });
+    return false;
+  }
+  try {
+    const now = await readLock(file);
+    if (now?.text === staleText) await fs.rm(file, { force: true });
+    return now?.text === staleText;
+  } finally {
+    await fs.rm(mutex, { force: true });
   }
 }
 
