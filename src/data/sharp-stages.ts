@@ -147,13 +147,16 @@ function cropPixels(source: RawPixels, crops: ReadonlyArray<Extract<GeometricOp,
  */
 async function openWhole(source: ImageSource): Promise<Sharp> {
   if (source.kind !== 'file') return openSource(source);
-  const bytes = await fs.readFile(source.path);
-  return sharp(bytes, { ...DECODE_OPTIONS, ...(source.pixelLimit === undefined ? {} : { limitInputPixels: source.pixelLimit }) });
+  return sharp(await fs.readFile(source.path), fileDecodeOptions(source));
+}
+
+function fileDecodeOptions(source: Extract<ImageSource, { kind: 'file' }>) {
+  return { ...DECODE_OPTIONS, ...(source.pixelLimit === undefined ? {} : { limitInputPixels: source.pixelLimit }) };
 }
 
 function openSource(source: ImageSource): Sharp {
   switch (source.kind) {
-    case 'file': return sharp(source.path, { ...DECODE_OPTIONS, ...(source.pixelLimit === undefined ? {} : { limitInputPixels: source.pixelLimit }) });
+    case 'file': return sharp(source.path, fileDecodeOptions(source));
     case 'encoded': return sharp(source.data, DECODE_OPTIONS);
     case 'pixels': return fromRaw(source);
   }

@@ -5,11 +5,9 @@
  */
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import type { WorkerReply, WorkerRequest, WireTensor } from './worker-session-node.js';
+import { fromWire, toWire, type WorkerReply, type WorkerRequest } from './worker-session-node.js';
 
 let session: ort.InferenceSession | undefined;
-
-const toWire = (tensor: ort.Tensor): WireTensor => ({ type: tensor.type, data: tensor.data as WireTensor['data'], dims: [...tensor.dims] });
 
 async function handle(request: WorkerRequest): Promise<WorkerReply> {
   switch (request.kind) {
@@ -21,7 +19,7 @@ async function handle(request: WorkerRequest): Promise<WorkerReply> {
     }
     case 'run': {
       if (!session) throw new Error('no session in this worker');
-      const feeds = Object.fromEntries(Object.entries(request.feeds).map(([name, t]) => [name, new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims)]));
+      const feeds = Object.fromEntries(Object.entries(request.feeds).map(([name, t]) => [name, fromWire(t) as ort.Tensor]));
       const outputs = request.fetches ? await session.run(feeds, request.fetches) : await session.run(feeds);
       return { kind: 'ran', id: request.id, outputs: Object.fromEntries(Object.entries(outputs).map(([name, t]) => [name, toWire(t)])) };
     }

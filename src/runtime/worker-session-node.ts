@@ -25,6 +25,10 @@ export type WorkerReply =
   | { kind: 'released'; id: number }
   | { kind: 'failed'; id: number; message: string };
 
+/** A tensor as it crosses between threads (structured clone keeps the typed array). */
+export const toWire = (t: Tensor): WireTensor => ({ type: t.type, data: t.data as WireTensor['data'], dims: [...t.dims] });
+export const fromWire = (t: WireTensor): Tensor => new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
+
 /** Omit distributed over the union's members. */
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
@@ -64,9 +68,9 @@ class WorkerSession implements SessionBackend {
   }
 
   async run(feeds: Record<string, Tensor>, fetches?: string[]): Promise<Record<string, Tensor>> {
-    const wire = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, { type: t.type, data: t.data as WireTensor['data'], dims: [...t.dims] }]));
+    const wire = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, toWire(t)]));
     const reply = await this.request<'ran'>({ kind: 'run', feeds: wire, ...(fetches ? { fetches } : {}) });
-    return Object.fromEntries(Object.entries(reply.outputs).map(([name, t]) => [name, new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims)]));
+    return Object.fromEntries(Object.entries(reply.outputs).map(([name, t]) => [name, fromWire(t)]));
   }
 
   async release(): Promise<void> {

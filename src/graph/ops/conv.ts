@@ -84,7 +84,7 @@ export function conv2d(g: Graph, x: T, w: T, options: Conv2dOptions, bias?: T): 
 /**
  * An ORT Conv node, or in training graphs on ORT's CPU (Graph.nchwcBlock set) with both channel
  * counts in whole blocks, the same conv on its NCHWc kernels, reorders in and out included (see
- * engineTuning.blockedConvs for the measurement).
+ * engineTuning.blockedConvMaxChannels for the measurement).
  */
 function convNode(g: Graph, x: T, w: T, stride: number, pads: Pads, [ho, wo]: [number, number], bias?: T): T {
   const [n, ci] = x.shape as [number, number, number, number];
