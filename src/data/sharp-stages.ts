@@ -44,6 +44,10 @@ export interface Stage {
 // torchvision's Resize(256, BICUBIC) + CenterCrop(224) on real photos: 640 px wide JPEGs, max 1-4 levels
 // (mean 0.14-0.18, as bilinear vs BILINEAR); 2560-4272 px ones (DCT shrink-on-load) max 6-15, mean 0.27-0.52.
 // Enlarging, libvips' alignment differs, so tlkit enlarges itself (upsample.ts): 0 levels from PIL.
+// Shrinking stays in sharp although it is dear: a crop -> 224x224 resize adds ~1 CPU ms to the call, about
+// 0.6 ms of it fixed (30x30 -> 20x20 costs as much; callgrind: building reduceh + reducev is 2.6M of the 4.3M
+// instructions sharp spends per call on its libuv thread), yet a PIL-exact JS resample fused with the normalize
+// pass took 1.6-2.3 ms per crop on the same web-photo crops (bench/loader-cost.ts, loaded 2-core EPYC, 2026-12-01).
 const RESIZE_OPTIONS = { fit: 'fill', fastShrinkOnLoad: false } as const;
 const KERNELS = { bilinear: 'linear', bicubic: 'cubic' } as const;
 /**
@@ -56,6 +60,8 @@ const KERNELS = { bilinear: 'linear', bicubic: 'cubic' } as const;
  */
 export const JPEG_SHRINK_MARGIN = 2;
 // PIL refuses truncated images by default; sharp's stricter default 'warning' also rejects harmless warnings.
+// Other settings measured for cost on the web photos' calls (paired blocks, 2026-12-01): sequentialRead,
+// sharp.cache(false), failOn 'none', no autoOrient/toColourspace each moved CPU per image by under 5% (noise).
 const DECODE_OPTIONS = { autoOrient: true, failOn: 'truncated' } as const;
 
 export async function imageDimensions(source: ImageSource): Promise<ImageInfo> {
@@ -143,7 +149,8 @@ function cropPixels(source: RawPixels, crops: ReadonlyArray<Extract<GeometricOp,
  * A file read by Node and handed to sharp as bytes: libvips' own file loader cost 0.5 ms more per
  * 470x376 JPEG decoded to raw (2.79 vs 2.24 ms, 2026-12-01, AMD EPYC), and bench/loader.js's web
  * photos took 4.49-4.54 instead of 4.68-4.90 CPU ms per image. Shrink-on-load needs the path (its
- * load option rides on the file name), so that case keeps openSource.
+ * load option rides on the file name), so that case keeps openSource. readFileSync saved under 1% of the
+ * loader's CPU (paired epochs), not worth blocking the event loop on a slow disk.
  */
 async function openWhole(source: ImageSource): Promise<Sharp> {
   if (source.kind !== 'file') return openSource(source);
