@@ -61,6 +61,14 @@ export class Checkpoints implements Callback {
     await this.writes.flush();
   }
 
+  /**
+   * Waits for the writes still running, whatever their outcome: a run that fails in an epoch keeps the
+   * epochs before it saved (fit calls this on its way out; the run's own error is the one to report).
+   */
+  async settled(): Promise<void> {
+    await this.writes.flush().catch(() => undefined);
+  }
+
   private queue(file: string, entries: ReturnType<typeof netCheckpointEntries>): void {
     this.writes.queue(file, () => writeCheckpoint(file, entries));
   }
