@@ -268,7 +268,9 @@ async function main(): Promise<void> {
       setupS: (ours.setup_ms ?? 0) / 1000,
     };
     rows.push(row);
-    console.error(`${scenario}: tlkit ${ours.ms.map((m) => m.toFixed(0)).join(' ')} ms (loss ${ours.loss.toFixed(4)}); PyTorch ${theirs.ms.map((m) => m.toFixed(0)).join(' ')} ms (loss ${theirs.loss.toFixed(4)})`);
+    // A random network's training may diverge within the timed steps (JSON carries NaN as null).
+    const loss = (value: number | null) => (value === null || !Number.isFinite(value) ? 'not finite' : value.toFixed(4));
+    console.error(`${scenario}: tlkit ${ours.ms.map((m) => m.toFixed(0)).join(' ')} ms (loss ${loss(ours.loss)}); PyTorch ${theirs.ms.map((m) => m.toFixed(0)).join(' ')} ms (loss ${loss(theirs.loss)})`);
   }
   console.log(formatTable(rows));
   // A partial run (--only) would drop the other rows of the section, so only a full run writes it.

@@ -91,8 +91,14 @@ test('in Chromium, from 127.0.0.1 only: tlkit/browser trains the demo ResNet-18 
       }, { ...batch, bnTraining, lr });
       const fromNode = await threeSteps(node, Float32Array.from(batch.images), batch.labels, bnTraining, lr);
       assert.equal(fromPage.length, 3);
+      // The first step's loss is the same graph on the same weights: equal to float rounding. Later ones follow
+      // weights updated by two engines' kernels (wasm vs MLAS), whose rounding the steps amplify: with the polar
+      // init, BN training, lr 0.005, step 2 differed by 2e-7 and step 3 by 6e-5 (relative), with the standard
+      // convolutions on both sides. A wrong update is far outside 1e-3: on Node, lr 0.0055 for 0.005 moved step 2
+      // by 8e-3 and step 3 by 2e-2, momentum 0.85 for 0.9 moved step 3 by 3e-3 (measured 2026-12-01).
       fromPage.forEach((loss, k) => {
-        assert.ok(Math.abs(loss - fromNode[k]!) <= 1e-5 * Math.abs(fromNode[k]!), `BN training ${bnTraining}, lr ${lr}, step ${k + 1}: Chromium ${loss} vs onnxruntime-node ${fromNode[k]}`);
+        const tolerance = k === 0 ? 1e-5 : 1e-3;
+        assert.ok(Math.abs(loss - fromNode[k]!) <= tolerance * Math.abs(fromNode[k]!), `BN training ${bnTraining}, lr ${lr}, step ${k + 1}: Chromium ${loss} vs onnxruntime-node ${fromNode[k]}`);
       });
       assert.ok(fromPage[2]! < fromPage[0]!, `the loss falls over three steps on one batch: ${fromPage.join(', ')}`);
       console.log(`three steps (BN training ${bnTraining}, lr ${lr}): Chromium ${fromPage.join(', ')}; Node ${fromNode.join(', ')}`);

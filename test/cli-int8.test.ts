@@ -57,7 +57,10 @@ test('tlkit export --precision int8: ~4x smaller, runs in a fresh onnxruntime-no
   } finally {
     await session.release();
   }
-  assert.equal((await readdir(path.join(dir, 'home', 'calibration'))).length, 1);
+  // One calibration and one agreement measurement, written by export, read back by predict.
+  const cacheDir = path.join(dir, 'home', 'calibration');
+  const records = await Promise.all((await readdir(cacheDir)).map(async (f) => (JSON.parse(await readFile(path.join(cacheDir, f), 'utf8')) as { format: string }).format));
+  assert.deepEqual(records.sort(), ['tlkit-int8-agreement-1', 'tlkit-int8-calibration-1']);
 });
 
 test('tlkit train --mode fixed-feature --precision int8 records the calibration and the int8/float32 agreement in run.json, calibrating once', async () => {
@@ -72,7 +75,7 @@ test('tlkit train --mode fixed-feature --precision int8 records the calibration 
   const phases = parseTrace(result.stderr);
   assert.deepEqual(phases.map((p) => p.phase), [
     'start-up (Node.js, modules, options)', 'data folders scanned, network built (weights drawn when first read)', 'lr-find, int8 samples, run record',
-    'network weights and float32 inference graph', 'int8: BN folded, calibration cache looked up', 'int8: calibration (float32 pass over 8 images)', 'int8: QDQ graph',
+    'network weights and float32 inference graph', 'int8: BN folded', 'int8: calibration (float32 pass over 8 images)', 'int8: QDQ graph',
     'int8: agreement (float32 and int8 over 12 held-out images)', 'training graphs (frozen prefix, its int8 build, training step)', 'epochs',
     'final evaluation (best.ckpt over val)', 'run record, prediction grid, report',
   ], result.stderr);
@@ -80,7 +83,7 @@ test('tlkit train --mode fixed-feature --precision int8 records the calibration 
   const run = JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8')) as { config: Record<string, any> };
   // One calibration, one agreement measurement; the final evaluation runs fc on the int8 val features validation
   // computed (no second int8 build: nothing reused), and reports that graph.
-  assert.deepEqual(run.config.int8Work, { calibrations: 1, cacheHits: 0, agreements: 1, reused: 0 });
+  assert.deepEqual(run.config.int8Work, { calibrations: 1, cacheHits: 0, agreements: 1, agreementsCached: 0, reused: 0 });
   assert.equal(result.stdout.match(/^int8: /gm)?.length, 1, result.stdout);
   assert.deepEqual(Object.keys(run.config.int8).sort(), ['evaluation', 'frozen']);
   assert.deepEqual(run.config.int8.evaluation, run.config.int8.frozen);
@@ -92,14 +95,24 @@ test('tlkit train --mode fixed-feature --precision int8 records the calibration 
   assert.ok(frozen.agreement.meanCosine > 0.99, `cosine ${frozen.agreement.meanCosine}`);
   assert.ok(run.config.int8.evaluation, 'the final evaluation ran int8 too');
 
-  // A second run on the same data reads the calibration back from TLKIT_HOME/calibration.
+  assert.equal(frozen.agreement.cached, false);
+  // A second run on the same data reads the calibration and the agreement back from TLKIT_HOME/calibration.
   const again = await trainInt8(path.join(dir, 'run-again'));
   assert.equal(again.code, 0, again.stderr);
   assert.doesNotMatch(again.stderr, /tlkit trace:/, 'no trace without TLKIT_TRACE');
   const second = JSON.parse(await readFile(path.join(dir, 'run-again', 'run.json'), 'utf8')) as { config: Record<string, any> };
-  assert.deepEqual(second.config.int8Work, { calibrations: 0, cacheHits: 1, agreements: 1, reused: 0 });
+  assert.deepEqual(second.config.int8Work, { calibrations: 0, cacheHits: 1, agreements: 0, agreementsCached: 1, reused: 0 });
   assert.equal(second.config.int8.frozen.calibration.cached, true);
-  assert.deepEqual(second.config.int8.frozen.agreement, frozen.agreement);
+  assert.deepEqual(second.config.int8.frozen.agreement, { ...frozen.agreement, cached: true });
+  assert.match(again.stdout, /held-out images \(cached\)/, 'the log says the agreement was measured by an earlier run');
+  // Another calibration sample is another int8 model: calibrated and measured anew, nothing read back.
+  const other = await runCli([
+    'train', data, '--model', 'resnet18', '--pretrained', weights, '--mode', 'fixed-feature', '--epochs', '1', '--batch-size', '6', '--image-size', '64',
+    '--no-augment', '--lr', '0.01', '--precision', 'int8', '--calibration-images', '6', '--out', path.join(dir, 'run-other'), '--no-progress',
+  ], { env });
+  assert.equal(other.code, 0, other.stderr);
+  const third = JSON.parse(await readFile(path.join(dir, 'run-other', 'run.json'), 'utf8')) as { config: Record<string, any> };
+  assert.deepEqual(third.config.int8Work, { calibrations: 1, cacheHits: 0, agreements: 1, agreementsCached: 0, reused: 0 });
 });
 
 test('tlkit visualize --precision int8: the grid shows the int8 model\'s predictions, the same as tlkit predict --precision int8', async () => {

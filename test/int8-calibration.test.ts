@@ -101,14 +101,14 @@ test('Int8Builds: a graph built twice in a run with the same samples is calibrat
   const again = await buildInt8Model(toModelProto(inferenceGraphOf(stages.slice(0, stages.length - 1), SHAPE), 'inference'), SHAPE, { ...options });
   assert.equal(again.bytes, first.bytes);
   assert.equal(again.report, first.report);
-  assert.deepEqual(builds.work, { calibrations: 1, cacheHits: 0, agreements: 1, reused: 1 });
+  assert.deepEqual(builds.work, { calibrations: 1, cacheHits: 0, agreements: 1, agreementsCached: 0, reused: 1 });
   assert.equal(reports.length, 1, 'one report: the reused build is not reported again');
   assert.ok(first.report.agreement && first.report.agreement.images === 5);
 
   await buildInt8Model(toModelProto(inferenceGraphOf(net, SHAPE), 'inference'), SHAPE, options); // the whole network: another graph
   await buildInt8Model(backbone, SHAPE, { ...options, calibration: randomSample('cal-2', 10, 3) }); // another sample
   await buildInt8Model(backbone, SHAPE, { ...options, activations: 'int8' }); // another activation type
-  assert.deepEqual(builds.work, { calibrations: 4, cacheHits: 0, agreements: 4, reused: 1 });
+  assert.deepEqual(builds.work, { calibrations: 4, cacheHits: 0, agreements: 4, agreementsCached: 0, reused: 1 });
   assert.equal(reports.length, 4);
 });
 

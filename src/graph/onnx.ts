@@ -84,6 +84,24 @@ function liveNodes(nodes: GraphNode[], outputs: GraphValueInfo[]): GraphNode[] {
   return nodes.filter((_, i) => keep[i]);
 }
 
+/**
+ * A copy of a model that edits of its lists, nodes and initializers cannot reach back through; the
+ * weight bytes are shared (an edit assigns new ones). Encoding and decoding ResNet-50 to copy it cost
+ * ~150 ms, three times per int8 build.
+ */
+export function cloneModel(model: InstanceType<typeof onnx.ModelProto>): InstanceType<typeof onnx.ModelProto> {
+  const source = model.graph ?? {};
+  const graph = onnx.GraphProto.create({
+    ...source,
+    node: (source.node ?? []).map((node) => onnx.NodeProto.create({ ...node })),
+    initializer: (source.initializer ?? []).map((tensor) => onnx.TensorProto.create({ ...tensor })),
+    input: [...(source.input ?? [])],
+    output: [...(source.output ?? [])],
+    valueInfo: [...(source.valueInfo ?? [])],
+  });
+  return onnx.ModelProto.create({ ...model, graph });
+}
+
 export function toModelProto(graph: Graph, name = 'tlkit'): InstanceType<typeof onnx.ModelProto> {
   const { nodes, outputs } = nameOutputs(graph);
   const used = new Set(nodes.flatMap((node) => node.inputs));

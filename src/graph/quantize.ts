@@ -12,6 +12,7 @@
  *   minimum at 0, so ORT drops the ReLU into the quantization (uint8 zero point 0 / int8 -128).
  */
 import onnxProto from 'onnx-proto';
+import { cloneModel } from './onnx.js';
 
 const { onnx } = onnxProto;
 type ModelProto = InstanceType<typeof onnx.ModelProto>;
@@ -40,9 +41,6 @@ export interface QdqSummary {
 /** Ops whose output keeps its input's range (pass-through for ORT's QDQ handling). */
 const SAME_RANGE = new Set(['MaxPool', 'Flatten', 'Reshape']);
 
-export function cloneModel(model: ModelProto): ModelProto {
-  return onnx.ModelProto.decode(onnx.ModelProto.encode(model).finish());
-}
 
 function graphOf(model: ModelProto): onnxProto.onnx.IGraphProto {
   if (!model.graph) throw new Error('quantize: the model has no graph');
@@ -53,6 +51,8 @@ function floatsOf(tensor: TensorProto): Float32Array {
   if (tensor.dataType !== DataType.FLOAT) throw new Error(`quantize: initializer ${tensor.name} is not float32`);
   if (tensor.rawData && tensor.rawData.length > 0) {
     const raw = tensor.rawData;
+    // Read in place where aligned (the weights of tlkit's own graphs are); callers never write into it.
+    if (raw.byteOffset % 4 === 0) return new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
     return new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
   }
   return Float32Array.from(tensor.floatData ?? []);
@@ -117,7 +117,8 @@ export function foldBatchNorms(source: ModelProto): { model: ModelProto; folded:
     const newB = new Float32Array(channels);
     for (let c = 0; c < channels; c++) {
       const scale = gamma[c]! / Math.sqrt(variance[c]! + eps);
-      for (let k = c * per; k < (c + 1) * per; k++) newW[k] = w[k]! * scale;
+      const end = (c + 1) * per;
+      for (let k = c * per; k < end; k++) newW[k] = w[k]! * scale;
       newB[c] = (b[c]! - mean[c]!) * scale + beta[c]!;
     }
     weight.rawData = bytes(newW);
@@ -236,11 +237,22 @@ export function quantizeWeights(w: Float32Array, channels: number): { q: Int8Arr
   const q = new Int8Array(w.length);
   const scales = new Float32Array(channels);
   for (let c = 0; c < channels; c++) {
+    const start = c * per;
+    const end = start + per;
     let max = 0;
-    for (let k = c * per; k < (c + 1) * per; k++) max = Math.max(max, Math.abs(w[k]!));
+    for (let k = start; k < end; k++) {
+      const v = w[k]!;
+      if (v > max) max = v;
+      else if (-v > max) max = -v;
+    }
     const scale = max > 0 ? max / 127 : 1;
     scales[c] = scale;
-    for (let k = c * per; k < (c + 1) * per; k++) q[k] = Math.max(-127, Math.min(127, Math.round(w[k]! / scale)));
+    // |w| <= max, so w / scale is within [-127, 127] up to rounding; the clamp only catches that.
+    const inverse = 1 / scale;
+    for (let k = start; k < end; k++) {
+      const v = Math.round(w[k]! * inverse);
+      q[k] = v > 127 ? 127 : v < -127 ? -127 : v;
+    }
   }
   return { q, scales };
 }

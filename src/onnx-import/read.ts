@@ -5,6 +5,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import onnxProto from 'onnx-proto';
+import { cloneModel as cloneModelProto } from '../graph/onnx.js';
 
 const { onnx } = onnxProto;
 export type ModelProto = InstanceType<typeof onnx.ModelProto>;
@@ -99,10 +100,11 @@ export function encodeModel(model: ModelProto): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
+/** A copy to edit (graph/onnx.ts's cloneModel) without the value infos, whose shapes edits would leave stale. */
 export function cloneModel(model: ModelProto): ModelProto {
-  // A shallow copy of the graph's lists is enough: edits replace entries, never mutate the shared ones.
-  const graph = onnx.GraphProto.create({ ...model.graph!, node: [...(model.graph!.node ?? [])], input: [...(model.graph!.input ?? [])], output: [...(model.graph!.output ?? [])], initializer: [...(model.graph!.initializer ?? [])], valueInfo: [] });
-  return onnx.ModelProto.create({ ...model, graph });
+  const copy = cloneModelProto(model);
+  copy.graph!.valueInfo = [];
+  return copy;
 }
 
 export { onnx };

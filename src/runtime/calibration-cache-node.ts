@@ -10,17 +10,17 @@ import { tlkitHome } from '../io/cache.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
 export interface CalibrationStore {
-  /** The cache file for a calibration of these graph bytes with this method and sample; `folder` null: none. */
-  file(folder: string | null | undefined, graphBytes: Uint8Array, method: string, sampleKey: string): string | undefined;
+  /** The cache file for a calibration of the graph with this digest, method and sample; `folder` null: none. */
+  file(folder: string | null | undefined, graphDigest: string, method: string, sampleKey: string): string | undefined;
   read(file: string): Promise<unknown>;
   write(file: string, record: unknown): Promise<void>;
 }
 
 export const calibrationStore: CalibrationStore | undefined = {
-  file(folder, graphBytes, method, sampleKey) {
+  file(folder, graphDigest, method, sampleKey) {
     const dir = folder === undefined ? path.join(tlkitHome(), 'calibration') : folder;
     if (dir === null) return undefined;
-    const key = createHash('sha256').update(graphBytes).update(`\n${method}\n${sampleKey}`).digest('hex').slice(0, 24);
+    const key = createHash('sha256').update(graphDigest).update(`\n${method}\n${sampleKey}`).digest('hex').slice(0, 24);
     return path.join(dir, `${key}.json`);
   },
   async read(file) {

@@ -260,6 +260,7 @@ export async function fit(net: Module, options: FitOptions): Promise<FitResult> 
     }
     await callbacks.onTrainEnd(run);
   } finally {
+    await checkpoints?.settled();
     await step.release();
     await validation?.release();
   }
