@@ -16,7 +16,7 @@
  *   npx tsc -p tsconfig.json && node dist/bench/tutorial.js [--no-record] [--skip-ten]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +35,8 @@ interface SideResult {
   wallMs: number;
   /** tlkit's traced phases (TLKIT_TRACE), in order. */
   phases?: Array<{ phase: string; ms: number }>;
+  /** tlkit: how long its training steps waited for the loader, summed over the epochs (run.json). */
+  dataWaitMs?: number;
 }
 
 function epochTimes(stdout: string): number[] {
@@ -51,7 +53,8 @@ function runTlkit(data: string, out: string, epochs: number, augment: boolean, p
   const wallMs = performance.now() - started;
   if (result.status !== 0) throw new Error(`tlkit train failed: ${result.stderr}`);
   process.stdout.write(result.stdout);
-  return { epochMs: epochTimes(result.stdout), wallMs, phases: parseTrace(result.stderr) };
+  const history = (JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')) as { history: Array<{ dataWaitMs?: number }> }).history;
+  return { epochMs: epochTimes(result.stdout), wallMs, phases: parseTrace(result.stderr), dataWaitMs: sum(history.map((h) => h.dataWaitMs ?? 0)) };
 }
 
 function runTorch(data: string, epochs: number, augment: boolean): SideResult {
@@ -148,6 +151,10 @@ async function main(): Promise<void> {
       ...precisions.map((p) => `Per-epoch ms, tlkit ${p}, 1 epoch: ${tlkitOne.get(p)!.epochMs.map((v) => v.toFixed(0)).join(', ')}` +
         (torchTen ? `; 10 epochs: ${tlkitTen.get(p)!.epochMs.map((v) => v.toFixed(0)).join(', ')}.` : '.')),
       `PyTorch per-epoch ms, 1 epoch: ${torchOne.epochMs.map((v) => v.toFixed(0)).join(', ')}` + (torchTen ? `; 10 epochs: ${torchTen.epochMs.map((v) => v.toFixed(0)).join(', ')}.` : '.'),
+      `Training steps waiting for the loader's next batch (run.json history dataWaitMs, summed; the rest of each epoch is ORT and the head): ` +
+        ([...[...tlkitOne].map(([p, r]) => [`1 epoch ${p}`, r]), ['1 epoch int8 repeat', repeat.get('one')], ...[...tlkitTen].map(([p, r]) => [`10 epochs ${p}`, r])] as Array<[string, SideResult | undefined]>)
+          .filter((e): e is [string, SideResult] => e[1] !== undefined)
+          .map(([name, r]) => `${name} ${seconds(r.dataWaitMs ?? 0)} of ${seconds(sum(r.epochMs))} s`).join('; ') + '.',
       cosine ? `int8 vs float32 pooled features (run.json): cosine ${cosine.meanCosine.toFixed(4)} mean, ${cosine.minCosine.toFixed(4)} min over ${cosine.images} val images (random weights; test/int8-agreement.test.ts measures a trained model).` : '',
       ...breakdown,
       '',

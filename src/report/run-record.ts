@@ -34,6 +34,8 @@ export interface EpochRecord {
   epochMs: number;
   /** Mean wall time of one training step, milliseconds. */
   stepMs: number;
+  /** Of epochMs, the time training steps waited for the loader's next batch, milliseconds. */
+  dataWaitMs?: number;
 }
 
 export interface ComparisonRow {
@@ -181,6 +183,7 @@ export function validateRunRecord(value: unknown): string[] {
       requireNumber(problems, entry, where, 'stepMs');
       optionalNumber(problems, entry, where, 'trainAccuracy');
       optionalNumber(problems, entry, where, 'valLoss');
+      optionalNumber(problems, entry, where, 'dataWaitMs');
     });
   }
 

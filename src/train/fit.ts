@@ -181,6 +181,7 @@ interface EpochTotals {
   seen: number;
   steps: number;
   learningRate: number;
+  dataWaitMs: number;
 }
 
 /**
@@ -247,7 +248,7 @@ export async function fit(net: Module, options: FitOptions): Promise<FitResult> 
       const record: EpochRecord = {
         epoch, trainLoss: totals.lossSum / Math.max(1, totals.steps), trainAccuracy: totals.correct / Math.max(1, totals.seen),
         valLoss: evaluation?.loss, valAccuracy: evaluation?.accuracy ?? totals.correct / Math.max(1, totals.seen),
-        epochMs, stepMs: epochMs / Math.max(1, totals.steps), learningRate: totals.learningRate,
+        epochMs, stepMs: epochMs / Math.max(1, totals.steps), learningRate: totals.learningRate, dataWaitMs: totals.dataWaitMs,
       };
       history.push(record);
       run.state = { ...run.state, epoch, history };
@@ -296,11 +297,13 @@ async function* epochBatches(train: TrainBatches, epoch: number, cache: FeatureC
 }
 
 async function trainEpoch(run: Run, callbacks: CallbackList, options: FitOptions, epoch: number, cache: FeatureCache | null): Promise<EpochTotals> {
-  const totals: EpochTotals = { lossSum: 0, correct: 0, seen: 0, steps: 0, learningRate: options.lr };
+  const totals: EpochTotals = { lossSum: 0, correct: 0, seen: 0, steps: 0, learningRate: options.lr, dataWaitMs: 0 };
   const totalSteps = run.stepsPerEpoch * options.epochs;
   const step = run.step;
+  let waitingSince = performance.now();
   // The loader counts epochs from 0, as the seeds of earlier runs did.
   for await (const source of epochBatches(options.train, epoch - 1, cache)) {
+    totals.dataWaitMs += performance.now() - waitingSince;
     totals.learningRate = learningRateAt(options.schedule ?? { kind: 'constant' }, options.lr, run.state.step, totalSteps, run.stepsPerEpoch);
     const batch: TrainBatch = { indices: source.indices, labels: source.labels, images: source.images, feeds: {}, epoch, step: totals.steps + 1, learningRate: totals.learningRate };
     await callbacks.onBatchBegin(run, batch);
@@ -316,6 +319,7 @@ async function trainEpoch(run: Run, callbacks: CallbackList, options: FitOptions
     totals.correct += countCorrect(result.logits, batch.labels, result.logits.length / batch.labels.length);
     totals.seen += batch.labels.length;
     if (run.stopRequest) break;
+    waitingSince = performance.now();
   }
   return totals;
 }

@@ -17,6 +17,12 @@ export interface EpochRecord {
   epochMs: number;
   stepMs: number;
   learningRate: number;
+  /**
+   * Of epochMs, the time training steps waited for the loader's next batch: near 0 while decoding keeps
+   * ahead of the step (it prefetches on other threads), the epoch's whole decode time without overlap.
+   * Absent in histories written before it was recorded.
+   */
+  dataWaitMs?: number;
 }
 
 /** One training batch as the step will see it; onBatchBegin may replace `images` or add `feeds`. */
