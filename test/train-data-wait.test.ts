@@ -30,6 +30,8 @@ test('EpochRecord.dataWaitMs: the time steps waited for batches, large for a slo
   const [first, ...later] = result.history;
   assert.ok(first!.dataWaitMs !== undefined && first!.dataWaitMs >= 40, `epoch 1 waited ${first!.dataWaitMs} ms for images that take 40 ms each`);
   assert.ok(first!.dataWaitMs! <= first!.epochMs, 'the wait is part of the epoch');
+  // Waiting on timers, the process is mostly idle: well under one core busy on average.
+  assert.ok(first!.cpuMs !== undefined && first!.cpuMs >= 0 && first!.cpuMs < first!.epochMs, `epoch 1 used ${first!.cpuMs} ms of CPU in ${first!.epochMs} ms`);
   // From epoch 2 on the frozen prefix's outputs come from the feature cache: no image is loaded.
   for (const epoch of later) assert.ok(epoch.dataWaitMs !== undefined && epoch.dataWaitMs < 20, `epoch ${epoch.epoch} waited ${epoch.dataWaitMs} ms`);
 });
@@ -43,10 +45,11 @@ test('run.json keeps each epoch\'s dataWaitMs, and validates it as a number', as
   const dir = await mkdtemp(path.join(tmpdir(), 'tlkit-data-wait-'));
   try {
     const writer = new RunRecordWriter(dir, { config: {}, classNames: ['a', 'b'] });
-    const record = { epoch: 1, trainLoss: 0.5, trainAccuracy: 0.5, valAccuracy: 0.5, epochMs: 100, stepMs: 10, learningRate: 0.1, dataWaitMs: 42 };
+    const record = { epoch: 1, trainLoss: 0.5, trainAccuracy: 0.5, valAccuracy: 0.5, epochMs: 100, stepMs: 10, learningRate: 0.1, dataWaitMs: 42, cpuMs: 180 };
     await writer.onEpochEnd({} as never, { record, evaluation: undefined, improved: true });
     const saved = await readRunRecord(dir);
     assert.equal(saved.history[0]!.dataWaitMs, 42);
+    assert.equal(saved.history[0]!.cpuMs, 180);
     assert.match(validateRunRecord({ ...saved, history: [{ ...saved.history[0], dataWaitMs: 'slow' }] }).join('\n'), /history\[0\]\.dataWaitMs/);
   } finally {
     await rm(dir, { recursive: true, force: true });

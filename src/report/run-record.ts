@@ -36,6 +36,8 @@ export interface EpochRecord {
   stepMs: number;
   /** Of epochMs, the time training steps waited for the loader's next batch, milliseconds. */
   dataWaitMs?: number;
+  /** CPU time of the process during the epoch, all threads, milliseconds. */
+  cpuMs?: number;
 }
 
 export interface ComparisonRow {
@@ -184,6 +186,7 @@ export function validateRunRecord(value: unknown): string[] {
       optionalNumber(problems, entry, where, 'trainAccuracy');
       optionalNumber(problems, entry, where, 'valLoss');
       optionalNumber(problems, entry, where, 'dataWaitMs');
+      optionalNumber(problems, entry, where, 'cpuMs');
     });
   }
 

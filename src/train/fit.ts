@@ -231,6 +231,7 @@ export async function fit(net: Module, options: FitOptions): Promise<FitResult> 
   try {
     for (let epoch = run.state.epoch + 1; epoch <= options.epochs && !run.stopRequest; epoch++) {
       const started = performance.now();
+      const cpuAtStart = processCpuMs();
       await callbacks.onEpochBegin(run, epoch);
       const totals = await trainEpoch(run, callbacks, options, epoch, trainCache);
       step.syncToNetwork();
@@ -245,10 +246,12 @@ export async function fit(net: Module, options: FitOptions): Promise<FitResult> 
       const evaluation = await validation?.run();
       lastEvaluation = evaluation;
       const epochMs = performance.now() - started;
+      const cpuAtEnd = processCpuMs();
       const record: EpochRecord = {
         epoch, trainLoss: totals.lossSum / Math.max(1, totals.steps), trainAccuracy: totals.correct / Math.max(1, totals.seen),
         valLoss: evaluation?.loss, valAccuracy: evaluation?.accuracy ?? totals.correct / Math.max(1, totals.seen),
         epochMs, stepMs: epochMs / Math.max(1, totals.steps), learningRate: totals.learningRate, dataWaitMs: totals.dataWaitMs,
+        ...(cpuAtStart !== undefined && cpuAtEnd !== undefined ? { cpuMs: cpuAtEnd - cpuAtStart } : {}),
       };
       history.push(record);
       run.state = { ...run.state, epoch, history };
@@ -273,6 +276,12 @@ export async function fit(net: Module, options: FitOptions): Promise<FitResult> 
     history, bestAccuracy, bestEpoch, bestCheckpoint: checkpoints?.bestPath, lastCheckpoint, lastEvaluation,
     interrupted: run.stopRequest?.kind === 'interrupt', stoppedEarly, frozenStages, ...(valFeatures ? { valFeatures } : {}),
   };
+}
+
+/** CPU time of the whole process so far (all threads: ORT's, the decoders', JS), where the platform tells it (Node). */
+function processCpuMs(): number | undefined {
+  const usage = globalThis.process?.cpuUsage?.();
+  return usage ? (usage.user + usage.system) / 1000 : undefined;
 }
 
 function batchesOf(order: Int32Array, batchSize: number, dropRemainder: boolean): Int32Array[] {

@@ -23,6 +23,8 @@ export interface EpochRecord {
    * Absent in histories written before it was recorded.
    */
   dataWaitMs?: number;
+  /** CPU time the process used during the epoch, all threads (Node): cpuMs / epochMs is the cores kept busy. */
+  cpuMs?: number;
 }
 
 /** One training batch as the step will see it; onBatchBegin may replace `images` or add `feeds`. */

@@ -3,8 +3,11 @@ import type { Dashboard } from '../../report/dashboard.js';
 import type { Callback, EpochEnd, EpochRecord } from './callback.js';
 
 function toRunEpoch(record: EpochRecord): RunEpoch {
-  const { epoch, trainLoss, trainAccuracy, valLoss, valAccuracy, epochMs, stepMs, dataWaitMs } = record;
-  return { epoch, trainLoss, trainAccuracy, valLoss, valAccuracy, epochMs, stepMs, ...(dataWaitMs === undefined ? {} : { dataWaitMs }) };
+  const { epoch, trainLoss, trainAccuracy, valLoss, valAccuracy, epochMs, stepMs, dataWaitMs, cpuMs } = record;
+  return {
+    epoch, trainLoss, trainAccuracy, valLoss, valAccuracy, epochMs, stepMs,
+    ...(dataWaitMs === undefined ? {} : { dataWaitMs }), ...(cpuMs === undefined ? {} : { cpuMs }),
+  };
 }
 
 /**
