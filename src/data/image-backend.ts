@@ -1,4 +1,5 @@
 import type { ImageSource } from './dataset.js';
+import type { DecodedCache } from './decoded-cache.js';
 import { nodeImageBackend } from './image-backend-node.js';
 import type { GeometricOp, ImageInfo, RawPixels } from './sharp-stages.js';
 
@@ -9,7 +10,10 @@ import type { GeometricOp, ImageInfo, RawPixels } from './sharp-stages.js';
  */
 export interface ImageBackend {
   imageDimensions(source: ImageSource): Promise<ImageInfo>;
-  decodeAndResample(source: ImageSource, ops: readonly GeometricOp[], channels: 1 | 3, info?: ImageInfo): Promise<RawPixels>;
+  /** `cache` (optional; a backend may ignore it) keeps decoded images for later calls on the same source. */
+  decodeAndResample(source: ImageSource, ops: readonly GeometricOp[], channels: 1 | 3, info?: ImageInfo, cache?: DecodedCache): Promise<RawPixels>;
+  /** Bytes a loader's decoded-image cache may hold unless told otherwise; absent or 0: no cache (the browser). */
+  defaultDecodedCacheBytes?(): number;
   /** Why a file failed to decode, from a decode of it alone (libvips may report another file's error). */
   explainDecodeFailure?(file: string, pixelLimit: number | undefined, fallback: string): Promise<string>;
 }

@@ -25,6 +25,7 @@ export { differenceHash, hashDistance, hashImages, nearDuplicatesAcross } from '
 export type { ImageHash, NearDuplicate } from './near-duplicates.js';
 export type { VerifyOptions, VerifyResult } from './verify.js';
 export { DataLoader, defaultConcurrency } from './loader.js';
+export { DecodedCache } from './decoded-cache.js';
 export type { Batch, LoaderOptions } from './loader.js';
 export { mulberry32, mixSeed } from './random.js';
 export type { Random } from './random.js';

@@ -1,5 +1,6 @@
 import { ImageDecodeError, SkippedFiles } from './bad-images.js';
 import { Dataset, ImageSource, isSourceDataset, Sample, SourceDataset } from './dataset.js';
+import { DecodedCache } from './decoded-cache.js';
 import { imageBackend } from './image-backend.js';
 import { mixSeed, mulberry32, shuffleInPlace } from './random.js';
 import { compose, Pipeline, TransformStep } from './transforms.js';
@@ -28,6 +29,13 @@ export interface LoaderOptions {
   onBadImage?: 'replace' | 'drop' | 'fail';
   /** Where skipped images are recorded and warned about, once each; share one between loaders of a run. */
   skipped?: SkippedFiles;
+  /**
+   * Decoded images kept in memory so later epochs skip the JPEG decode (web-size photos; see
+   * data/decoded-cache.ts): a budget in bytes (0 = off) or a cache to share between loaders. Default: the
+   * image backend's (Node: a quarter of the free memory, at most 1 GiB; the browser: off). Outputs are the
+   * same with or without it.
+   */
+  decodedCache?: number | DecodedCache;
 }
 
 export interface Batch {
@@ -64,6 +72,8 @@ export class DataLoader implements AsyncIterable<Batch> {
   /** Dataset positions known not to decode: skipped without another try in later epochs. */
   private readonly bad = new Set<number>();
   readonly skipped: SkippedFiles;
+  /** This loader's decoded-image cache (its hits and size); undefined when off. */
+  readonly decodedCache: DecodedCache | undefined;
 
   constructor(readonly dataset: Dataset, private readonly options: LoaderOptions) {
     if (!Number.isInteger(options.batchSize) || options.batchSize <= 0) {
@@ -79,6 +89,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     this.concurrency = Math.max(1, options.concurrency ?? defaultConcurrency());
     this.prefetch = Math.max(0, options.prefetch ?? 1);
     this.skipped = options.skipped ?? new SkippedFiles();
+    this.decodedCache = this.pipeline ? makeDecodedCache(options.decodedCache) : undefined;
   }
 
   /** Batches per epoch: MindSpore's get_dataset_size(). */
@@ -174,10 +185,17 @@ export class DataLoader implements AsyncIterable<Batch> {
     const label = this.dataset.labelAt(index);
     if (!this.pipeline) return this.dataset.get(index);
     const source = (this.dataset as SourceDataset).sourceAt(index);
-    const output = await this.pipeline.apply(source, mulberry32(seed), into);
+    const output = await this.pipeline.apply(source, mulberry32(seed), into, this.decodedCache);
     if (output.layout !== 'CHW') throw new Error('DataLoader: transforms must end with HWC2CHW so batches are N x C x H x W');
     return { image: output.data, shape: output.shape, label };
   }
+}
+
+function makeDecodedCache(option: number | DecodedCache | undefined): DecodedCache | undefined {
+  if (option instanceof DecodedCache) return option;
+  const bytes = option ?? imageBackend().defaultDecodedCacheBytes?.() ?? 0;
+  if (!(bytes >= 0) || !Number.isFinite(bytes)) throw new Error(`DataLoader: decodedCache must be a number of bytes >= 0 or a DecodedCache, got ${option}`);
+  return bytes > 0 ? new DecodedCache(bytes) : undefined;
 }
 
 interface Loaded {

@@ -4,6 +4,7 @@ import sharp from 'sharp';
 type Sharp = ReturnType<typeof sharp>;
 import { ImageDecodeError } from './bad-images.js';
 import { describeSource, ImageSource } from './dataset.js';
+import type { DecodedCache } from './decoded-cache.js';
 import type { Interpolation } from './pil-resample.js';
 
 /** A crop or a resize in the coordinates of the image at that point of the pipeline. */
@@ -80,13 +81,16 @@ export async function imageDimensions(source: ImageSource): Promise<ImageInfo> {
 /**
  * Decodes `source`, applies the crops and resizes with as few sharp calls as possible (one for the
  * tutorial's pipelines) and returns 8-bit pixels in `channels` channels (sRGB or luminance).
- * `info` (from imageDimensions) saves a second header read.
+ * `info` (from imageDimensions) saves a second header read. With `cache`, a file decoded at full size is
+ * decoded once: its whole decoded image (after autoOrient, sRGB/luminance and alpha removal, i.e. what the
+ * crop and resize start from) is kept while the budget lasts, and later calls resample those pixels.
  */
 export async function decodeAndResample(
   source: ImageSource,
   ops: readonly GeometricOp[],
   channels: 1 | 3,
   info?: ImageInfo,
+  cache?: DecodedCache,
 ): Promise<RawPixels> {
   if (source.kind === 'pixels' && (source.channels === channels || source.channels === 1) && ops.every((op) => op.op === 'extract')) {
     return cropPixels(source, ops as Array<Extract<GeometricOp, { op: 'extract' }>>);
@@ -96,8 +100,13 @@ export async function decodeAndResample(
     const header = stages.length > 0 ? info ?? (await imageDimensions(source)) : undefined;
     const shrunk = header && source.kind === 'file' ? jpegShrink(source.path, header, stages[0]!) : undefined;
     if (shrunk) stages[0] = shrunk.stage;
-    let input: Sharp = shrunk && source.kind === 'file' ? openSource({ ...source, path: shrunk.path }) : await openWhole(source);
-    if (header?.hasAlpha) {
+    // With no crop or resize (an enlargement is done in JS), the output is the whole decode itself, whatever the format.
+    const whole = cache && !shrunk && source.kind === 'file' && (stages.length === 0 || worthCaching(header!, stages[0]!))
+      ? await cachedWhole(source, header, channels, cache)
+      : undefined;
+    if (whole && stages.length === 0) return whole;
+    let input: Sharp = whole ? fromRaw(whole) : shrunk && source.kind === 'file' ? openSource({ ...source, path: shrunk.path }) : await openWhole(source);
+    if (header?.hasAlpha && !whole) {
       // PIL's convert('RGB') drops alpha before any resampling; sharp would resample premultiplied colours.
       input = fromRaw(await toRaw(input, channels));
     }
@@ -114,6 +123,37 @@ export async function decodeAndResample(
   } catch (error) {
     throw error instanceof ImageDecodeError ? error : new ImageDecodeError(describeSource(source), (error as Error).message);
   }
+}
+
+/**
+ * Images whose whole decode is what this call would resample anyway, so caching it changes no output:
+ * images with alpha (the path above decodes those whole to raw first, whatever the format) and JPEGs that
+ * shrink-on-load can never apply to (not even for the whole image: every crop is smaller), i.e. web-size
+ * photos. Phone photos are decoded at 1/2-1/8 scale for most crops, fast already, and ~36 MB each in full.
+ * Other formats are left out: a 16-bit PNG resampled before the 8-bit conversion differs from one after it.
+ * sharp converts a JPEG's colour (ICC profile, CMYK) to sRGB before resizing, so the cached sRGB pixels are
+ * what its resize starts from (test/data-decoded-cache.test.ts compares CMYK, ICC-tagged and grey JPEGs too).
+ */
+function worthCaching(header: ImageInfo, first: Stage): boolean {
+  if (header.hasAlpha) return true;
+  return header.format === 'jpeg' && (!first.resize || shrinkFactor(header, { left: 0, top: 0, width: header.width, height: header.height }, first.resize) === undefined);
+}
+
+/**
+ * The whole decoded image from `cache`, or decoded now and stored while the budget lasts; undefined when it
+ * will not fit (the caller decodes as without a cache). Keyed by path and channels, versioned by size and
+ * mtime (one stat on the libuv pool), so a file changed on disk is decoded again. Callers only read the pixels.
+ */
+async function cachedWhole(source: Extract<ImageSource, { kind: 'file' }>, header: ImageInfo | undefined, channels: 1 | 3, cache: DecodedCache): Promise<RawPixels | undefined> {
+  const stat = await fs.stat(source.path);
+  const key = `${channels}:${source.path}`;
+  const version = `${stat.size}:${stat.mtimeMs}`;
+  const cached = cache.get(key, version);
+  if (cached) return cached;
+  if (header && !cache.fits(header.width * header.height * channels)) return undefined;
+  const pixels = await toRaw(await openWhole(source), channels);
+  cache.set(key, version, pixels);
+  return pixels;
 }
 
 /**
@@ -193,9 +233,7 @@ async function toRaw(image: Sharp, channels: 1 | 3): Promise<RawPixels> {
 export function jpegShrink(file: string, info: ImageInfo, stage: Stage): { path: string; stage: Stage; shrink: number } | undefined {
   if (info.format !== 'jpeg' || !stage.resize || file.includes('[')) return undefined;
   const box = stage.pre ?? { left: 0, top: 0, width: info.width, height: info.height };
-  const shrink = [8, 4, 2].find(
-    (s) => box.width / s >= JPEG_SHRINK_MARGIN * stage.resize!.width && box.height / s >= JPEG_SHRINK_MARGIN * stage.resize!.height,
-  );
+  const shrink = shrinkFactor(info, box, stage.resize);
   if (shrink === undefined) return undefined;
   // libjpeg rounds scaled sizes up; decoded pixel j covers full-size pixels [j*s, (j+1)*s).
   const width = Math.ceil(info.width / shrink);
@@ -209,6 +247,12 @@ export function jpegShrink(file: string, info: ImageInfo, stage: Stage): { path:
     stage: { ...stage, pre: { left, top, width: right - left, height: bottom - top } },
     shrink,
   };
+}
+
+/** The largest JPEG decode scale that keeps JPEG_SHRINK_MARGIN times the output size of `box`; undefined for none. */
+function shrinkFactor(info: ImageInfo, box: Box, resize: { width: number; height: number }): number | undefined {
+  if (info.format !== 'jpeg') return undefined;
+  return [8, 4, 2].find((s) => box.width / s >= JPEG_SHRINK_MARGIN * resize.width && box.height / s >= JPEG_SHRINK_MARGIN * resize.height);
 }
 
 /** Groups crops and resizes into sharp calls; consecutive crops merge, a second resize starts a new call. */

@@ -1,5 +1,6 @@
 import { centerCropBox, CropBox, randomResizedCropBox, shorterSideSize } from './crop-geometry.js';
 import type { ImageSource } from './dataset.js';
+import type { DecodedCache } from './decoded-cache.js';
 import { mulberry32, Random } from './random.js';
 import { imageBackend } from './image-backend.js';
 import type { GeometricOp } from './sharp-stages.js';
@@ -182,8 +183,11 @@ export class Pipeline {
     }
   }
 
-  /** `into` (optional) receives the output instead of a new array; it must hold exactly one output. */
-  async apply(source: ImageSource, random: Random = mulberry32(0), into?: Float32Array): Promise<TransformOutput> {
+  /**
+   * `into` (optional) receives the output instead of a new array; it must hold exactly one output.
+   * `decoded` (optional) keeps decoded images across calls (a loader's cache); outputs are the same without it.
+   */
+  async apply(source: ImageSource, random: Random = mulberry32(0), into?: Float32Array, decoded?: DecodedCache): Promise<TransformOutput> {
     const needsGeometry = this.steps.some((s) => GEOMETRIC.has(s.kind));
     const start = needsGeometry ? await imageBackend().imageDimensions(source) : undefined;
     const ops: GeometricOp[] = [];
@@ -233,7 +237,7 @@ export class Pipeline {
       }
     }
     const { sharpOps, enlargement } = start ? splitEnlargement(ops, start) : { sharpOps: ops, enlargement: undefined };
-    let pixels = await imageBackend().decodeAndResample(source, sharpOps, this.channels, start);
+    let pixels = await imageBackend().decodeAndResample(source, sharpOps, this.channels, start, decoded);
     if (enlargement) {
       if (pixels.width !== enlargement.inWidth || pixels.height !== enlargement.inHeight) {
         throw new Error(`transforms: expected ${enlargement.inWidth}x${enlargement.inHeight} pixels before enlarging, got ${pixels.width}x${pixels.height}`);
