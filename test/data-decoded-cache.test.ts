@@ -157,3 +157,23 @@ test('a backend without a default cache size (the browser) gets no cache unless 
     assert.ok(new DataLoader(folder, { batchSize: 2, transforms: trainTransforms(SIZE) }).decodedCache);
   });
 });
+
+test('--decoded-cache-mb sizes the cache a training run shares between its loaders; 0 turns it off', async () => {
+  const { Command } = await import('commander');
+  const { addDataFlags, decodedCacheOf } = await import('../src/cli/shared-options.js');
+  const parse = (...args: string[]) => addDataFlags(new Command().exitOverride()).parse(['node', 'tlkit', ...args]).opts();
+  const sized = decodedCacheOf(parse('--decoded-cache-mb', '5'));
+  assert.ok(sized instanceof DecodedCache && sized.budgetBytes === 5 * 2 ** 20);
+  assert.equal(decodedCacheOf(parse('--decoded-cache-mb', '0')), 0);
+  const byDefault = decodedCacheOf(parse());
+  assert.ok(byDefault instanceof DecodedCache && byDefault.budgetBytes > 0 && byDefault.budgetBytes <= 2 ** 30);
+  assert.throws(() => parse('--decoded-cache-mb', '-1'), /decoded-cache-mb/);
+  await withFolder(async (root) => {
+    const { evalLoader, trainLoader } = await import('../src/cli/shared-options.js');
+    const folder = await ImageFolder.open(root);
+    const train = trainLoader(folder, 4, SIZE, { augment: true, seed: 1, decodedCache: sized });
+    assert.equal(train.decodedCache, sized);
+    assert.equal(evalLoader(folder, 4, SIZE, { decodedCache: sized }).decodedCache, sized);
+    assert.equal(evalLoader(folder, 4, SIZE, { decodedCache: 0 }).decodedCache, undefined);
+  });
+});

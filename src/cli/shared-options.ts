@@ -10,7 +10,8 @@ import type { OptimizerConfig } from '../graph/optim.js';
 import { BadDataError, DEFAULT_PIXEL_LIMIT, SkippedFiles } from '../data/bad-images.js';
 import { ImageFolder, type ImageFolderOptions } from '../data/image-folder.js';
 import type { SourceDataset } from '../data/dataset.js';
-import { DataLoader } from '../data/loader.js';
+import type { DecodedCache } from '../data/decoded-cache.js';
+import { DataLoader, makeDecodedCache } from '../data/loader.js';
 import { compose, evalTransforms, trainTransforms, type Normalization } from '../data/transforms.js';
 import type { Interpolation } from '../data/pil-resample.js';
 import { MODEL_NAMES } from '../models/registry.js';
@@ -206,13 +207,15 @@ export async function singleFolder(dir: string): Promise<ImageFolder> {
 export interface LoaderDataHandling {
   skipped?: SkippedFiles;
   strict?: boolean;
+  /** One cache shared by a run's loaders (or 0: off); default: each loader its own (DataLoader's default). */
+  decodedCache?: DecodedCache | 0;
 }
 
 /** Evaluation drops an image that fails to decode, so no example counts twice. */
 export function evalLoader(folder: SourceDataset, batchSize: number, imageSize: number, options: { shuffle?: boolean; seed?: number; normalize?: Normalization; resize?: number; interpolation?: Interpolation } & LoaderDataHandling = {}): DataLoader {
   return new DataLoader(folder, {
     batchSize, transforms: compose(evalTransforms(imageSize, options.normalize, options.resize, options.interpolation)), shuffle: options.shuffle ?? false, seed: options.seed,
-    skipped: options.skipped, onBadImage: options.strict ? 'fail' : 'drop',
+    skipped: options.skipped, onBadImage: options.strict ? 'fail' : 'drop', decodedCache: options.decodedCache,
   });
 }
 
@@ -220,18 +223,28 @@ export function trainLoader(folder: ImageFolder, batchSize: number, imageSize: n
   const transforms = options.augment ? trainTransforms(imageSize, options.normalize) : evalTransforms(imageSize, options.normalize);
   return new DataLoader(folder, {
     batchSize, transforms: compose(transforms), shuffle: true, seed: options.seed, skipped: options.skipped, onBadImage: options.strict ? 'fail' : 'replace',
+    decodedCache: options.decodedCache,
   });
 }
 
 export interface DataFlags {
   strictData?: boolean;
   pixelLimit?: number;
+  decodedCacheMb?: number;
 }
 
-/** --strict-data and --pixel-limit, for the commands that read image folders. */
+/** --strict-data, --decoded-cache-mb (the commands that train) and --pixel-limit, for the commands that read image folders. */
 export function addDataFlags(command: Command, { strict = true }: { strict?: boolean } = {}): Command {
-  if (strict) command.option('--strict-data', 'stop before training when any image fails to decode fully (default: skip bad images, warn once each, list them in run.json)');
+  if (strict) {
+    command.option('--strict-data', 'stop before training when any image fails to decode fully (default: skip bad images, warn once each, list them in run.json)');
+    command.addOption(countOption('--decoded-cache-mb <n>', 'MiB of decoded web-size images the loaders keep in memory, so epochs after the first decode no JPEG (default: a quarter of the free memory, at most 1024); 0 = off'));
+  }
   return command.addOption(countOption('--pixel-limit <n>', 'images with more pixels (width x height) than this are refused as decompression bombs (train skips them, verify lists them); 0 = no limit', DEFAULT_PIXEL_LIMIT));
+}
+
+/** The decoded-image cache a run's loaders share, from --decoded-cache-mb (0 when off). */
+export function decodedCacheOf(flags: DataFlags): DecodedCache | 0 {
+  return makeDecodedCache(flags.decodedCacheMb === undefined ? undefined : flags.decodedCacheMb * 2 ** 20) ?? 0;
 }
 
 /** ImageFolder options from the flags; skipped files go to `skipped` (warned once each). */

@@ -22,6 +22,7 @@ import { describeSchedule, parseSchedule, type LrSchedule } from '../train/sched
 import { fineTune, freezeBackbone, replaceHead, trainFixedFeature, unfreezeForFineTune } from '../transfer/strategies.js';
 import type { ImageFolder } from '../data/image-folder.js';
 import type { DataLoader } from '../data/loader.js';
+import type { DecodedCache } from '../data/decoded-cache.js';
 import type { OptimizerConfig } from '../graph/optim.js';
 import type { MixOptions } from '../train/callbacks/mixing.js';
 import { findLearningRate } from '../train/lr-finder.js';
@@ -30,7 +31,7 @@ import { trace } from '../util/trace.js';
 import { explainWriteFault, lockOutFolder } from './run-folder.js';
 import type { PadMode } from '../nn/layers/conv2d.js';
 import {
-  addDataFlags, imageFolderOptions, strictDataError, type DataFlags,
+  addDataFlags, decodedCacheOf, imageFolderOptions, strictDataError, type DataFlags,
   amountOption, batchSizeOption, choiceOption, countOption, evalLoader, flagged, intOption, modelOption, OPTIMIZER_KINDS, padModeOption, parsedOption, parseOptimizer,
   positiveNumber, precisionOption, rateOption, seedOption, trainLoader as trainLoaderOf, trainValFolders, weightsOption, type OptimizerKind, type Precision,
   calibrateOnOption, calibrationImagesOption, int8Options, onnxNormalizationOption } from './shared-options.js';
@@ -136,6 +137,8 @@ export interface TrainingSetup {
   normalize: ReturnType<typeof normalizationOf>;
   inputShape: number[];
   trainLoader: DataLoader;
+  /** Shared by the run's train and validation loaders (--decoded-cache-mb). */
+  decodedCache: DecodedCache | 0;
 }
 
 /** Checks the shared options, opens the folders and builds the network; `beforeNetwork` runs in between (train's out-folder lock). */
@@ -171,8 +174,9 @@ export async function openTraining(dataDir: string, options: SetupOptions, befor
   const imageSize = imageSizeOf(net, options.imageSize);
   const normalize = normalizationOf(net);
   const inputShape = [inChannelsOf(net), imageSize, imageSize];
-  const trainLoader = trainLoaderOf(trainFolder, options.batchSize, imageSize, { augment: options.augment, seed, skipped, strict, normalize });
-  return { weights, optimizer, mix, skipped, strict, trainFolder, valFolder, classNames, net, imageSize, normalize, inputShape, trainLoader };
+  const decodedCache = decodedCacheOf(options);
+  const trainLoader = trainLoaderOf(trainFolder, options.batchSize, imageSize, { augment: options.augment, seed, skipped, strict, normalize, decodedCache });
+  return { weights, optimizer, mix, skipped, strict, trainFolder, valFolder, classNames, net, imageSize, normalize, inputShape, trainLoader, decodedCache };
 }
 
 /** Freezes and unfreezes as the mode will train (lr-find sweeps what training will train). */
@@ -267,7 +271,7 @@ export async function train(dataDir: string, options: TrainOptions): Promise<{ r
   const fitOptions: FitOptions = {
     epochs, lr, optimizer, schedule, inputShape,
     train: setup.trainLoader,
-    val: evalLoader(valFolder, batchSize, imageSize, { skipped, strict, normalize }),
+    val: evalLoader(valFolder, batchSize, imageSize, { skipped, strict, normalize, decodedCache: setup.decodedCache }),
     checkpointDir: outDir, resume: options.resume, log, progress: options.progress ?? process.stderr.isTTY, signal: controller.signal, callbacks, int8,
     classWeights: options.classWeights, mix,
   };

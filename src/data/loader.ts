@@ -191,7 +191,8 @@ export class DataLoader implements AsyncIterable<Batch> {
   }
 }
 
-function makeDecodedCache(option: number | DecodedCache | undefined): DecodedCache | undefined {
+/** The cache a loader makes of its `decodedCache` option (undefined: the image backend's default budget); undefined when off. */
+export function makeDecodedCache(option: number | DecodedCache | undefined): DecodedCache | undefined {
   if (option instanceof DecodedCache) return option;
   const bytes = option ?? imageBackend().defaultDecodedCacheBytes?.() ?? 0;
   if (!(bytes >= 0) || !Number.isFinite(bytes)) throw new Error(`DataLoader: decodedCache must be a number of bytes >= 0 or a DecodedCache, got ${option}`);
