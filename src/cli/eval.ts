@@ -43,7 +43,7 @@ export async function evalFolder(dir: string, options: EvalOptions): Promise<Eva
   const { net } = await loadNetwork(options.model, { weights: options.weights, numClasses: options.numClasses, padMode: options.padMode, mean: options.mean, std: options.std });
   checkClassCount(headClasses(net), folder.classNames, options.weights ?? options.model, folder.root);
   const size = imageSizeOf(net, options.imageSize);
-  const loader = evalLoader(folder, options.batchSize, size, { normalize: normalizationOf(net), resize: resizeOf(net, size), interpolation: interpolationOf(net) });
+  const loader = evalLoader(folder, options.batchSize, size, { normalize: normalizationOf(net), resize: resizeOf(net, size), interpolation: interpolationOf(net), decodedCache: 0 });
   const channels = inChannelsOf(net);
   const int8 = await int8Options(options, { calibration: folder, imageSize: size, channels, seed: 0, normalize: normalizationOf(net) });
   const { evaluation, int8: report } = await evaluateWithImages(net, loader, [channels, size, size], 0, { tta: options.tta, int8 });

@@ -67,7 +67,7 @@ export async function extractToFile(dir: string, options: FeaturesOptions & { ou
   const cut = isOnnxPath(options.model) && options.stage !== 'flatten' ? options.stage : undefined;
   const { net } = await loadNetwork(options.model, { weights: options.weights, padMode: options.padMode, cut, mean: options.mean, std: options.std });
   const size = imageSizeOf(net, options.imageSize);
-  const loader = evalLoader(folder, options.batchSize, size, { normalize: normalizationOf(net), resize: resizeOf(net, size), interpolation: interpolationOf(net) });
+  const loader = evalLoader(folder, options.batchSize, size, { normalize: normalizationOf(net), resize: resizeOf(net, size), interpolation: interpolationOf(net), decodedCache: 0 });
   const stages = net instanceof ImportedModel ? net.bodyStages() : featureStages(net, options.stage);
   const channels = inChannelsOf(net);
   const int8 = await int8Options(options, {

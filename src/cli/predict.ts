@@ -111,7 +111,7 @@ export async function predict(inputs: string[], options: PredictOptions): Promis
     const files = await imageFiles(input);
     if (files.length === 0) continue;
     const transforms = compose(evalTransforms(size, normalizationOf(net), resizeOf(net, size), interpolationOf(net)), { channels: channels === 1 ? 1 : 3 });
-    await classify([channels, size, size], new DataLoader(new ImageFiles(files), { batchSize, transforms }), (index) => ({ source: files[index]!, index: 0 }));
+    await classify([channels, size, size], new DataLoader(new ImageFiles(files), { batchSize, transforms, decodedCache: 0 }), (index) => ({ source: files[index]!, index: 0 }));
   }
   return results;
 }

@@ -43,6 +43,7 @@ export async function writePreview(dataDir: string, options: PreviewOptions): Pr
     shuffle: true,
     seed: options.seed ?? 0,
     transforms: trainTransforms(options.size ?? 224),
+    decodedCache: 0, // one batch
   });
   const iterator = loader.epoch(0)[Symbol.asyncIterator]();
   const first = await iterator.next();

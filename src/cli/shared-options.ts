@@ -207,7 +207,10 @@ export async function singleFolder(dir: string): Promise<ImageFolder> {
 export interface LoaderDataHandling {
   skipped?: SkippedFiles;
   strict?: boolean;
-  /** One cache shared by a run's loaders (or 0: off); default: each loader its own (DataLoader's default). */
+  /**
+   * One cache shared by a run's loaders, or 0: off (a loader read once: filling the cache costs ~0.7 CPU ms more per
+   * web photo in that pass); default: each loader its own (DataLoader's default).
+   */
   decodedCache?: DecodedCache | 0;
 }
 

@@ -330,7 +330,7 @@ async function finishRun(net: TransferNetwork, context: FinishContext): Promise<
   net.eval();
   // Shuffled like the tutorial's val dataset (shuffle=True), so the grid shows more than the first class.
   const loaderOf = (folder: Parameters<typeof evalLoader>[0], shuffle: boolean) =>
-    evalLoader(folder, context.batchSize, context.imageSize, { shuffle, seed: context.seed, skipped: context.skipped, normalize: normalizationOf(net) });
+    evalLoader(folder, context.batchSize, context.imageSize, { shuffle, seed: context.seed, skipped: context.skipped, normalize: normalizationOf(net), decodedCache: 0 });
   const loader = loaderOf(context.valFolder, true);
   const { evaluation, images, int8 } = await finalEvaluation(net, result, loader, context, (indices) => loaderOf(new DatasetView(context.valFolder, indices), false));
   if (int8) context.int8Reports.evaluation = int8;

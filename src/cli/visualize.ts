@@ -51,7 +51,7 @@ export async function visualize(dir: string, options: VisualizeOptions): Promise
   const size = imageSizeOf(net, options.imageSize);
   const normalization = normalizationOf(net);
   const count = Math.min(rows * cols, folder.length);
-  const loader = evalLoader(folder, count, size, { shuffle: options.shuffle, seed: options.seed, normalize: normalization });
+  const loader = evalLoader(folder, count, size, { shuffle: options.shuffle, seed: options.seed, normalize: normalization, decodedCache: 0 });
   const shape: [number, number, number] = [inChannelsOf(net), size, size];
   const int8 = await int8Options(options, {
     calibration: folder, imageSize: size, channels: shape[0], seed: 0, normalize: normalization, onReport: (report) => process.stderr.write(`${describeInt8(report)}\n`),

@@ -57,7 +57,7 @@ function sample(dataset: SourceDataset, indices: Int32Array, options: Calibratio
     description: `${view.length} of ${of} images of ${name} (seeded random sample, seed ${options.seed}, evaluation transforms)`,
     key: hash.digest('hex'),
     async *batches() {
-      const loader = new DataLoader(view, { batchSize: options.batchSize ?? 16, transforms: options.transforms });
+      const loader = new DataLoader(view, { batchSize: options.batchSize ?? 16, transforms: options.transforms, decodedCache: 0 });
       for await (const batch of loader.epoch(0)) yield { images: batch.images, count: batch.labels.length };
     },
   };
