@@ -101,7 +101,7 @@ export async function decodeAndResample(
     const shrunk = header && source.kind === 'file' ? jpegShrink(source.path, header, stages[0]!) : undefined;
     if (shrunk) stages[0] = shrunk.stage;
     // With no crop or resize (an enlargement is done in JS), the output is the whole decode itself, whatever the format.
-    const whole = cache && !shrunk && source.kind === 'file' && (stages.length === 0 || worthCaching(header!, stages[0]!))
+    const whole = cache && !shrunk && source.kind === 'file' && (stages.length === 0 || worthCaching(header!, stages[0]!, channels))
       ? await cachedWhole(source, header, channels, cache)
       : undefined;
     if (whole && stages.length === 0) return whole;
@@ -130,12 +130,15 @@ export async function decodeAndResample(
  * images with alpha (the path above decodes those whole to raw first, whatever the format) and JPEGs that
  * shrink-on-load can never apply to (not even for the whole image: every crop is smaller), i.e. web-size
  * photos. Phone photos are decoded at 1/2-1/8 scale for most crops, fast already, and ~36 MB each in full.
- * Other formats are left out: a 16-bit PNG resampled before the 8-bit conversion differs from one after it.
+ * Other formats are left out: a 16-bit PNG resampled before the 8-bit conversion differs from one after it;
+ * so is 1-channel output (test/data-decoded-cache.test.ts saw luminance-then-resize differ from sharp's order).
  * sharp converts a JPEG's colour (ICC profile, CMYK) to sRGB before resizing, so the cached sRGB pixels are
  * what its resize starts from (test/data-decoded-cache.test.ts compares CMYK, ICC-tagged and grey JPEGs too).
  */
-function worthCaching(header: ImageInfo, first: Stage): boolean {
+function worthCaching(header: ImageInfo, first: Stage, channels: 1 | 3): boolean {
   if (header.hasAlpha) return true;
+  // Luminance output: sharp resizes the colour image and converts after; cached luminance would round otherwise.
+  if (channels !== 3) return false;
   return header.format === 'jpeg' && (!first.resize || shrinkFactor(header, { left: 0, top: 0, width: header.width, height: header.height }, first.resize) === undefined);
 }
 
