@@ -179,3 +179,15 @@ test('--decoded-cache-mb sizes the cache a training run shares between its loade
     assert.equal(evalLoader(folder, 4, SIZE, { decodedCache: 0 }).decodedCache, undefined);
   });
 });
+
+test('tlkit train turns the cache off by default where each image is decoded once (one epoch; cached fixed features)', async () => {
+  const { decodesEachImageOnce } = await import('../src/cli/train.js');
+  const run = { epochs: 5, mode: 'fixed-feature', bnTrain: false, augment: false, mixing: false };
+  assert.equal(decodesEachImageOnce(run), true, 'fixed features without augmentation: fit keeps the backbone outputs');
+  assert.equal(decodesEachImageOnce({ ...run, epochs: 1 }), true, 'one epoch');
+  assert.equal(decodesEachImageOnce({ ...run, augment: true }), false, 'random crops decode the train images every epoch');
+  assert.equal(decodesEachImageOnce({ ...run, bnTrain: true }), false, 'BN training: no frozen prefix, no feature cache');
+  assert.equal(decodesEachImageOnce({ ...run, mixing: true }), false, 'mixup turns the feature cache off');
+  assert.equal(decodesEachImageOnce({ ...run, mode: 'finetune' }), false, 'fine-tuning reads the images again');
+  assert.equal(decodesEachImageOnce({ ...run, mode: 'scratch', epochs: undefined }), false, 'lr-find steps through batches');
+});

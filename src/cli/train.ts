@@ -67,6 +67,8 @@ export interface SetupOptions extends DataFlags {
   classWeights?: number[] | 'balanced';
   mixup?: number;
   cutmix?: number;
+  /** The run's epochs (train); lr-find, which steps through batches until it has its curve, leaves it out. */
+  epochs?: number;
 }
 
 interface TrainOptions extends SetupOptions {
@@ -141,6 +143,16 @@ export interface TrainingSetup {
   decodedCache: DecodedCache | 0;
 }
 
+/**
+ * Whether a training run decodes each image at most once, so that the decoded-image cache would only cost
+ * (filling it is ~0.7 CPU ms a web photo more, decoded-cache.ts; 0.2 s of CPU on the tutorial's 300 images):
+ * a single epoch, or fixed features without augmentation, whose frozen backbone's outputs fit keeps after the
+ * first epoch for train and val. Fine-tuning reads the images again in its second phase.
+ */
+export function decodesEachImageOnce(run: { epochs?: number; mode: string; bnTrain?: boolean; augment: boolean; mixing: boolean }): boolean {
+  return run.epochs === 1 || (run.mode === 'fixed-feature' && !run.bnTrain && !run.augment && !run.mixing);
+}
+
 /** Checks the shared options, opens the folders and builds the network; `beforeNetwork` runs in between (train's out-folder lock). */
 export async function openTraining(dataDir: string, options: SetupOptions, beforeNetwork?: () => Promise<void>): Promise<TrainingSetup> {
   const { mode, momentum, seed, bodyLrScale } = options;
@@ -174,7 +186,7 @@ export async function openTraining(dataDir: string, options: SetupOptions, befor
   const imageSize = imageSizeOf(net, options.imageSize);
   const normalize = normalizationOf(net);
   const inputShape = [inChannelsOf(net), imageSize, imageSize];
-  const decodedCache = decodedCacheOf(options);
+  const decodedCache = options.decodedCacheMb === undefined && decodesEachImageOnce({ ...options, mixing: mix !== undefined }) ? 0 : decodedCacheOf(options);
   const trainLoader = trainLoaderOf(trainFolder, options.batchSize, imageSize, { augment: options.augment, seed, skipped, strict, normalize, decodedCache });
   return { weights, optimizer, mix, skipped, strict, trainFolder, valFolder, classNames, net, imageSize, normalize, inputShape, trainLoader, decodedCache };
 }
