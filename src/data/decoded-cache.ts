@@ -48,6 +48,16 @@ export class DecodedCache {
     return undefined;
   }
 
+  /**
+   * False, counted as a miss, when nothing is held under `key` and `bytes` no longer fit: the caller can skip
+   * looking up the version (a stat) for an image that would be neither found nor stored.
+   */
+  mayHold(key: string, bytes: number): boolean {
+    if (this.entries.has(key) || this.fits(bytes)) return true;
+    this.misses++;
+    return false;
+  }
+
   /** True when `bytes` more would still fit the budget. */
   fits(bytes: number): boolean {
     return this.used + bytes <= this.budgetBytes;

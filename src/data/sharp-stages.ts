@@ -148,12 +148,15 @@ function worthCaching(header: ImageInfo, first: Stage, channels: 1 | 3): boolean
  * mtime (one stat on the libuv pool), so a file changed on disk is decoded again. Callers only read the pixels.
  */
 async function cachedWhole(source: Extract<ImageSource, { kind: 'file' }>, header: ImageInfo | undefined, channels: 1 | 3, cache: DecodedCache): Promise<RawPixels | undefined> {
-  const stat = await fs.stat(source.path);
   const key = `${channels}:${source.path}`;
+  const bytes = header ? header.width * header.height * channels : 0;
+  // Once the budget is spent, an image not held costs no stat.
+  if (!cache.mayHold(key, bytes)) return undefined;
+  const stat = await fs.stat(source.path);
   const version = `${stat.size}:${stat.mtimeMs}`;
   const cached = cache.get(key, version);
   if (cached) return cached;
-  if (header && !cache.fits(header.width * header.height * channels)) return undefined;
+  if (!cache.fits(bytes)) return undefined;
   const pixels = await toRaw(await openWhole(source), channels);
   cache.set(key, version, pixels);
   return pixels;
@@ -234,7 +237,7 @@ async function toRaw(image: Sharp, channels: 1 | 3): Promise<RawPixels> {
  * the decoded grid; undefined where full size is needed. Only files: sharp passes no load options for buffers.
  */
 export function jpegShrink(file: string, info: ImageInfo, stage: Stage): { path: string; stage: Stage; shrink: number } | undefined {
-  if (info.format !== 'jpeg' || !stage.resize || file.includes('[')) return undefined;
+  if (!stage.resize || file.includes('[')) return undefined;
   const box = stage.pre ?? { left: 0, top: 0, width: info.width, height: info.height };
   const shrink = shrinkFactor(info, box, stage.resize);
   if (shrink === undefined) return undefined;

@@ -30,8 +30,8 @@ export class LatestWrites {
 
   private async drain(): Promise<void> {
     try {
-      for (let next = this.waiting.entries().next(); !next.done; next = this.waiting.entries().next()) {
-        const [target, write] = next.value;
+      // The oldest waiting write first; a newer one for its target may be queued while it runs.
+      for (const [target, write] of this.waiting) {
         this.waiting.delete(target);
         await write();
       }
